@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+
+#include "rill/core/clock.hpp"
+#include "rill/core/time.hpp"
+
+namespace rill {
+
+/// What a context promises about outputs after a crash (checked at start() once checkpointing
+/// exists; see docs/operators.md).
+enum class Delivery { at_most_once, at_least_once, exactly_once };
+
+/// A context's settings, written fluently: `Config{}.batch_interval(500ms).parallelism(4)`.
+/// Each setter validates its argument and throws rill::InvalidArgument naming it.
+class Config {
+ public:
+  Config& batch_interval(Duration d);
+  Config& parallelism(std::size_t n);
+  Config& worker_threads(std::size_t n);
+  Config& max_pending_batches(std::size_t n);
+  /// Records a receiver may hold before store() blocks (back-pressure). Default 262144.
+  Config& receiver_queue_capacity(std::size_t records);
+  Config& clock(std::shared_ptr<Clock> c);
+  Config& delivery(Delivery d);
+
+  [[nodiscard]] Duration batch_interval() const noexcept { return batch_interval_; }
+  /// Default: the number of worker threads.
+  [[nodiscard]] std::size_t parallelism() const noexcept;
+  /// Default: the hardware threads (at least 1).
+  [[nodiscard]] std::size_t worker_threads() const noexcept;
+  [[nodiscard]] std::size_t max_pending_batches() const noexcept { return max_pending_batches_; }
+  [[nodiscard]] std::size_t receiver_queue_capacity() const noexcept {
+    return receiver_queue_capacity_;
+  }
+  /// Default: a new SystemClock.
+  [[nodiscard]] std::shared_ptr<Clock> clock() const;
+  [[nodiscard]] Delivery delivery() const noexcept { return delivery_; }
+  [[nodiscard]] bool has_batch_interval() const noexcept { return batch_interval_.count() > 0; }
+
+ private:
+  Duration batch_interval_{0};
+  std::optional<std::size_t> parallelism_;
+  std::optional<std::size_t> worker_threads_;
+  std::size_t max_pending_batches_ = 2;
+  std::size_t receiver_queue_capacity_ = 262144;
+  std::shared_ptr<Clock> clock_;
+  Delivery delivery_ = Delivery::at_least_once;
+};
+
+/// How StreamingContext::stop() ends processing.
+struct StopOptions {
+  /// Graceful: stop receivers, finish every batch of data already received, then return.
+  bool graceful = true;
+  /// Longest wait: for a graceful stop, for the draining (then it turns immediate); for an
+  /// immediate stop, for the batch in flight. Zero means 10 batch intervals, as in Spark.
+  Duration timeout{0};
+};
+
+}  // namespace rill

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace rill {
+
+/// Base of every exception rill throws.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A bad duration, size or option; thrown by the call that received it.
+class InvalidArgument : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Lifecycle misuse: an operator added after start(), starting twice, a call after a failure.
+class IllegalState : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A checkpoint that cannot be written, read or trusted.
+class CheckpointError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// An input or output that failed at the operating-system level.
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Thrown by Receiver::store() once the receiver is stopping.
+class Stopped : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace rill

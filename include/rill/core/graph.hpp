@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rill/core/config.hpp"
+#include "rill/dstream/node.hpp"
+
+namespace rill::detail {
+
+/// The lazily built operator graph of one context (Spark's DStreamGraph). Shared by the context
+/// and every DStream handle; closed for changes once the context starts or is destroyed.
+class Graph {
+ public:
+  explicit Graph(Config config);
+
+  [[nodiscard]] const Config& config() const noexcept { return config_; }
+  [[nodiscard]] Duration interval() const noexcept { return config_.batch_interval(); }
+  [[nodiscard]] std::size_t parallelism() const noexcept { return parallelism_; }
+
+  /// Throws rill::IllegalState when operators can no longer be added; `what` names the call.
+  void check_open(std::string_view what) const;
+  /// Adds a node under the name `<kind>#<n>` (n counts that kind from 1, in creation order).
+  void add_node(const std::shared_ptr<NodeBase>& node);
+  void add_input(const std::shared_ptr<NodeBase>& node);
+  void add_output(const std::shared_ptr<OutputOp>& op);
+  /// Gives a node a stable name; names are unique within a graph.
+  void rename(NodeBase& node, std::string name);
+
+  /// Closes the graph and works out consumers and remember durations (start()).
+  void freeze(Duration user_remember);
+  /// Closes the graph for good (the context was destroyed).
+  void close();
+  [[nodiscard]] bool frozen() const;
+
+  [[nodiscard]] const std::vector<std::shared_ptr<NodeBase>>& inputs() const noexcept {
+    return inputs_;
+  }
+  [[nodiscard]] const std::vector<std::shared_ptr<OutputOp>>& outputs() const noexcept {
+    return outputs_;
+  }
+  /// Nodes reachable from an output, parents before children (valid after freeze()).
+  [[nodiscard]] const std::vector<NodeBase*>& live_nodes() const noexcept { return live_; }
+
+ private:
+  Config config_;
+  std::size_t parallelism_;
+  mutable std::mutex mutex_;
+  bool frozen_ = false;
+  bool closed_ = false;
+  std::map<std::string, std::size_t, std::less<>> kind_counts_;
+  std::map<std::string, NodeBase*, std::less<>> names_;
+  std::vector<std::shared_ptr<NodeBase>> inputs_;
+  std::vector<std::shared_ptr<OutputOp>> outputs_;
+  std::vector<NodeBase*> live_;
+};
+
+}  // namespace rill::detail

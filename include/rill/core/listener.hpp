@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rill/core/time.hpp"
+
+namespace rill {
+
+/// Size of one stateful operator's state after a batch.
+struct StateInfo {
+  std::string name;
+  std::int64_t keys = 0;
+  std::int64_t bytes = 0;
+};
+
+/// Progress of one batch. The delays are final in on_batch_completed.
+struct BatchInfo {
+  Time batch_time;
+  /// Input records sealed into this batch (all sources).
+  std::int64_t num_records = 0;
+  /// From the batch's submission (its tick) to the start of its processing.
+  Duration scheduling_delay{0};
+  /// From the start to the end of its processing.
+  Duration processing_delay{0};
+  /// scheduling_delay + processing_delay.
+  Duration total_delay{0};
+  std::vector<StateInfo> state;
+};
+
+/// Receives progress events. All of a context's listeners are called on one rill thread, in
+/// batch order; a listener must not block for long.
+class StreamingListener {
+ public:
+  virtual ~StreamingListener() = default;
+  virtual void on_batch_submitted(const BatchInfo& /*info*/) {}
+  virtual void on_batch_started(const BatchInfo& /*info*/) {}
+  virtual void on_batch_completed(const BatchInfo& /*info*/) {}
+};
+
+}  // namespace rill

@@ -1,0 +1,114 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rill/core/config.hpp"
+#include "rill/core/graph.hpp"
+#include "rill/core/listener.hpp"
+#include "rill/dstream/dstream.hpp"
+#include "rill/receivers/inputs.hpp"
+#include "rill/receivers/options.hpp"
+#include "rill/receivers/receiver.hpp"
+
+namespace rill {
+
+enum class ContextState { initialized, active, stopped };
+
+namespace detail {
+class Engine;
+}
+
+/// The entry point: creates sources, runs the graph on a timer, stops it.
+/// Neither copyable nor movable. Build the graph, then start(); operators cannot be added after.
+/// Lifecycle calls are thread-safe; stop() from a callback on a rill thread only requests it.
+class StreamingContext {
+ public:
+  /// A context with this batch interval and everything else default.
+  explicit StreamingContext(Duration batch_interval);
+  /// A context with these settings; the batch interval must be set.
+  explicit StreamingContext(Config config);
+  StreamingContext(const StreamingContext&) = delete;
+  StreamingContext& operator=(const StreamingContext&) = delete;
+  StreamingContext(StreamingContext&&) = delete;
+  StreamingContext& operator=(StreamingContext&&) = delete;
+  /// Stops an active context immediately; never throws.
+  ~StreamingContext();
+
+  // ---- sources ----
+
+  /// One queued vector per batch (or everything queued, at once); empty batches once dry.
+  template <class T>
+  DStream<T> queue_stream(std::deque<std::vector<T>> batches, bool one_at_a_time = true) {
+    return add_input<T>(std::make_shared<detail::QueueInputNode<T>>(
+        std::move(batches), one_at_a_time, graph_->interval(), graph_->parallelism()));
+  }
+
+  /// Lines from a TCP server, reconnecting with back-off.
+  DStream<std::string> socket_text_stream(std::string host, std::uint16_t port,
+                                          SocketOptions options = {});
+  /// Lines of the files newly visible in `dir`.
+  DStream<std::string> text_file_stream(std::filesystem::path dir, FileStreamOptions options = {});
+  /// Rows with values 0, 1, 2, ... at a fixed rate.
+  DStream<RateRow> rate_stream(RateOptions options = {});
+
+  /// Records stored by a user receiver.
+  template <class T>
+  DStream<T> receiver_stream(std::shared_ptr<Receiver<T>> receiver) {
+    if (!receiver) throw InvalidArgument("StreamingContext::receiver_stream: the receiver is null");
+    return add_input<T>(std::make_shared<detail::ReceiverInputNode<T>>(
+        "receiver_stream", std::move(receiver), graph_->interval(), graph_->parallelism(),
+        graph_->config().receiver_queue_capacity()));
+  }
+
+  // ---- lifecycle ----
+
+  /// Starts receivers and the batch timer. Throws rill::IllegalState when started twice, after a
+  /// stop, or with no output operation.
+  void start();
+  /// Graceful stop: stop receivers, finish every batch of data already received, then return.
+  void stop();
+  void stop(StopOptions options);
+  /// Returns after the context stopped; rethrows the first error of user code.
+  void await_termination();
+  /// Like await_termination(), for at most d; true when the context has stopped.
+  bool await_termination_for(Duration d);
+  [[nodiscard]] ContextState state() const;
+
+  /// Receives progress events (BatchInfo) on one rill thread, in batch order.
+  void add_listener(std::shared_ptr<StreamingListener> listener);
+  /// Keeps every stream's batches for at least d (for slice() and late inspection).
+  void remember(Duration d);
+
+  /// The context's settings and clock.
+  [[nodiscard]] const Config& config() const noexcept { return graph_->config(); }
+  [[nodiscard]] Clock& clock() const noexcept { return *clock_; }
+  /// The zero time: the first batch time minus one interval (valid after start()).
+  [[nodiscard]] Time zero_time() const;
+  /// Counters of every input stream, in creation order.
+  [[nodiscard]] std::vector<SourceStats> source_stats() const;
+
+  /// Internal: the engine, for the test harness.
+  [[nodiscard]] detail::Engine& engine() const noexcept { return *engine_; }
+
+ private:
+  template <class T>
+  DStream<T> add_input(std::shared_ptr<detail::Node<T>> node) {
+    graph_->check_open(fmt::format("StreamingContext::{}", node->kind()));
+    graph_->add_input(node);
+    return DStream<T>(graph_, std::move(node));
+  }
+
+  std::shared_ptr<Clock> clock_;
+  std::shared_ptr<detail::Graph> graph_;
+  std::unique_ptr<detail::Engine> engine_;
+  Duration remember_{0};
+  bool leak_engine_ = false;
+};
+
+}  // namespace rill

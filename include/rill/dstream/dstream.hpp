@@ -1,0 +1,374 @@
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "rill/core/batch.hpp"
+#include "rill/core/concepts.hpp"
+#include "rill/core/errors.hpp"
+#include "rill/core/graph.hpp"
+#include "rill/dstream/aggregate.hpp"
+#include "rill/dstream/narrow.hpp"
+#include "rill/dstream/shuffle.hpp"
+#include "rill/sinks/outputs.hpp"
+
+namespace rill {
+
+template <class T>
+class DStream;
+
+namespace detail {
+template <class R>
+using range_element_t = std::remove_cvref_t<std::ranges::range_reference_t<R>>;
+
+template <class V>
+struct vector_element;
+template <class U, class A>
+struct vector_element<std::vector<U, A>> {
+  using type = U;
+};
+
+/// Emits the pairs of one cogrouped key for an inner or outer join.
+template <class K, class V, class W, bool KeepLeft, bool KeepRight>
+struct JoinStep {
+  using Left = std::conditional_t<KeepRight, std::optional<V>, V>;
+  using Right = std::conditional_t<KeepLeft, std::optional<W>, W>;
+  using Out = std::pair<K, std::pair<Left, Right>>;
+
+  template <class G, class E>
+  void operator()(const G& group, E& emit) {
+    const auto& [k, both] = group;
+    const auto& [vs, ws] = both;
+    if (!vs.empty() && !ws.empty()) {
+      for (const auto& v : vs) {
+        for (const auto& w : ws)
+          emit(Out{k, {Left(v), Right(w)}});
+      }
+    } else if constexpr (KeepLeft) {
+      if (ws.empty()) {
+        for (const auto& v : vs)
+          emit(Out{k, {Left(v), Right()}});
+      }
+      if constexpr (KeepRight) {
+        if (vs.empty()) {
+          for (const auto& w : ws)
+            emit(Out{k, {Left(), Right(w)}});
+        }
+      }
+    } else if constexpr (KeepRight) {
+      if (vs.empty()) {
+        for (const auto& w : ws)
+          emit(Out{k, {Left(), Right(w)}});
+      }
+    }
+  }
+};
+}  // namespace detail
+
+/// A handle on one stream of the lazily built graph. Cheap to copy; the operators return new
+/// streams; nothing runs before StreamingContext::start(), and only what an output reaches runs.
+/// Functions passed to operators are copied for every partition task and may run concurrently on
+/// several threads; they must not throw for normal input (a throw stops the context).
+template <class T>
+class DStream {
+ public:
+  using value_type = T;
+
+  DStream(std::shared_ptr<detail::Graph> graph, std::shared_ptr<detail::Node<T>> node)
+      : graph_(std::move(graph)), node_(std::move(node)) {}
+
+  /// Gives the stream a stable, unique name (used by checkpoints and metrics).
+  DStream name(std::string name) const {
+    graph_->rename(*node_, std::move(name));
+    return *this;
+  }
+  [[nodiscard]] const std::string& name() const noexcept { return node_->name(); }
+  [[nodiscard]] Duration slide_duration() const noexcept { return node_->slide(); }
+  [[nodiscard]] std::size_t num_partitions() const noexcept { return node_->num_partitions(); }
+
+  // ---- transformations of every stream ----
+
+  /// f(const T&) -> U, one output per record.
+  template <class F>
+  requires std::invocable<F&, const T&>
+  auto map(F f) const {
+    using U = std::remove_cvref_t<std::invoke_result_t<F&, const T&>>;
+    return add_step<U>("map", detail::MapStep<F>{std::move(f)});
+  }
+
+  /// f(const T&) -> any range; its elements are the output.
+  template <class F>
+  requires std::invocable<F&, const T&> && std::ranges::range<std::invoke_result_t<F&, const T&>>
+  auto flat_map(F f) const {
+    using U = detail::range_element_t<std::invoke_result_t<F&, const T&>>;
+    return add_step<U>("flat_map", detail::FlatMapStep<F>{std::move(f)});
+  }
+
+  /// Keeps the records for which f(const T&) is true.
+  template <class F>
+  requires std::predicate<F&, const T&> DStream<T> filter(F f)
+  const { return add_step<T>("filter", detail::FilterStep<F>{std::move(f)}); }
+
+  /// f(std::span<const T>) -> std::vector<U>, once per partition.
+  template <class F>
+  requires std::invocable<F&, std::span<const T>>
+  auto map_partitions(F f) const {
+    using R = std::remove_cvref_t<std::invoke_result_t<F&, std::span<const T>>>;
+    using U = typename detail::vector_element<R>::type;
+    return add_node<U>(
+        std::make_shared<detail::PartitionNode<T, U, F>>("map_partitions", node_, std::move(f)));
+  }
+
+  /// Each partition as one vector.
+  DStream<std::vector<T>> glom() const {
+    auto whole = [](std::span<const T> part) {
+      return std::vector<std::vector<T>>{std::vector<T>(part.begin(), part.end())};
+    };
+    return add_node<std::vector<T>>(
+        std::make_shared<detail::PartitionNode<T, std::vector<T>, decltype(whole)>>("glom", node_,
+                                                                                    whole));
+  }
+
+  /// The records in order, cut into n contiguous partitions.
+  DStream<T> repartition(std::size_t n) const {
+    if (n == 0)
+      throw InvalidArgument("DStream::repartition: the partition count must be at least 1");
+    return add_node<T>(std::make_shared<detail::RepartitionNode<T>>(node_, n));
+  }
+
+  /// This stream's records, then other's, in each batch. Both need the same slide.
+  DStream<T> union_with(const DStream<T>& other) const {
+    check_same_graph(other.graph_, "DStream::union_with");
+    if (other.slide_duration() != slide_duration()) {
+      throw InvalidArgument(fmt::format(
+          "DStream::union_with: the streams slide differently ({} ms and {} ms); window them alike",
+          slide_duration().count(), other.slide_duration().count()));
+    }
+    return add_node<T>(std::make_shared<detail::UnionNode<T>>(node_, other.node_));
+  }
+
+  /// f(const Batch<T>&, Time) -> std::vector<U>, on the batch thread.
+  template <class F>
+  requires std::invocable < F&, const Batch<T>
+  &, Time > auto transform(F f) const {
+    using R = std::remove_cvref_t<std::invoke_result_t<F&, const Batch<T>&, Time>>;
+    using U = typename detail::vector_element<R>::type;
+    return add_node<U>(std::make_shared<detail::TransformNode<T, U, F>>(node_, std::move(f),
+                                                                        graph_->parallelism()));
+  }
+
+  /// f(const Batch<T>&, const Batch<U>&, Time) -> std::vector<V>, on the batch thread.
+  template <class U, class F>
+  requires std::invocable < F&, const Batch<T>
+  &, const Batch<U>&, Time > auto transform_with(const DStream<U>& other, F f) const {
+    check_same_graph(other.graph(), "DStream::transform_with");
+    using R = std::remove_cvref_t<std::invoke_result_t<F&, const Batch<T>&, const Batch<U>&, Time>>;
+    using V = typename detail::vector_element<R>::type;
+    return add_node<V>(std::make_shared<detail::TransformWithNode<T, U, V, F>>(
+        node_, other.node(), std::move(f), graph_->parallelism()));
+  }
+
+  /// One element per batch: f folded over the records (none for an empty batch).
+  template <class F>
+  requires std::invocable<F&, T, T> && std::convertible_to<std::invoke_result_t<F&, T, T>, T>
+      DStream<T> reduce(F f)
+  const { return add_node<T>(std::make_shared<detail::ReduceNode<T, F>>(node_, std::move(f))); }
+
+  /// One element per batch: the record count (0 for an empty batch).
+  DStream<std::int64_t> count() const {
+    return add_node<std::int64_t>(std::make_shared<detail::CountNode<T>>(node_));
+  }
+
+  /// (record, occurrences) for every distinct record.
+  DStream<std::pair<T, std::int64_t>> count_by_value(std::size_t num_partitions = 0) const {
+    auto ones = add_step<std::pair<T, std::int64_t>>("count_by_value", detail::MapStep<One>{One{}});
+    return ones.reduce_by_key(std::plus<std::int64_t>{}, num_partitions);
+  }
+
+  // ---- operations of key-value streams (T = std::pair<K, V>) ----
+
+  /// (k, f(v)) for every (k, v).
+  template <class F>
+  requires KeyValue<T>
+  auto map_values(F f) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using W = std::remove_cvref_t<std::invoke_result_t<F&, const V&>>;
+    return add_step<std::pair<K, W>>("map_values", detail::MapValuesStep<F>{std::move(f)});
+  }
+
+  /// (k, w) for every w of the range f(v).
+  template <class F>
+  requires KeyValue<T>
+  auto flat_map_values(F f) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using W = detail::range_element_t<std::invoke_result_t<F&, const V&>>;
+    return add_step<std::pair<K, W>>("flat_map_values", detail::FlatMapValuesStep<F>{std::move(f)});
+  }
+
+  /// (k, f(f(v1, v2), v3)...) per key; f associative and commutative; combined map-side.
+  template <class F>
+  requires KeyValue<T> DStream<T> reduce_by_key(F f, std::size_t num_partitions = 0)
+  const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using Policy = detail::ReducePolicy<V, F>;
+    return add_node<T>(std::make_shared<detail::CombineByKeyNode<K, V, V, Policy>>(
+        "reduce_by_key", node_, Policy{std::move(f)}, partitions(num_partitions)));
+  }
+
+  /// (k, [v...]) per key, values in input order.
+  template <class P = T>
+  requires KeyValue<P>
+  auto group_by_key(std::size_t num_partitions = 0) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    return add_node<std::pair<K, std::vector<V>>>(
+        std::make_shared<detail::CombineByKeyNode<K, V, std::vector<V>, detail::GroupPolicy<V>>>(
+            "group_by_key", node_, detail::GroupPolicy<V>{}, partitions(num_partitions)));
+  }
+
+  /// Spark's combineByKey: create(v) -> C, merge_value(C, v) -> C, merge_combiners(C, C) -> C.
+  template <class Create, class MergeValue, class MergeCombiners>
+  requires KeyValue<T>
+  auto combine_by_key(Create create, MergeValue merge_value, MergeCombiners merge_combiners,
+                      std::size_t num_partitions = 0) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using C = std::remove_cvref_t<std::invoke_result_t<Create&, const V&>>;
+    using Policy = detail::CombinePolicy<V, C, Create, MergeValue, MergeCombiners>;
+    return add_node<std::pair<K, C>>(std::make_shared<detail::CombineByKeyNode<K, V, C, Policy>>(
+        "combine_by_key", node_,
+        Policy{std::move(create), std::move(merge_value), std::move(merge_combiners)},
+        partitions(num_partitions)));
+  }
+
+  /// (k, ([v...], [w...])) for every key of either stream.
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto cogroup(const DStream<std::pair<typename P::first_type, W>>& other,
+               std::size_t num_partitions = 0) const {
+    check_same_graph(other.graph(), "DStream::cogroup");
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using Node = detail::CoGroupNode<K, V, W>;
+    return add_node<typename Node::Out>(
+        std::make_shared<Node>(node_, other.node(), partitions(num_partitions)));
+  }
+
+  /// (k, (v, w)) for every pair of values with the same key.
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto join(const DStream<std::pair<typename P::first_type, W>>& other,
+            std::size_t num_partitions = 0) const {
+    return joined<W, false, false>("join", other, num_partitions);
+  }
+  /// (k, (v, Some(w) or None)).
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto left_outer_join(const DStream<std::pair<typename P::first_type, W>>& other,
+                       std::size_t num_partitions = 0) const {
+    return joined<W, true, false>("left_outer_join", other, num_partitions);
+  }
+  /// (k, (Some(v) or None, w)).
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto right_outer_join(const DStream<std::pair<typename P::first_type, W>>& other,
+                        std::size_t num_partitions = 0) const {
+    return joined<W, false, true>("right_outer_join", other, num_partitions);
+  }
+  /// (k, (Some(v) or None, Some(w) or None)).
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto full_outer_join(const DStream<std::pair<typename P::first_type, W>>& other,
+                       std::size_t num_partitions = 0) const {
+    return joined<W, true, true>("full_outer_join", other, num_partitions);
+  }
+
+  // ---- output operations ----
+
+  /// f(const Batch<T>&, Time) on the batch thread, at every batch time of this stream.
+  template <class F>
+  requires std::invocable < F&, const Batch<T>
+  &, Time > void foreach_batch(F f) const {
+    add_output(std::make_shared<detail::ForeachOutput<T, F>>(node_, std::move(f)));
+  }
+
+  /// Writes the first n records of every batch to stdout in Spark's layout, flushed per batch.
+  void print(std::size_t n = 10) const {
+    add_output(std::make_shared<detail::PrintOutput<T>>(node_, n));
+  }
+
+  /// One text file per batch, `prefix-<ms>[.suffix]`, one record a line, written atomically.
+  void save_as_text_files(std::string prefix, std::string suffix = "") const {
+    if (prefix.empty()) throw InvalidArgument("DStream::save_as_text_files: the prefix is empty");
+    add_output(
+        std::make_shared<detail::TextFilesOutput<T>>(node_, std::move(prefix), std::move(suffix)));
+  }
+
+  /// Internal.
+  [[nodiscard]] const std::shared_ptr<detail::Node<T>>& node() const noexcept { return node_; }
+  [[nodiscard]] const std::shared_ptr<detail::Graph>& graph() const noexcept { return graph_; }
+
+ private:
+  struct One {
+    std::pair<T, std::int64_t> operator()(const T& x) const { return {x, 1}; }
+  };
+
+  template <class U, class Step>
+  DStream<U> add_step(const char* kind, Step step) const {
+    return add_node<U>(
+        std::make_shared<detail::StepNode<T, U, Step>>(kind, node_, std::move(step)));
+  }
+
+  template <class U>
+  DStream<U> add_node(std::shared_ptr<detail::Node<U>> node) const {
+    graph_->check_open(fmt::format("DStream::{}", node->kind()));
+    graph_->add_node(node);
+    return DStream<U>(graph_, std::move(node));
+  }
+
+  void add_output(std::shared_ptr<detail::OutputOp> op) const {
+    graph_->check_open(fmt::format("DStream::{}", op->kind()));
+    graph_->add_output(op);
+  }
+
+  [[nodiscard]] std::size_t partitions(std::size_t requested) const noexcept {
+    return requested == 0 ? graph_->parallelism() : requested;
+  }
+
+  void check_same_graph(const std::shared_ptr<detail::Graph>& other, const char* what) const {
+    if (other != graph_) {
+      throw InvalidArgument(fmt::format(
+          "{}: the streams belong to different contexts; combine streams of one", what));
+    }
+  }
+
+  template <class W, bool KeepLeft, bool KeepRight, class Other>
+  auto joined(const char* kind, const Other& other, std::size_t num_partitions) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using Step = detail::JoinStep<K, V, W, KeepLeft, KeepRight>;
+    auto groups = cogroup(other, num_partitions);
+    return groups.template add_step<typename Step::Out>(kind, Step{});
+  }
+
+  template <class U>
+  friend class DStream;
+
+  std::shared_ptr<detail::Graph> graph_;
+  std::shared_ptr<detail::Node<T>> node_;
+};
+
+}  // namespace rill

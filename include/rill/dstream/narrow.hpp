@@ -1,0 +1,304 @@
+#pragma once
+
+#include <functional>
+#include <iterator>
+#include <ranges>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "rill/dstream/node.hpp"
+
+/// Narrow operators: each output partition depends on one input partition. They stream: a chain
+/// of them runs as one pass per partition, a chunk at a time (see node.hpp).
+namespace rill::detail {
+
+/// Calls f with an owned record as an rvalue when f accepts one, else as an lvalue.
+template <class F, class T>
+decltype(auto) call_owned(F& f, T& x) {
+  if constexpr (std::is_invocable_v<F&, T&&>) {
+    return std::invoke(f, std::move(x));
+  } else {
+    return std::invoke(f, x);
+  }
+}
+
+/// Base of sinks that transform records into an output buffer flushed a chunk at a time.
+template <class Out>
+class BufferedSink {
+ public:
+  explicit BufferedSink(Sink<Out>& down) : down_(down) { buf_.reserve(kChunk); }
+  void flush() {
+    if (!buf_.empty()) {
+      down_.push_owned(std::span<Out>(buf_));
+      buf_.clear();
+    }
+  }
+
+ protected:
+  template <class U>
+  void emit(U&& value) {
+    buf_.push_back(std::forward<U>(value));
+    if (buf_.size() >= kChunk) flush();
+  }
+
+ private:
+  Sink<Out>& down_;
+  std::vector<Out> buf_;
+};
+
+/// One fused narrow step: `Step` is a callable object `step(record, emit)` where record is a
+/// `const In&` or an `In&` it may move from. One class serves map, filter, flat_map and the
+/// *_values forms.
+template <class In, class Out, class Step>
+class StepSink final : public Sink<In>, public BufferedSink<Out> {
+ public:
+  StepSink(Step& step, Sink<Out>& down) : BufferedSink<Out>(down), step_(step) {}
+  void push(std::span<const In> items) override {
+    for (const In& x : items)
+      step_(x, *this);
+  }
+  void push_owned(std::span<In> items) override {
+    for (In& x : items)
+      step_(x, *this);
+  }
+  template <class U>
+  void operator()(U&& value) {
+    this->emit(std::forward<U>(value));
+  }
+
+ private:
+  Step& step_;
+};
+
+/// A narrow operator defined by a per-record step (map, filter, flat_map, map_values...).
+/// The step object is copied for every partition task, as Spark ships a closure to each task.
+template <class In, class Out, class Step>
+class StepNode final : public Node<Out> {
+ public:
+  StepNode(std::string kind, std::shared_ptr<Node<In>> parent, Step step)
+      : Node<Out>(std::move(kind), {parent}, parent->slide(), parent->num_partitions()),
+        parent_(std::move(parent)),
+        step_(std::move(step)) {}
+
+  [[nodiscard]] bool fusable() const noexcept override { return true; }
+
+ protected:
+  void prepare_stream(Time t, Exec& ex) override { parent_->prepare(t, ex); }
+  void stream_partition(Time t, std::size_t p, Sink<Out>& down) override {
+    Step step = step_;
+    StepSink<In, Out, Step> sink(step, down);
+    parent_->stream(t, p, sink);
+    sink.flush();
+  }
+
+ private:
+  std::shared_ptr<Node<In>> parent_;
+  Step step_;
+};
+
+template <class F>
+struct MapStep {
+  F f;
+  template <class X, class E>
+  void operator()(X& x, E& emit) {
+    emit(call_owned(f, x));
+  }
+  template <class X, class E>
+  void operator()(const X& x, E& emit) {
+    emit(std::invoke(f, x));
+  }
+};
+
+template <class F>
+struct FilterStep {
+  F f;
+  template <class X, class E>
+  void operator()(X& x, E& emit) {
+    if (std::invoke(f, std::as_const(x))) emit(std::move(x));
+  }
+  template <class X, class E>
+  void operator()(const X& x, E& emit) {
+    if (std::invoke(f, x)) emit(x);
+  }
+};
+
+template <class R, class E>
+void emit_range(R&& range, E& emit) {
+  using Range = std::remove_cvref_t<R>;
+  if constexpr (std::ranges::view<Range> || std::is_lvalue_reference_v<R>) {
+    for (auto&& v : range)
+      emit(v);
+  } else {
+    for (auto&& v : range)
+      emit(std::move(v));
+  }
+}
+
+template <class F>
+struct FlatMapStep {
+  F f;
+  template <class X, class E>
+  void operator()(X& x, E& emit) {
+    emit_range(call_owned(f, x), emit);
+  }
+  template <class X, class E>
+  void operator()(const X& x, E& emit) {
+    emit_range(std::invoke(f, x), emit);
+  }
+};
+
+template <class F>
+struct MapValuesStep {
+  F f;
+  template <class P, class E>
+  void operator()(P& kv, E& emit) {
+    auto v = call_owned(f, kv.second);
+    emit(std::pair{std::move(kv.first), std::move(v)});
+  }
+  template <class P, class E>
+  void operator()(const P& kv, E& emit) {
+    emit(std::pair{kv.first, std::invoke(f, kv.second)});
+  }
+};
+
+template <class F>
+struct FlatMapValuesStep {
+  F f;
+  template <class P, class E>
+  void operator()(const P& kv, E& emit) {
+    for (auto&& v : std::invoke(f, kv.second)) {
+      emit(std::pair<typename P::first_type, std::remove_cvref_t<decltype(v)>>{kv.first, v});
+    }
+  }
+};
+
+/// Gathers a streamed partition into one contiguous span, copying only when it arrives in pieces.
+template <class T>
+class ContiguousSink final : public Sink<T> {
+ public:
+  void push(std::span<const T> items) override {
+    if (!copied_ && view_.empty()) {
+      view_ = items;
+      return;
+    }
+    materialize();
+    own_.insert(own_.end(), items.begin(), items.end());
+  }
+  void push_owned(std::span<T> items) override {
+    materialize();
+    own_.insert(own_.end(), std::make_move_iterator(items.begin()),
+                std::make_move_iterator(items.end()));
+  }
+  [[nodiscard]] std::span<const T> span() const {
+    return copied_ ? std::span<const T>(own_) : view_;
+  }
+
+ private:
+  void materialize() {
+    if (copied_) return;
+    own_.assign(view_.begin(), view_.end());
+    copied_ = true;
+  }
+  std::span<const T> view_;
+  std::vector<T> own_;
+  bool copied_ = false;
+};
+
+/// map_partitions and glom: a function of a whole partition.
+template <class In, class Out, class F>
+class PartitionNode final : public Node<Out> {
+ public:
+  PartitionNode(std::string kind, std::shared_ptr<Node<In>> parent, F f)
+      : Node<Out>(std::move(kind), {parent}, parent->slide(), parent->num_partitions()),
+        parent_(std::move(parent)),
+        f_(std::move(f)) {}
+
+  [[nodiscard]] bool fusable() const noexcept override { return true; }
+
+ protected:
+  void prepare_stream(Time t, Exec& ex) override { parent_->prepare(t, ex); }
+  void stream_partition(Time t, std::size_t p, Sink<Out>& down) override {
+    ContiguousSink<In> whole;
+    parent_->stream(t, p, whole);
+    F f = f_;
+    auto out = std::invoke(f, whole.span());
+    if (!out.empty()) down.push_owned(std::span<Out>(out));
+  }
+
+ private:
+  std::shared_ptr<Node<In>> parent_;
+  F f_;
+};
+
+/// union_with: the partitions of the first stream, then those of the second.
+template <class T>
+class UnionNode final : public Node<T> {
+ public:
+  UnionNode(std::shared_ptr<Node<T>> a, std::shared_ptr<Node<T>> b)
+      : Node<T>("union", {a, b}, a->slide(), a->num_partitions() + b->num_partitions()),
+        a_(std::move(a)),
+        b_(std::move(b)) {}
+
+  [[nodiscard]] bool fusable() const noexcept override { return true; }
+
+ protected:
+  void prepare_stream(Time t, Exec& ex) override {
+    a_->prepare(t, ex);
+    b_->prepare(t, ex);
+  }
+  void stream_partition(Time t, std::size_t p, Sink<T>& down) override {
+    const std::size_t na = a_->num_partitions();
+    if (p < na) {
+      a_->stream(t, p, down);
+    } else {
+      b_->stream(t, p - na, down);
+    }
+  }
+
+ private:
+  std::shared_ptr<Node<T>> a_;
+  std::shared_ptr<Node<T>> b_;
+};
+
+/// Materializes every partition of `node` at t into vectors, in parallel.
+template <class T>
+typename Batch<T>::Partitions gather_partitions(Node<T>& node, Time t, Exec& ex) {
+  node.prepare(t, ex);
+  typename Batch<T>::Partitions parts(node.num_partitions());
+  ex.parallel_for(parts.size(), [&](std::size_t p) {
+    CollectSink<T> sink(parts[p]);
+    node.stream(t, p, sink);
+  });
+  return parts;
+}
+
+/// repartition(n): the records in order, cut into n contiguous slices (deterministic, unlike
+/// Spark's random round-robin start).
+template <class T>
+class RepartitionNode final : public Node<T> {
+ public:
+  RepartitionNode(std::shared_ptr<Node<T>> parent, std::size_t n)
+      : Node<T>("repartition", {parent}, parent->slide(), n), parent_(std::move(parent)) {}
+
+ protected:
+  std::shared_ptr<const Batch<T>> compute(Time t, Exec& ex) override {
+    auto parts = gather_partitions(*parent_, t, ex);
+    std::vector<T> all;
+    std::size_t total = 0;
+    for (const auto& p : parts)
+      total += p.size();
+    all.reserve(total);
+    for (auto& p : parts) {
+      all.insert(all.end(), std::make_move_iterator(p.begin()), std::make_move_iterator(p.end()));
+    }
+    return std::make_shared<const Batch<T>>(
+        split_contiguous(std::move(all), this->num_partitions()));
+  }
+
+ private:
+  std::shared_ptr<Node<T>> parent_;
+};
+
+}  // namespace rill::detail

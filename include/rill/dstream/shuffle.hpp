@@ -1,0 +1,250 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <boost/container_hash/hash.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "rill/dstream/node.hpp"
+
+/// Keyed operators: hash-partition by key with a map-side combine, then merge per output
+/// partition in source-partition order. Output order within a partition is the order in which
+/// keys first appear (source partition, then position): deterministic, with no seeded hash.
+namespace rill::detail {
+
+/// The output partition of a key: boost::hash (unseeded, stable across runs), mixed.
+template <class K>
+std::size_t partition_of(const K& key, std::size_t n) noexcept {
+  std::uint64_t h = boost::hash<K>{}(key);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb3fe1a85ec53ULL;
+  h ^= h >> 33;
+  return static_cast<std::size_t>(h % n);
+}
+
+/// Keys with their combined values, in first-appearance order, with a flat hash index.
+template <class K, class C>
+class KeyTable {
+ public:
+  /// Combines (key, value) in: `create(v) -> C` for a new key, `merge(C&, v)` otherwise.
+  template <class KK, class VV, class Create, class Merge>
+  void add(KK&& key, VV&& value, Create& create, Merge& merge) {
+    const K& lookup = key;  // copied into the index; the entry may take the key by move
+    auto [it, inserted] = index_.try_emplace(lookup, static_cast<std::uint32_t>(entries_.size()));
+    if (inserted) {
+      entries_.emplace_back(std::forward<KK>(key), create(std::forward<VV>(value)));
+    } else {
+      merge(entries_[it->second].second, std::forward<VV>(value));
+    }
+  }
+  [[nodiscard]] std::vector<std::pair<K, C>>& entries() noexcept { return entries_; }
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+  void reserve(std::size_t n) {
+    index_.reserve(n);
+    entries_.reserve(n);
+  }
+
+ private:
+  boost::unordered_flat_map<K, std::uint32_t, boost::hash<K>> index_;
+  std::vector<std::pair<K, C>> entries_;
+};
+
+/// A combine policy: how values become combiners and combiners merge (Spark's combineByKey).
+/// reduce_by_key, group_by_key and combine_by_key are policies of one shuffle node.
+template <class V, class C, class Create, class MergeValue, class MergeCombiners>
+struct CombinePolicy {
+  Create create_fn;
+  MergeValue merge_value_fn;
+  MergeCombiners merge_combiners_fn;
+
+  template <class VV>
+  C create(VV&& v) {
+    return std::invoke(create_fn, std::forward<VV>(v));
+  }
+  template <class VV>
+  void merge_value(C& c, VV&& v) {
+    c = std::invoke(merge_value_fn, std::move(c), std::forward<VV>(v));
+  }
+  void merge_combiners(C& a, C&& b) {
+    a = std::invoke(merge_combiners_fn, std::move(a), std::move(b));
+  }
+};
+
+template <class V, class F>
+struct ReducePolicy {
+  F f;
+  template <class VV>
+  V create(VV&& v) {
+    return V(std::forward<VV>(v));
+  }
+  template <class VV>
+  void merge_value(V& c, VV&& v) {
+    c = std::invoke(f, std::move(c), std::forward<VV>(v));
+  }
+  void merge_combiners(V& a, V&& b) { a = std::invoke(f, std::move(a), std::move(b)); }
+};
+
+template <class V>
+struct GroupPolicy {
+  template <class VV>
+  std::vector<V> create(VV&& v) {
+    std::vector<V> c;
+    c.emplace_back(std::forward<VV>(v));
+    return c;
+  }
+  template <class VV>
+  void merge_value(std::vector<V>& c, VV&& v) {
+    c.emplace_back(std::forward<VV>(v));
+  }
+  void merge_combiners(std::vector<V>& a, std::vector<V>&& b) {
+    a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+  }
+};
+
+/// Map side of a shuffle: routes each record of one source partition to its output partition's
+/// table, combining on the way.
+template <class K, class V, class C, class Policy>
+class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
+ public:
+  ShuffleWriteSink(std::vector<KeyTable<K, C>>& tables, Policy& policy)
+      : tables_(tables), policy_(policy) {}
+  void push(std::span<const std::pair<K, V>> items) override {
+    for (const auto& [k, v] : items)
+      add(k, v);
+  }
+  void push_owned(std::span<std::pair<K, V>> items) override {
+    for (auto& kv : items)
+      add(std::move(kv.first), std::move(kv.second));
+  }
+
+ private:
+  template <class KK, class VV>
+  void add(KK&& k, VV&& v) {
+    auto& table = tables_.size() == 1 ? tables_[0] : tables_[partition_of(k, tables_.size())];
+    auto create = [this](auto&& x) { return policy_.create(std::forward<decltype(x)>(x)); };
+    auto merge = [this](C& c, auto&& x) { policy_.merge_value(c, std::forward<decltype(x)>(x)); };
+    table.add(std::forward<KK>(k), std::forward<VV>(v), create, merge);
+  }
+  std::vector<KeyTable<K, C>>& tables_;
+  Policy& policy_;
+};
+
+/// Runs the map side of a shuffle over every partition of `parent` at t: result[p][q] is the
+/// table of source partition p for output partition q.
+template <class K, class V, class C, class Policy>
+std::vector<std::vector<KeyTable<K, C>>> shuffle_write(Node<std::pair<K, V>>& parent, Time t,
+                                                       Exec& ex, std::size_t n,
+                                                       const Policy& policy) {
+  parent.prepare(t, ex);
+  std::vector<std::vector<KeyTable<K, C>>> tables(parent.num_partitions());
+  ex.parallel_for(tables.size(), [&](std::size_t p) {
+    tables[p].resize(n);
+    Policy local = policy;
+    ShuffleWriteSink<K, V, C, Policy> sink(tables[p], local);
+    parent.stream(t, p, sink);
+  });
+  return tables;
+}
+
+/// Merges the tables of output partition q in source-partition order.
+template <class K, class C, class MergeFn>
+KeyTable<K, C> shuffle_merge(std::vector<std::vector<KeyTable<K, C>>>& tables, std::size_t q,
+                             MergeFn& merge) {
+  KeyTable<K, C> acc;
+  if (tables.empty()) return acc;
+  acc = std::move(tables[0][q]);
+  auto keep = [](C&& c) { return std::move(c); };
+  for (std::size_t p = 1; p < tables.size(); ++p) {
+    for (auto& [k, c] : tables[p][q].entries())
+      acc.add(std::move(k), std::move(c), keep, merge);
+    tables[p][q] = KeyTable<K, C>{};
+  }
+  return acc;
+}
+
+/// combine_by_key, reduce_by_key and group_by_key: one shuffle with a map-side combine.
+template <class K, class V, class C, class Policy>
+class CombineByKeyNode final : public Node<std::pair<K, C>> {
+ public:
+  CombineByKeyNode(std::string kind, std::shared_ptr<Node<std::pair<K, V>>> parent, Policy policy,
+                   std::size_t partitions)
+      : Node<std::pair<K, C>>(std::move(kind), {parent}, parent->slide(), partitions),
+        parent_(std::move(parent)),
+        policy_(std::move(policy)) {}
+
+ protected:
+  std::shared_ptr<const Batch<std::pair<K, C>>> compute(Time t, Exec& ex) override {
+    const std::size_t n = this->num_partitions();
+    auto tables = shuffle_write<K, V, C>(*parent_, t, ex, n, policy_);
+    typename Batch<std::pair<K, C>>::Partitions parts(n);
+    ex.parallel_for(n, [&](std::size_t q) {
+      Policy local = policy_;
+      auto merge = [&local](C& a, C&& b) { local.merge_combiners(a, std::move(b)); };
+      parts[q] = std::move(shuffle_merge(tables, q, merge).entries());
+    });
+    return std::make_shared<const Batch<std::pair<K, C>>>(std::move(parts));
+  }
+
+ private:
+  std::shared_ptr<Node<std::pair<K, V>>> parent_;
+  Policy policy_;
+};
+
+/// cogroup: for every key in either stream, its values from each, in input order.
+template <class K, class V, class W>
+class CoGroupNode final : public Node<std::pair<K, std::pair<std::vector<V>, std::vector<W>>>> {
+ public:
+  using Out = std::pair<K, std::pair<std::vector<V>, std::vector<W>>>;
+
+  CoGroupNode(std::shared_ptr<Node<std::pair<K, V>>> a, std::shared_ptr<Node<std::pair<K, W>>> b,
+              std::size_t partitions)
+      : Node<Out>("cogroup", {a, b}, a->slide(), partitions), a_(std::move(a)), b_(std::move(b)) {}
+
+ protected:
+  std::shared_ptr<const Batch<Out>> compute(Time t, Exec& ex) override {
+    const std::size_t n = this->num_partitions();
+    auto left = shuffle_write<K, V, std::vector<V>>(*a_, t, ex, n, GroupPolicy<V>{});
+    auto right = shuffle_write<K, W, std::vector<W>>(*b_, t, ex, n, GroupPolicy<W>{});
+    typename Batch<Out>::Partitions parts(n);
+    ex.parallel_for(n, [&](std::size_t q) {
+      using Both = std::pair<std::vector<V>, std::vector<W>>;
+      KeyTable<K, Both> acc;
+      auto from_left = [](std::vector<V>&& vs) { return Both{std::move(vs), {}}; };
+      auto add_left = [](Both& both, std::vector<V>&& vs) {
+        both.first.insert(both.first.end(), std::make_move_iterator(vs.begin()),
+                          std::make_move_iterator(vs.end()));
+      };
+      auto from_right = [](std::vector<W>&& ws) { return Both{{}, std::move(ws)}; };
+      auto add_right = [](Both& both, std::vector<W>&& ws) {
+        both.second.insert(both.second.end(), std::make_move_iterator(ws.begin()),
+                           std::make_move_iterator(ws.end()));
+      };
+      for (auto& row : left) {
+        for (auto& [k, vs] : row[q].entries())
+          acc.add(std::move(k), std::move(vs), from_left, add_left);
+        row[q] = {};
+      }
+      for (auto& row : right) {
+        for (auto& [k, ws] : row[q].entries()) {
+          acc.add(std::move(k), std::move(ws), from_right, add_right);
+        }
+        row[q] = {};
+      }
+      parts[q] = std::move(acc.entries());
+    });
+    return std::make_shared<const Batch<Out>>(std::move(parts));
+  }
+
+ private:
+  std::shared_ptr<Node<std::pair<K, V>>> a_;
+  std::shared_ptr<Node<std::pair<K, W>>> b_;
+};
+
+}  // namespace rill::detail

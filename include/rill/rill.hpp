@@ -1,0 +1,20 @@
+#pragma once
+
+/// rill: micro-batch stream processing in the style of Spark Streaming's DStreams.
+/// Include this header for everything an application needs.
+
+#include "rill/core/batch.hpp"
+#include "rill/core/clock.hpp"
+#include "rill/core/concepts.hpp"
+#include "rill/core/config.hpp"
+#include "rill/core/errors.hpp"
+#include "rill/core/format.hpp"
+#include "rill/core/listener.hpp"
+#include "rill/core/logging.hpp"
+#include "rill/core/streaming_context.hpp"
+#include "rill/core/time.hpp"
+#include "rill/core/words.hpp"
+#include "rill/dstream/dstream.hpp"
+#include "rill/receivers/options.hpp"
+#include "rill/receivers/receiver.hpp"
+#include "rill/version.hpp"

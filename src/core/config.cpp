@@ -1,0 +1,79 @@
+#include "rill/core/config.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "rill/core/errors.hpp"
+
+namespace rill {
+
+Config& Config::batch_interval(Duration d) {
+  if (d.count() <= 0) {
+    throw InvalidArgument(fmt::format(
+        "Config::batch_interval: the batch interval must be positive, got {} ms", d.count()));
+  }
+  batch_interval_ = d;
+  return *this;
+}
+
+Config& Config::parallelism(std::size_t n) {
+  if (n == 0) {
+    throw InvalidArgument("Config::parallelism: the partition count must be at least 1, got 0");
+  }
+  parallelism_ = n;
+  return *this;
+}
+
+Config& Config::worker_threads(std::size_t n) {
+  if (n == 0) {
+    throw InvalidArgument("Config::worker_threads: the pool needs at least 1 thread, got 0");
+  }
+  worker_threads_ = n;
+  return *this;
+}
+
+Config& Config::max_pending_batches(std::size_t n) {
+  if (n == 0) {
+    throw InvalidArgument(
+        "Config::max_pending_batches: at least 1 sealed batch must be allowed to wait, got 0");
+  }
+  max_pending_batches_ = n;
+  return *this;
+}
+
+Config& Config::receiver_queue_capacity(std::size_t records) {
+  if (records == 0) {
+    throw InvalidArgument(
+        "Config::receiver_queue_capacity: a receiver must be able to hold at least 1 record, got "
+        "0");
+  }
+  receiver_queue_capacity_ = records;
+  return *this;
+}
+
+Config& Config::clock(std::shared_ptr<Clock> c) {
+  if (!c) throw InvalidArgument("Config::clock: the clock must not be null");
+  clock_ = std::move(c);
+  return *this;
+}
+
+Config& Config::delivery(Delivery d) {
+  delivery_ = d;
+  return *this;
+}
+
+std::size_t Config::worker_threads() const noexcept {
+  if (worker_threads_) return *worker_threads_;
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+std::size_t Config::parallelism() const noexcept {
+  return parallelism_ ? *parallelism_ : worker_threads();
+}
+
+std::shared_ptr<Clock> Config::clock() const {
+  if (clock_) return clock_;
+  return SystemClock::create();
+}
+
+}  // namespace rill

@@ -1,0 +1,143 @@
+#include "rill/core/streaming_context.hpp"
+
+#include "receivers/file_input.hpp"
+#include "receivers/rate_input.hpp"
+#include "receivers/socket_receiver.hpp"
+#include "rill/core/logging.hpp"
+#include "scheduler/engine.hpp"
+
+namespace rill {
+
+namespace {
+Config with_clock(Config config, std::shared_ptr<Clock>& clock) {
+  if (!config.has_batch_interval()) {
+    throw InvalidArgument(
+        "StreamingContext: the Config has no batch interval; set Config{}.batch_interval(...)");
+  }
+  clock = config.clock();
+  config.clock(clock);
+  return config;
+}
+}  // namespace
+
+StreamingContext::StreamingContext(Duration batch_interval)
+    : StreamingContext(Config{}.batch_interval(batch_interval)) {}
+
+StreamingContext::StreamingContext(Config config)
+    : graph_(std::make_shared<detail::Graph>(with_clock(std::move(config), clock_))),
+      engine_(std::make_unique<detail::Engine>(graph_)) {}
+
+StreamingContext::~StreamingContext() {
+  try {
+    if (leak_engine_ || !engine_->stop(StopOptions{.graceful = false})) {
+      // A batch is stuck in user code: its threads still use the engine, so it is left alive.
+      (void)engine_.release();
+    }
+  } catch (...) {
+  }
+  graph_->close();
+}
+
+DStream<std::string> StreamingContext::socket_text_stream(std::string host, std::uint16_t port,
+                                                          SocketOptions options) {
+  if (host.empty())
+    throw InvalidArgument("StreamingContext::socket_text_stream: the host is empty");
+  if (port == 0) throw InvalidArgument("StreamingContext::socket_text_stream: the port is 0");
+  if (options.max_line_bytes == 0) {
+    throw InvalidArgument("StreamingContext::socket_text_stream: max_line_bytes must be positive");
+  }
+  if (options.reconnect_backoff.count() <= 0 ||
+      options.max_reconnect_backoff < options.reconnect_backoff) {
+    throw InvalidArgument(fmt::format(
+        "StreamingContext::socket_text_stream: reconnect_backoff ({} ms) must be positive and "
+        "not above max_reconnect_backoff ({} ms)",
+        options.reconnect_backoff.count(), options.max_reconnect_backoff.count()));
+  }
+  auto receiver = std::make_shared<detail::SocketReceiver>(std::move(host), port, options);
+  return add_input<std::string>(std::make_shared<detail::ReceiverInputNode<std::string>>(
+      "socket_text_stream", std::move(receiver), graph_->interval(), graph_->parallelism(),
+      graph_->config().receiver_queue_capacity()));
+}
+
+DStream<std::string> StreamingContext::text_file_stream(std::filesystem::path dir,
+                                                        FileStreamOptions options) {
+  if (dir.empty())
+    throw InvalidArgument("StreamingContext::text_file_stream: the directory is empty");
+  if (options.remember.count() <= 0) {
+    throw InvalidArgument(
+        fmt::format("StreamingContext::text_file_stream: remember must be positive, got {} ms",
+                    options.remember.count()));
+  }
+  return add_input<std::string>(std::make_shared<detail::FileInputNode>(
+      std::move(dir), options, graph_->interval(), graph_->parallelism()));
+}
+
+DStream<RateRow> StreamingContext::rate_stream(RateOptions options) {
+  if (options.rows_per_second <= 0) {
+    throw InvalidArgument(
+        fmt::format("StreamingContext::rate_stream: rows_per_second must be positive, got {}",
+                    options.rows_per_second));
+  }
+  if (options.ramp_up.count() < 0) {
+    throw InvalidArgument(
+        fmt::format("StreamingContext::rate_stream: ramp_up must not be negative, got {} ms",
+                    options.ramp_up.count()));
+  }
+  const std::size_t partitions =
+      options.num_partitions == 0 ? graph_->parallelism() : options.num_partitions;
+  return add_input<RateRow>(
+      std::make_shared<detail::RateInputNode>(options, graph_->interval(), partitions));
+}
+
+void StreamingContext::start() {
+  engine_->start(remember_);
+}
+
+void StreamingContext::stop() {
+  stop(StopOptions{});
+}
+
+void StreamingContext::stop(StopOptions options) {
+  if (options.timeout.count() < 0) {
+    throw InvalidArgument(
+        fmt::format("StreamingContext::stop: the timeout must not be negative, got {} ms",
+                    options.timeout.count()));
+  }
+  // A batch stuck in user code keeps using the engine: the destructor then leaves it alive.
+  if (!engine_->stop(options)) leak_engine_ = true;
+}
+
+void StreamingContext::await_termination() {
+  engine_->await_termination();
+}
+
+bool StreamingContext::await_termination_for(Duration d) {
+  return engine_->await_termination_for(d);
+}
+
+ContextState StreamingContext::state() const {
+  return engine_->state();
+}
+
+void StreamingContext::add_listener(std::shared_ptr<StreamingListener> listener) {
+  engine_->add_listener(std::move(listener));
+}
+
+void StreamingContext::remember(Duration d) {
+  if (d.count() < 0) {
+    throw InvalidArgument(fmt::format(
+        "StreamingContext::remember: the duration must not be negative, got {} ms", d.count()));
+  }
+  graph_->check_open("StreamingContext::remember");
+  remember_ = d;
+}
+
+Time StreamingContext::zero_time() const {
+  return engine_->zero();
+}
+
+std::vector<SourceStats> StreamingContext::source_stats() const {
+  return engine_->source_stats();
+}
+
+}  // namespace rill

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rill/receivers/inputs.hpp"
+#include "rill/receivers/options.hpp"
+
+namespace rill::detail {
+
+/// text_file_stream: lines of the files newly visible in a directory (Spark's FileInputDStream
+/// rules, with the context's clock). The files of batch t are listed and read when t is sealed.
+class FileInputNode final : public SealedInputNode<std::string> {
+ public:
+  FileInputNode(std::filesystem::path dir, FileStreamOptions options, Duration interval,
+                std::size_t partitions);
+
+  void start_input(Runtime& rt, Time zero) override;
+  std::int64_t seal(Time t, bool take_buffered) override;
+
+  /// Files taken by batch t (for checkpoints), in reading order.
+  [[nodiscard]] std::vector<std::string> files_of(Time t) const;
+
+ private:
+  /// Candidate files now in the directory, sorted by name.
+  std::vector<std::filesystem::path> list();
+  bool read_lines(const std::filesystem::path& file, std::vector<std::string>& lines);
+
+  std::filesystem::path dir_;
+  FileStreamOptions options_;
+  Runtime* rt_ = nullptr;
+  std::set<std::string> seen_;
+  bool dir_missing_logged_ = false;
+  mutable std::mutex files_mutex_;
+  std::map<Time, std::vector<std::string>> files_;
+};
+
+}  // namespace rill::detail

@@ -1,0 +1,142 @@
+#include "rill/receivers/receiver.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "rill/core/logging.hpp"
+
+namespace rill {
+
+detail::ReceiverSupervisor& ReceiverBase::supervisor() const {
+  if (supervisor_ == nullptr) {
+    throw IllegalState(
+        "Receiver: not attached to a started context; pass it to receiver_stream() and start()");
+  }
+  return *supervisor_;
+}
+
+void ReceiverBase::report_error(std::string message, std::exception_ptr error) {
+  supervisor().report_error(std::move(message), std::move(error));
+}
+
+void ReceiverBase::restart(std::string reason, std::optional<Duration> delay) {
+  supervisor().restart(std::move(reason), delay);
+}
+
+void ReceiverBase::count_skipped(std::int64_t n) {
+  supervisor().count_skipped(n);
+}
+
+void ReceiverBase::count_error(std::int64_t n) {
+  supervisor().count_error(n);
+}
+
+bool ReceiverBase::is_stopped() const noexcept {
+  return supervisor_ == nullptr || supervisor_->is_stopped();
+}
+
+namespace detail {
+
+namespace {
+constexpr Duration kDefaultRestartDelay{2000};
+
+std::string describe(const std::exception_ptr& error) {
+  if (!error) return {};
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return fmt::format(": {}", e.what());
+  } catch (...) {
+    return ": unknown exception";
+  }
+}
+}  // namespace
+
+ReceiverSupervisor::ReceiverSupervisor(ReceiverBase& receiver, std::string name,
+                                       std::function<void(bool)> pause_queue,
+                                       std::function<void()> close_queue)
+    : receiver_(receiver),
+      name_(std::move(name)),
+      pause_queue_(std::move(pause_queue)),
+      close_queue_(std::move(close_queue)) {}
+
+ReceiverSupervisor::~ReceiverSupervisor() = default;
+
+void ReceiverSupervisor::start(Runtime& rt) {
+  rt_ = &rt;
+  receiver_.attach(this);
+  call_on_start();
+}
+
+void ReceiverSupervisor::call_on_start() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (stopped_ || running_) return;
+  pause_queue_(false);
+  active_ = true;
+  running_ = true;
+  try {
+    receiver_.on_start();
+  } catch (...) {
+    active_ = false;
+    running_ = false;
+    rt_->fail(std::current_exception());
+  }
+}
+
+void ReceiverSupervisor::call_on_stop() {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (!running_) return;
+  running_ = false;
+  active_ = false;
+  try {
+    receiver_.on_stop();
+  } catch (...) {
+    logger().error("receiver {}: on_stop threw{}", name_, describe(std::current_exception()));
+    ++errors_;
+  }
+}
+
+void ReceiverSupervisor::stop() {
+  {
+    std::lock_guard lock(lifecycle_mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    active_ = false;
+  }
+  close_queue_();
+  call_on_stop();
+}
+
+void ReceiverSupervisor::restart(std::string reason, std::optional<Duration> delay) {
+  {
+    std::lock_guard lock(lifecycle_mutex_);
+    if (stopped_ || restarting_ || rt_ == nullptr) return;
+    restarting_ = true;
+    active_ = false;
+  }
+  const Duration wait = delay.value_or(kDefaultRestartDelay);
+  logger().warn("receiver {}: restarting in {} ms: {}", name_, wait.count(), reason);
+  // Blocked store() calls throw rill::Stopped, so on_stop() can join the threads making them.
+  pause_queue_(true);
+  rt_->post([this, wait] {
+    call_on_stop();
+    rt_->run_at(rt_->clock().now() + wait, [this] {
+      {
+        std::lock_guard lock(lifecycle_mutex_);
+        restarting_ = false;
+      }
+      call_on_start();
+    });
+  });
+}
+
+void ReceiverSupervisor::report_error(std::string message, std::exception_ptr error) {
+  ++errors_;
+  logger().error("receiver {}: {}{}", name_, message, describe(error));
+}
+
+void ReceiverSupervisor::count_stored(std::int64_t n) {
+  if (rt_ != nullptr) rt_->records_stored(n);
+}
+
+}  // namespace detail
+}  // namespace rill

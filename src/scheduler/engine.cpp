@@ -1,0 +1,451 @@
+#include "scheduler/engine.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+
+#include "rill/core/errors.hpp"
+#include "rill/core/logging.hpp"
+
+namespace rill::detail {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+thread_local bool tl_rill_thread = false;
+
+Duration elapsed_ms(SteadyClock::time_point from, SteadyClock::time_point to) {
+  return std::chrono::duration_cast<Duration>(to - from);
+}
+
+class BatchExec final : public Exec {
+ public:
+  BatchExec(WorkerPool& pool, Time zero) : pool_(pool), zero_(zero) {}
+  void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) override {
+    pool_.parallel_for(n, fn);
+  }
+  [[nodiscard]] Time zero() const override { return zero_; }
+
+ private:
+  WorkerPool& pool_;
+  Time zero_;
+};
+}  // namespace
+
+RillThreadScope::RillThreadScope() noexcept : previous_(tl_rill_thread) {
+  tl_rill_thread = true;
+}
+RillThreadScope::~RillThreadScope() {
+  tl_rill_thread = previous_;
+}
+bool on_rill_thread() noexcept {
+  return tl_rill_thread;
+}
+
+/// Lets a manual clock wake the scheduler without outliving it.
+struct Engine::ClockLink {
+  std::mutex mutex;
+  Engine* engine = nullptr;
+};
+
+Engine::Engine(std::shared_ptr<Graph> graph)
+    : graph_(std::move(graph)),
+      clock_(graph_->config().clock()),
+      interval_(graph_->interval()),
+      system_timer_(io_) {}
+
+Engine::~Engine() {
+  try {
+    stop(StopOptions{.graceful = false, .timeout = Duration{0}});
+  } catch (...) {
+  }
+}
+
+void Engine::add_listener(std::shared_ptr<StreamingListener> listener) {
+  if (!listener) throw InvalidArgument("StreamingContext::add_listener: the listener is null");
+  std::lock_guard lock(mutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+void Engine::start(Duration remember) {
+  {
+    std::lock_guard lock(mutex_);
+    if (error_) {
+      throw IllegalState(
+          "StreamingContext::start: the context failed and stopped; create a new context");
+    }
+    if (state_ == ContextState::active) {
+      throw IllegalState("StreamingContext::start: the context is already started");
+    }
+    if (state_ == ContextState::stopped) {
+      throw IllegalState(
+          "StreamingContext::start: a stopped context cannot be restarted; create a new one");
+    }
+  }
+  if (graph_->outputs().empty()) {
+    throw IllegalState(
+        "StreamingContext::start: no output operation is registered; add print(), "
+        "foreach_batch() or save_as_text_files() to a stream before start()");
+  }
+  graph_->check_open("StreamingContext::start");
+  graph_->freeze(remember);
+
+  const Time now = clock_->now();
+  const Time first = now.floor(interval_) + interval_;
+  {
+    std::lock_guard lock(mutex_);
+    zero_ = first - interval_;
+    state_ = ContextState::active;
+  }
+  pool_ = std::make_unique<WorkerPool>(graph_->config().worker_threads());
+  bus_ = std::make_unique<SerialExecutor>();
+  work_.emplace(io_.get_executor());
+
+  clock_link_ = std::make_shared<ClockLink>();
+  clock_link_->engine = this;
+  if (clock_->is_manual()) {
+    clock_token_ = clock_->add_observer([link = clock_link_] {
+      std::lock_guard lock(link->mutex);
+      if (link->engine != nullptr)
+        link->engine->post([e = link->engine] { e->process_due_timers(); });
+    });
+  }
+  for (const auto& input : graph_->inputs())
+    input->start_input(*this, zero_);
+  batch_thread_ = std::thread([this] { batch_loop(); });
+  scheduler_thread_ = std::thread([this] {
+    RillThreadScope scope;
+    io_.run();
+  });
+  post([this, first] { schedule_at(first, [this, first] { tick(first); }); });
+  logger().info("StreamingContext started: interval {} ms, zero time {}", interval_.count(), zero_);
+}
+
+// ---------------------------------------------------------------- scheduler thread
+
+void Engine::run_at(Time t, std::function<void()> fn) {
+  post([this, t, fn = std::move(fn)]() mutable { schedule_at(t, std::move(fn)); });
+}
+
+void Engine::post(std::function<void()> fn) {
+  asio::post(io_, [this, fn = std::move(fn)] {
+    try {
+      fn();
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  });
+}
+
+void Engine::schedule_at(Time t, std::function<void()> fn) {
+  timers_.emplace(t, std::move(fn));
+  process_due_timers();
+}
+
+void Engine::process_due_timers() {
+  const Time now = clock_->now();
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    auto fn = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    fn();
+  }
+  rearm_timer();
+}
+
+void Engine::rearm_timer() {
+  if (clock_->is_manual() || timers_.empty()) return;
+  const auto at = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          Duration{timers_.begin()->first.milliseconds()}));
+  system_timer_.expires_at(at);
+  system_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) process_due_timers();
+  });
+}
+
+void Engine::tick(Time t) {
+  bool take;
+  {
+    std::lock_guard lock(mutex_);
+    if (halting_) return;
+    take = pending_.size() < graph_->config().max_pending_batches();
+  }
+  std::int64_t records = 0;
+  try {
+    for (const auto& input : graph_->inputs())
+      records += input->seal(t, take);
+  } catch (...) {
+    fail(std::current_exception());
+    return;
+  }
+  const PendingBatch batch{t, records, SteadyClock::now()};
+  {
+    std::lock_guard lock(mutex_);
+    if (halting_) return;
+    pending_.push_back(batch);
+  }
+  cv_.notify_all();
+  emit(&StreamingListener::on_batch_submitted, BatchInfo{.batch_time = t, .num_records = records});
+  schedule_at(t + interval_, [this, next = t + interval_] { tick(next); });
+  check_drained();
+}
+
+void Engine::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  logger().info("StreamingContext: stopping gracefully; stopping receivers");
+  for (const auto& input : graph_->inputs())
+    input->stop_input();
+  check_drained();
+}
+
+void Engine::check_drained() {
+  if (!draining_) return;
+  for (const auto& input : graph_->inputs()) {
+    if (input->has_buffered_input()) return;  // the next ticks seal it
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_.empty() || running_batch_) return;
+  }
+  request_halt();
+}
+
+void Engine::halt_inputs() {
+  timers_.clear();
+  system_timer_.cancel();
+  for (const auto& input : graph_->inputs()) {
+    try {
+      input->stop_input();
+    } catch (...) {
+      logger().error("StreamingContext: an input failed to stop");
+    }
+  }
+  std::lock_guard lock(mutex_);
+  inputs_stopped_ = true;
+  maybe_finish();
+}
+
+// ---------------------------------------------------------------- batch thread
+
+void Engine::batch_loop() {
+  RillThreadScope scope;
+  for (;;) {
+    PendingBatch batch;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return halting_ || !pending_.empty(); });
+      if (halting_) break;
+      batch = pending_.front();
+      pending_.pop_front();
+      running_batch_ = true;
+    }
+    const bool ok = run_batch(batch);
+    {
+      std::lock_guard lock(mutex_);
+      running_batch_ = false;
+    }
+    if (!ok) break;
+    post([this] { check_drained(); });
+  }
+  bus_->post([this] {
+    std::lock_guard lock(mutex_);
+    batches_done_ = true;
+    maybe_finish();
+  });
+}
+
+bool Engine::run_batch(const PendingBatch& batch) {
+  const Time t = batch.time;
+  const auto started = SteadyClock::now();
+  BatchInfo info{.batch_time = t, .num_records = batch.records};
+  info.scheduling_delay = elapsed_ms(batch.submitted, started);
+  emit(&StreamingListener::on_batch_started, info);
+
+  BatchExec exec(*pool_, zero_);
+  bool ok = true;
+  try {
+    for (const auto& op : graph_->outputs()) {
+      if (op->parent().defined_at(t, zero_)) op->run(t, exec);
+    }
+  } catch (...) {
+    ok = false;
+    logger().error("batch {} failed; stopping the context", t);
+    fail(std::current_exception());
+  }
+  for (NodeBase* node : graph_->live_nodes())
+    node->clear_done(t);
+  for (const auto& input : graph_->inputs())
+    input->release_input(t);
+  if (!ok) return false;
+
+  const auto completed = SteadyClock::now();
+  info.processing_delay = elapsed_ms(started, completed);
+  info.total_delay = info.scheduling_delay + info.processing_delay;
+  emit(&StreamingListener::on_batch_completed, info);
+  bus_->post([this, t] {
+    {
+      std::lock_guard lock(mutex_);
+      last_completed_ = t;
+    }
+    cv_.notify_all();
+  });
+  return true;
+}
+
+void Engine::emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info) {
+  std::vector<std::shared_ptr<StreamingListener>> listeners;
+  {
+    std::lock_guard lock(mutex_);
+    listeners = listeners_;
+  }
+  if (listeners.empty()) return;
+  bus_->post([listeners = std::move(listeners), event, info] {
+    for (const auto& l : listeners)
+      ((*l).*event)(info);
+  });
+}
+
+// ---------------------------------------------------------------- stopping
+
+void Engine::fail(std::exception_ptr error) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!error_) error_ = std::move(error);
+  }
+  request_halt();
+}
+
+void Engine::request_halt() {
+  {
+    std::lock_guard lock(mutex_);
+    if (halting_ || state_ != ContextState::active) return;
+    halting_ = true;
+    pending_.clear();
+  }
+  cv_.notify_all();
+  asio::post(io_, [this] { halt_inputs(); });
+}
+
+void Engine::maybe_finish() {
+  if (inputs_stopped_ && batches_done_ && state_ != ContextState::stopped) {
+    state_ = ContextState::stopped;
+    cv_.notify_all();
+  }
+}
+
+bool Engine::wait_stopped(Duration timeout) {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_for(lock, timeout, [&] { return state_ == ContextState::stopped; });
+}
+
+bool Engine::stop(const StopOptions& options) {
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == ContextState::initialized) {
+      state_ = ContextState::stopped;
+      return true;
+    }
+  }
+  if (on_rill_thread()) {
+    if (options.graceful) {
+      post([this] { begin_drain(); });
+    } else {
+      request_halt();
+    }
+    return true;
+  }
+  const Duration timeout = options.timeout.count() > 0 ? options.timeout : interval_ * 10;
+  if (options.graceful) {
+    post([this] { begin_drain(); });
+    if (!wait_stopped(timeout)) {
+      logger().warn(
+          "StreamingContext::stop: the graceful stop did not finish within {} ms; stopping "
+          "immediately",
+          timeout.count());
+    }
+  }
+  request_halt();
+  if (!wait_stopped(timeout)) {
+    logger().error(
+        "StreamingContext::stop: a batch is still running after {} ms; leaving its threads",
+        timeout.count());
+    return false;
+  }
+  join_threads();
+  return true;
+}
+
+void Engine::join_threads() {
+  std::lock_guard join_lock(join_mutex_);
+  if (joined_) return;
+  joined_ = true;
+  if (clock_link_) {
+    {
+      std::lock_guard lock(clock_link_->mutex);
+      clock_link_->engine = nullptr;
+    }
+    clock_->remove_observer(clock_token_);
+  }
+  work_.reset();
+  io_.stop();
+  if (scheduler_thread_.joinable()) scheduler_thread_.join();
+  if (batch_thread_.joinable()) batch_thread_.join();
+  if (bus_) bus_->shutdown();
+  if (pool_) pool_->join();
+}
+
+void Engine::await_termination() {
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return state_ == ContextState::stopped; });
+  if (error_) std::rethrow_exception(error_);
+}
+
+bool Engine::await_termination_for(Duration d) {
+  std::unique_lock lock(mutex_);
+  const bool stopped = cv_.wait_for(lock, d, [&] { return state_ == ContextState::stopped; });
+  if (error_) std::rethrow_exception(error_);
+  return stopped;
+}
+
+ContextState Engine::state() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+Time Engine::zero() const {
+  std::lock_guard lock(mutex_);
+  return zero_;
+}
+
+void Engine::await_batch(Time t) {
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] {
+    return (last_completed_ && *last_completed_ >= t) || error_ || state_ == ContextState::stopped;
+  });
+  if (error_) std::rethrow_exception(error_);
+  if (!last_completed_ || *last_completed_ < t) {
+    throw IllegalState(fmt::format("the context stopped before batch {} completed", t));
+  }
+}
+
+void Engine::records_stored(std::int64_t n) {
+  stored_ += n;
+  std::lock_guard lock(stored_mutex_);
+  stored_cv_.notify_all();
+}
+
+bool Engine::await_records_stored(std::int64_t n, SteadyClock::duration timeout) {
+  std::unique_lock lock(stored_mutex_);
+  return stored_cv_.wait_for(lock, timeout, [&] { return stored_.load() >= n; });
+}
+
+std::vector<SourceStats> Engine::source_stats() const {
+  std::vector<SourceStats> out;
+  for (const auto& input : graph_->inputs())
+    out.push_back(input->source_stats());
+  return out;
+}
+
+}  // namespace rill::detail

@@ -1,0 +1,126 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/system_timer.hpp>
+
+#include "rill/core/graph.hpp"
+#include "rill/core/listener.hpp"
+#include "rill/core/streaming_context.hpp"
+#include "rill/scheduler/runtime.hpp"
+#include "scheduler/serial_executor.hpp"
+#include "scheduler/worker_pool.hpp"
+
+namespace rill::detail {
+
+/// The running side of a StreamingContext (Spark's JobScheduler and JobGenerator in one):
+/// - the scheduler thread runs an Asio io_context: clock timers, batch ticks (which seal every
+///   input's data for the batch), receiver restarts and the stop protocol;
+/// - the batch thread runs sealed batches one at a time, in time order: output operations in
+///   registration order, each computing its lineage with the partitions on the worker pool;
+/// - the listener bus calls listeners on one thread, in order.
+class Engine final : public Runtime {
+ public:
+  explicit Engine(std::shared_ptr<Graph> graph);
+  ~Engine() override;
+
+  void add_listener(std::shared_ptr<StreamingListener> listener);
+  void start(Duration remember);
+  /// Returns false when a batch was still running at the deadline (the threads were left).
+  bool stop(const StopOptions& options);
+  void await_termination();
+  bool await_termination_for(Duration d);
+  [[nodiscard]] ContextState state() const;
+  [[nodiscard]] Time zero() const;
+  /// Waits until batch t has completed (its listeners called); rethrows the context's error.
+  void await_batch(Time t);
+  /// Waits until receivers have stored `n` records in all; false at the deadline.
+  bool await_records_stored(std::int64_t n, std::chrono::steady_clock::duration timeout);
+  [[nodiscard]] std::vector<SourceStats> source_stats() const;
+
+  // Runtime
+  Clock& clock() override { return *clock_; }
+  const Config& config() const override { return graph_->config(); }
+  void run_at(Time t, std::function<void()> fn) override;
+  void post(std::function<void()> fn) override;
+  void fail(std::exception_ptr error) override;
+  void records_stored(std::int64_t n) override;
+
+ private:
+  struct PendingBatch {
+    Time time;
+    std::int64_t records = 0;
+    std::chrono::steady_clock::time_point submitted;
+  };
+  struct ClockLink;
+
+  // scheduler thread
+  void schedule_at(Time t, std::function<void()> fn);
+  void process_due_timers();
+  void rearm_timer();
+  void tick(Time t);
+  void begin_drain();
+  void check_drained();
+  void halt_inputs();
+
+  // batch thread
+  void batch_loop();
+  bool run_batch(const PendingBatch& batch);
+
+  void request_halt();
+  void maybe_finish();  // under mutex_
+  bool wait_stopped(Duration timeout);
+  void join_threads();
+  void emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info);
+
+  std::shared_ptr<Graph> graph_;
+  std::shared_ptr<Clock> clock_;
+  Duration interval_;
+
+  std::unique_ptr<WorkerPool> pool_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  boost::asio::system_timer system_timer_;
+  std::multimap<Time, std::function<void()>> timers_;
+  std::shared_ptr<ClockLink> clock_link_;
+  std::uint64_t clock_token_ = 0;
+  std::thread scheduler_thread_;
+  std::thread batch_thread_;
+  std::unique_ptr<SerialExecutor> bus_;
+  bool draining_ = false;  // scheduler thread
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  ContextState state_ = ContextState::initialized;
+  std::exception_ptr error_;
+  bool halting_ = false;
+  bool inputs_stopped_ = false;
+  bool batches_done_ = false;
+  bool running_batch_ = false;
+  std::mutex join_mutex_;
+  bool joined_ = false;  // under join_mutex_
+  std::deque<PendingBatch> pending_;
+  std::optional<Time> last_completed_;
+  Time zero_;
+  std::vector<std::shared_ptr<StreamingListener>> listeners_;
+
+  std::atomic<std::int64_t> stored_{0};
+  std::mutex stored_mutex_;
+  std::condition_variable stored_cv_;
+};
+
+}  // namespace rill::detail
