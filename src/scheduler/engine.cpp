@@ -186,7 +186,10 @@ void Engine::tick(Time t) {
     pending_.push_back(batch);
   }
   cv_.notify_all();
-  emit(&StreamingListener::on_batch_submitted, BatchInfo{.batch_time = t, .num_records = records});
+  BatchInfo info;
+  info.batch_time = t;
+  info.num_records = records;
+  emit(&StreamingListener::on_batch_submitted, info);
   schedule_at(t + interval_, [this, next = t + interval_] { tick(next); });
   check_drained();
 }
@@ -259,7 +262,9 @@ void Engine::batch_loop() {
 bool Engine::run_batch(const PendingBatch& batch) {
   const Time t = batch.time;
   const auto started = SteadyClock::now();
-  BatchInfo info{.batch_time = t, .num_records = batch.records};
+  BatchInfo info;
+  info.batch_time = t;
+  info.num_records = batch.records;
   info.scheduling_delay = elapsed_ms(batch.submitted, started);
   emit(&StreamingListener::on_batch_started, info);
 
