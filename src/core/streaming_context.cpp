@@ -29,7 +29,7 @@ StreamingContext::StreamingContext(Config config)
 
 StreamingContext::~StreamingContext() {
   try {
-    if (leak_engine_ || !engine_->stop(StopOptions{.graceful = false})) {
+    if (!engine_->stop(StopOptions{.graceful = false})) {
       // A batch is stuck in user code: its threads still use the engine, so it is left alive.
       (void)engine_.release();
     }
@@ -103,8 +103,9 @@ void StreamingContext::stop(StopOptions options) {
         fmt::format("StreamingContext::stop: the timeout must not be negative, got {} ms",
                     options.timeout.count()));
   }
-  // A batch stuck in user code keeps using the engine: the destructor then leaves it alive.
-  if (!engine_->stop(options)) leak_engine_ = true;
+  // A batch stuck in user code keeps using the engine; the destructor tries again, and leaves
+  // the engine alive if it is still stuck.
+  (void)engine_->stop(options);
 }
 
 void StreamingContext::await_termination() {

@@ -179,6 +179,10 @@ void Engine::tick(Time t) {
     fail(std::current_exception());
     return;
   }
+  BatchInfo info;
+  info.batch_time = t;
+  info.num_records = records;
+  emit(&StreamingListener::on_batch_submitted, info);  // before the batch thread can start it
   const PendingBatch batch{t, records, SteadyClock::now()};
   {
     std::lock_guard lock(mutex_);
@@ -186,10 +190,6 @@ void Engine::tick(Time t) {
     pending_.push_back(batch);
   }
   cv_.notify_all();
-  BatchInfo info;
-  info.batch_time = t;
-  info.num_records = records;
-  emit(&StreamingListener::on_batch_submitted, info);
   schedule_at(t + interval_, [this, next = t + interval_] { tick(next); });
   check_drained();
 }
@@ -426,8 +426,9 @@ Time Engine::zero() const {
 
 void Engine::await_batch(Time t) {
   std::unique_lock lock(mutex_);
+  // After a failure, also wait for the stop to complete, so that state() reads `stopped`.
   cv_.wait(lock, [&] {
-    return (last_completed_ && *last_completed_ >= t) || error_ || state_ == ContextState::stopped;
+    return (last_completed_ && *last_completed_ >= t && !error_) || state_ == ContextState::stopped;
   });
   if (error_) std::rethrow_exception(error_);
   if (!last_completed_ || *last_completed_ < t) {

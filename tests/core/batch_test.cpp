@@ -1,2 +1,30 @@
 #include <gtest/gtest.h>
-#include <rill/testing.hpp>
+#include <rill/rill.hpp>
+
+TEST(Batch, PartitionsIterationAndCollect) {
+  const rill::Batch<int> b({{1, 2}, {}, {3}, {}});
+  EXPECT_EQ(b.size(), 3u);
+  EXPECT_FALSE(b.empty());
+  EXPECT_EQ(b.num_partitions(), 4u);
+  EXPECT_EQ(b.partition(0).size(), 2u);
+  EXPECT_TRUE(b.partition(1).empty());
+  std::vector<int> seen(b.begin(), b.end());
+  EXPECT_EQ(seen, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(b.collect(), seen);
+  EXPECT_THROW((void)b.partition(4), std::out_of_range);
+}
+
+TEST(Batch, EmptyBatch) {
+  const rill::Batch<int> none({{}, {}});
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(none.begin(), none.end());
+  const rill::Batch<int> zero;
+  EXPECT_EQ(zero.num_partitions(), 0u);
+  EXPECT_TRUE(zero.collect().empty());
+}
+
+TEST(SplitWords, OnWhiteSpace) {
+  EXPECT_EQ(rill::split_words("  a b\tc\r\n d  "), (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_TRUE(rill::split_words("   ").empty());
+  EXPECT_TRUE(rill::split_words("").empty());
+}

@@ -108,7 +108,6 @@ class StreamingContext {
   std::shared_ptr<detail::Graph> graph_;
   std::unique_ptr<detail::Engine> engine_;
   Duration remember_{0};
-  bool leak_engine_ = false;
 };
 
 }  // namespace rill
