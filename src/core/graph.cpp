@@ -87,6 +87,9 @@ void Graph::freeze(Duration user_remember) {
   }
   for (const auto& op : outputs_)
     op->parent().add_consumer();
+  // Children first, so that a window's remember reaches through the windows it reads.
+  for (auto it = live_.rbegin(); it != live_.rend(); ++it)
+    (*it)->on_freeze();
 }
 
 void Graph::close() {
@@ -97,6 +100,16 @@ void Graph::close() {
 bool Graph::frozen() const {
   std::lock_guard lock(mutex_);
   return frozen_;
+}
+
+void Graph::set_zero_time(Time zero) {
+  std::lock_guard lock(mutex_);
+  zero_ = zero;
+}
+
+std::optional<Time> Graph::zero_time() const {
+  std::lock_guard lock(mutex_);
+  return zero_;
 }
 
 }  // namespace rill::detail

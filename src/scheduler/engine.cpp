@@ -98,6 +98,7 @@ void Engine::start(Duration remember) {
     zero_ = first - interval_;
     state_ = ContextState::active;
   }
+  graph_->set_zero_time(first - interval_);
   pool_ = std::make_unique<WorkerPool>(graph_->config().worker_threads());
   bus_ = std::make_unique<SerialExecutor>();
   work_.emplace(io_.get_executor());
@@ -271,6 +272,9 @@ bool Engine::run_batch(const PendingBatch& batch) {
   BatchExec exec(*pool_, zero_);
   bool ok = true;
   try {
+    for (NodeBase* node : graph_->live_nodes()) {
+      if (node->sees_every_batch()) node->on_batch(t, exec);
+    }
     for (const auto& op : graph_->outputs()) {
       if (op->parent().defined_at(t, zero_)) op->run(t, exec);
     }
@@ -285,6 +289,9 @@ bool Engine::run_batch(const PendingBatch& batch) {
     input->release_input(t);
   if (!ok) return false;
 
+  for (NodeBase* node : graph_->live_nodes()) {
+    if (auto state = node->state_info()) info.state.push_back(std::move(*state));
+  }
   const auto completed = SteadyClock::now();
   info.processing_delay = elapsed_ms(started, completed);
   info.total_delay = info.scheduling_delay + info.processing_delay;

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,9 @@ class Graph {
   /// Closes the graph for good (the context was destroyed).
   void close();
   [[nodiscard]] bool frozen() const;
+  /// The zero time, once the context has started.
+  void set_zero_time(Time zero);
+  [[nodiscard]] std::optional<Time> zero_time() const;
 
   [[nodiscard]] const std::vector<std::shared_ptr<NodeBase>>& inputs() const noexcept {
     return inputs_;
@@ -53,6 +57,7 @@ class Graph {
   mutable std::mutex mutex_;
   bool frozen_ = false;
   bool closed_ = false;
+  std::optional<Time> zero_;
   std::map<std::string, std::size_t, std::less<>> kind_counts_;
   std::map<std::string, NodeBase*, std::less<>> names_;
   std::vector<std::shared_ptr<NodeBase>> inputs_;

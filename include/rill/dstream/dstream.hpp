@@ -20,14 +20,56 @@
 #include "rill/dstream/aggregate.hpp"
 #include "rill/dstream/narrow.hpp"
 #include "rill/dstream/shuffle.hpp"
+#include "rill/dstream/state.hpp"
+#include "rill/dstream/stateful.hpp"
+#include "rill/dstream/window.hpp"
 #include "rill/sinks/outputs.hpp"
 
 namespace rill {
 
 template <class T>
 class DStream;
+template <class K, class V, class S, class M, class F>
+class MapWithStateDStream;
 
 namespace detail {
+/// The return type of a non-generic callable (update_state_by_key deduces S from it).
+template <class F>
+struct callable_result : callable_result<decltype(&F::operator())> {};
+template <class R, class... A>
+struct callable_result<R (*)(A...)> {
+  using type = R;
+};
+template <class R, class C, class... A>
+struct callable_result<R (C::*)(A...)> {
+  using type = R;
+};
+template <class R, class C, class... A>
+struct callable_result<R (C::*)(A...) const> {
+  using type = R;
+};
+template <class R, class C, class... A>
+struct callable_result<R (C::*)(A...) noexcept> {
+  using type = R;
+};
+template <class R, class C, class... A>
+struct callable_result<R (C::*)(A...) const noexcept> {
+  using type = R;
+};
+
+template <class O>
+struct optional_value;
+template <class S>
+struct optional_value<std::optional<S>> {
+  using type = S;
+};
+
+/// S of update_state_by_key: given, or deduced from fn's std::optional<S> return type.
+template <class S, class F>
+using state_type_of = typename std::conditional_t<
+    std::is_void_v<S>, optional_value<std::remove_cvref_t<typename callable_result<F>::type>>,
+    std::type_identity<S>>::type;
+
 template <class R>
 using range_element_t = std::remove_cvref_t<std::ranges::range_reference_t<R>>;
 
@@ -195,6 +237,68 @@ class DStream {
     return ones.reduce_by_key(std::plus<std::int64_t>{}, num_partitions);
   }
 
+  // ---- windows ----
+
+  /// The batches of the last w, every slide (default: this stream's slide).
+  DStream<T> window(Duration w) const { return window(w, slide_duration()); }
+  DStream<T> window(Duration w, Duration slide) const {
+    detail::check_window("window", w, slide, slide_duration());
+    return add_node<T>(std::make_shared<detail::WindowNode<T>>(node_, w, slide));
+  }
+
+  /// window(w, slide).reduce(f), reducing each batch first.
+  template <class F>
+  requires std::invocable<F&, T, T> DStream<T> reduce_by_window(F f, Duration w, Duration slide)
+  const {
+    detail::check_window("reduce_by_window", w, slide, slide_duration());
+    return reduce(f).window(w, slide).reduce(f);
+  }
+
+  /// The same result as reduce_by_window(f, w, slide), updated incrementally: f adds the
+  /// batches sliding in, inv_f removes those sliding out (inv_f(f(a, b), b) == a).
+  template <class F, class InvF>
+  requires std::invocable<F&, T, T> && std::invocable<InvF&, T, T> DStream<T> reduce_by_window(
+      F f, InvF inv_f, Duration w, Duration slide)
+  const {
+    detail::check_window("reduce_by_window", w, slide, slide_duration());
+    return add_node<T>(std::make_shared<detail::ReduceWindowNode<T, F, InvF>>(
+        node_, std::move(f), std::move(inv_f), w, slide));
+  }
+
+  /// window(w, slide).count(), kept incrementally: one count per window, 0 when it is empty.
+  DStream<std::int64_t> count_by_window(Duration w, Duration slide) const {
+    detail::check_window("count_by_window", w, slide, slide_duration());
+    return add_node<std::int64_t>(std::make_shared<detail::CountWindowNode<T>>(node_, w, slide));
+  }
+
+  /// window(w, slide).count_by_value(), kept incrementally.
+  DStream<std::pair<T, std::int64_t>> count_by_value_and_window(
+      Duration w, Duration slide, std::size_t num_partitions = 0) const {
+    detail::check_window("count_by_value_and_window", w, slide, slide_duration());
+    auto ones = add_step<std::pair<T, std::int64_t>>("count_by_value_and_window",
+                                                     detail::MapStep<One>{One{}});
+    return ones.reduce_by_key_and_window(std::plus<std::int64_t>{}, std::minus<std::int64_t>{}, w,
+                                         slide, num_partitions);
+  }
+
+  /// The batches between from and to (both inclusive, floored to the slide grid) that the stream
+  /// still remembers (see StreamingContext::remember). Only after start().
+  std::vector<Batch<T>> slice(Time from, Time to) const {
+    const auto zero = graph_->zero_time();
+    if (!zero) throw IllegalState("DStream::slice: the context has not started");
+    if (to < from) {
+      throw InvalidArgument(fmt::format("DStream::slice: from ({}) is after to ({})", from, to));
+    }
+    const Duration slide = slide_duration();
+    const auto align = [&](Time x) { return *zero + (x - *zero) / slide * slide; };
+    std::vector<Batch<T>> out;
+    for (Time t = align(from); t <= align(to); t += slide) {
+      if (t <= *zero) continue;
+      if (auto batch = node_->cached(t)) out.push_back(*batch);
+    }
+    return out;
+  }
+
   // ---- operations of key-value streams (T = std::pair<K, V>) ----
 
   /// (k, f(v)) for every (k, v).
@@ -296,6 +400,85 @@ class DStream {
     return joined<W, true, true>("full_outer_join", other, num_partitions);
   }
 
+  /// window(w, slide).reduce_by_key(f), reducing each batch by key first.
+  template <class F>
+  requires KeyValue<T> DStream<T> reduce_by_key_and_window(F f, Duration w, Duration slide,
+                                                           std::size_t num_partitions = 0)
+  const {
+    detail::check_window("reduce_by_key_and_window", w, slide, slide_duration());
+    return reduce_by_key(f, num_partitions).window(w, slide).reduce_by_key(f, num_partitions);
+  }
+
+  /// The same result as reduce_by_key_and_window(f, w, slide), updated incrementally with the
+  /// inverse inv_f; a key with no record left in the window disappears (unlike Spark).
+  template <class F, class InvF>
+  requires KeyValue<T> &&(!std::convertible_to<InvF, Duration>)DStream<T> reduce_by_key_and_window(
+      F f, InvF inv_f, Duration w, Duration slide, std::size_t num_partitions = 0) const {
+    return keyed_window<F, InvF, bool (*)(const T&)>(std::move(f), std::move(inv_f), std::nullopt,
+                                                     w, slide, num_partitions);
+  }
+
+  /// As above, keeping only the (k, v) for which filter_fn is true.
+  template <class F, class InvF, class Filter>
+  requires KeyValue<T> && std::predicate<Filter&, const T&> DStream<T> reduce_by_key_and_window(
+      F f, InvF inv_f, Duration w, Duration slide, Filter filter_fn, std::size_t num_partitions = 0)
+  const {
+    return keyed_window<F, InvF, Filter>(std::move(f), std::move(inv_f), std::move(filter_fn), w,
+                                         slide, num_partitions);
+  }
+
+  /// window(w, slide).group_by_key(): values in input order.
+  template <class P = T>
+  requires KeyValue<P>
+  auto group_by_key_and_window(Duration w, Duration slide, std::size_t num_partitions = 0) const {
+    detail::check_window("group_by_key_and_window", w, slide, slide_duration());
+    return window(w, slide).group_by_key(num_partitions);
+  }
+
+  // ---- state ----
+
+  /// fn(const std::vector<V>& new_values, std::optional<S> state) -> std::optional<S>, every
+  /// batch, for every key with new values or state; std::nullopt removes the key. S is deduced
+  /// from fn's return type; write update_state_by_key<S>(...) for a generic lambda.
+  template <class S = void, class F>
+  requires KeyValue<T>
+  auto update_state_by_key(F fn, std::size_t num_partitions = 0) const {
+    using St = detail::state_type_of<S, F>;
+    return update_state_by_key<St>(
+        std::move(fn), std::vector<std::pair<typename T::first_type, St>>{}, num_partitions);
+  }
+
+  /// As above, starting from `initial` states.
+  template <class S = void, class F, class P = T>
+  requires KeyValue<P>
+  auto update_state_by_key(
+      F fn, std::vector<std::pair<typename P::first_type, detail::state_type_of<S, F>>> initial,
+      std::size_t num_partitions = 0) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using St = detail::state_type_of<S, F>;
+    static_assert(
+        std::is_invocable_r_v<std::optional<St>, F&, const std::vector<V>&, std::optional<St>>,
+        "update_state_by_key: fn must be callable as fn(const std::vector<V>&, "
+        "std::optional<S>) -> std::optional<S>");
+    return add_node<std::pair<K, St>>(std::make_shared<detail::UpdateStateNode<K, V, St, F>>(
+        node_, std::move(fn), std::move(initial), partitions(num_partitions)));
+  }
+
+  /// Spark's mapWithState: fn(key, value, State<S>&) -> M once per record, plus one call with
+  /// std::nullopt for a key that timed out. The result also has state_snapshots().
+  template <class K, class V, class S, class F>
+  requires KeyValue<T> && std::same_as<T, std::pair<K, V>>
+  auto map_with_state(const StateSpec<K, V, S, F>& spec) const {
+    using M = std::remove_cvref_t<std::invoke_result_t<F&, const K&, std::optional<V>, State<S>&>>;
+    static_assert(!std::is_void_v<M>, "map_with_state: fn must return the value to emit");
+    auto node = std::make_shared<detail::MapWithStateNode<K, V, S, M, F>>(
+        node_, spec, partitions(spec.num_partitions()));
+    graph_->check_open("DStream::map_with_state");
+    graph_->add_node(node);
+    return MapWithStateDStream<K, V, S, M, F>(graph_, std::move(node));
+  }
+
   // ---- output operations ----
 
   /// f(const Batch<T>&, Time) on the batch thread, at every batch time of this stream.
@@ -364,11 +547,42 @@ class DStream {
     return groups.template add_step<typename Step::Out>(kind, Step{});
   }
 
+  template <class F, class InvF, class Filter>
+  DStream<T> keyed_window(F f, InvF inv_f, std::optional<Filter> filter, Duration w, Duration slide,
+                          std::size_t num_partitions) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    detail::check_window("reduce_by_key_and_window", w, slide, slide_duration());
+    return add_node<T>(std::make_shared<detail::KeyedWindowNode<K, V, F, InvF, Filter>>(
+        node_, std::move(f), std::move(inv_f), std::move(filter), w, slide,
+        partitions(num_partitions)));
+  }
+
   template <class U>
   friend class DStream;
 
   std::shared_ptr<detail::Graph> graph_;
   std::shared_ptr<detail::Node<T>> node_;
+};
+
+/// The stream map_with_state returns: the mapped values, plus the state itself.
+template <class K, class V, class S, class M, class F>
+class MapWithStateDStream : public DStream<M> {
+ public:
+  MapWithStateDStream(std::shared_ptr<detail::Graph> graph,
+                      std::shared_ptr<detail::MapWithStateNode<K, V, S, M, F>> node)
+      : DStream<M>(graph, node), state_node_(std::move(node)) {}
+
+  /// Every key and its state after each batch.
+  DStream<std::pair<K, S>> state_snapshots() const {
+    auto node = std::make_shared<detail::StateSnapshotNode<K, V, S, M, F>>(state_node_);
+    this->graph()->check_open("DStream::state_snapshots");
+    this->graph()->add_node(node);
+    return DStream<std::pair<K, S>>(this->graph(), std::move(node));
+  }
+
+ private:
+  std::shared_ptr<detail::MapWithStateNode<K, V, S, M, F>> state_node_;
 };
 
 }  // namespace rill

@@ -6,12 +6,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "rill/core/batch.hpp"
 #include "rill/core/config.hpp"
+#include "rill/core/listener.hpp"
 #include "rill/core/time.hpp"
 #include "rill/receivers/options.hpp"
 
@@ -105,6 +107,16 @@ class NodeBase {
   [[nodiscard]] bool streams() const noexcept {
     return fusable() && consumers_ <= 1 && remember_.count() == 0;
   }
+
+  /// Called by start() for every live node, parents first: windows ask their parent to
+  /// remember what they will read.
+  virtual void on_freeze() {}
+  /// Nodes that keep something across batches (state, window pre-aggregates) or feed a window
+  /// see every batch time, parents first, before the outputs run.
+  [[nodiscard]] virtual bool sees_every_batch() const noexcept { return false; }
+  virtual void on_batch(Time /*t*/, Exec& /*ex*/) {}
+  /// Size of what a stateful operator keeps (BatchInfo::state); nullopt for stateless nodes.
+  [[nodiscard]] virtual std::optional<StateInfo> state_info() const { return std::nullopt; }
 
   // --- per batch, on the batch thread ---
   /// Makes sure that what stream(t, p) reads is computed.

@@ -46,6 +46,7 @@ class KeyTable {
   }
   [[nodiscard]] std::vector<std::pair<K, C>>& entries() noexcept { return entries_; }
   [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+  [[nodiscard]] bool contains(const K& key) const { return index_.contains(key); }
   void reserve(std::size_t n) {
     index_.reserve(n);
     entries_.reserve(n);
