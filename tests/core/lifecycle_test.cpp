@@ -210,7 +210,9 @@ TEST(Lifecycle, SystemClockBatchesAreOnTheGrid) {
   std::lock_guard lock(mutex);
   for (std::size_t i = 0; i < times.size(); ++i) {
     EXPECT_TRUE(times[i].is_multiple_of(10ms)) << times[i];
-    if (i > 0) EXPECT_EQ(times[i] - times[i - 1], 10ms);
+    if (i > 0) {
+      EXPECT_EQ(times[i] - times[i - 1], 10ms);
+    }
   }
   EXPECT_EQ(times.front(), ctx.zero_time() + 10ms);
 }
