@@ -120,7 +120,7 @@ void Engine::start(Duration remember) {
     io_.run();
   });
   post([this, first] { schedule_at(first, [this, first] { tick(first); }); });
-  logger().info("StreamingContext started: interval {} ms, zero time {}", interval_.count(), zero_);
+  logger().debug("StreamingContext started: interval {} ms, zero time {}", interval_.count(), zero_);
 }
 
 // ---------------------------------------------------------------- scheduler thread

@@ -66,9 +66,16 @@ struct optional_value<std::optional<S>> {
 
 /// S of update_state_by_key: given, or deduced from fn's std::optional<S> return type.
 template <class S, class F>
-using state_type_of = typename std::conditional_t<
-    std::is_void_v<S>, optional_value<std::remove_cvref_t<typename callable_result<F>::type>>,
-    std::type_identity<S>>::type;
+struct state_type {
+  using type = S;
+};
+template <class F>
+struct state_type<void, F> {
+  using type =
+      typename optional_value<std::remove_cvref_t<typename callable_result<F>::type>>::type;
+};
+template <class S, class F>
+using state_type_of = typename state_type<S, F>::type;
 
 template <class R>
 using range_element_t = std::remove_cvref_t<std::ranges::range_reference_t<R>>;
