@@ -59,7 +59,9 @@ TEST(Window, GridAndContentsTable) {
     auto out = h.collect(h.input<int>(input).window(c.window, c.slide));
     h.run_batches(c.batches);
     EXPECT_EQ(out.batches(), c.expected);
-    if (!c.times.empty()) EXPECT_EQ(out.times(), c.times);
+    if (!c.times.empty()) {
+      EXPECT_EQ(out.times(), c.times);
+    }
   }
 }
 

@@ -1,2 +1,292 @@
+// Integration tests of text_file_stream on a real temporary directory.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Lines = std::vector<std::string>;
+
+/// A fresh directory tree for one test: `watched` (the stream's directory, created on demand)
+/// and `staging` (where files are written before being moved in). Removed at the end.
+class TempDirs {
+ public:
+  TempDirs() {
+    static std::atomic<int> counter{0};
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    root_ = fs::temp_directory_path() /
+            fmt::format("rill-file-{}-{}-{}", ::getpid(), info->name(), counter++);
+    fs::remove_all(root_);
+    fs::create_directories(staging());
+  }
+  ~TempDirs() {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+  TempDirs(const TempDirs&) = delete;
+  TempDirs& operator=(const TempDirs&) = delete;
+
+  [[nodiscard]] fs::path watched() const { return root_ / "watched"; }
+  [[nodiscard]] fs::path staging() const { return root_ / "staging"; }
+  /// A path that never exists (the target of dangling links).
+  [[nodiscard]] fs::path missing() const { return root_ / "no-such-file"; }
+
+  /// Writes `content` to staging, then moves it into the watched directory as `name`.
+  void move_in(const std::string& name, const std::string& content) const {
+    const fs::path tmp = staging() / name;
+    write(tmp, content);
+    fs::rename(tmp, watched() / name);
+  }
+
+  static void write(const fs::path& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.close();
+    ASSERT_TRUE(out.good()) << path;
+  }
+
+ private:
+  fs::path root_;
+};
+
+Lines flatten(const std::vector<Lines>& batches) {
+  Lines out;
+  for (const auto& b : batches)
+    out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+}  // namespace
+
+TEST(FileStream, FileMovedInAppearsInTheNextBatchAndIsReadOnce) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(dirs.watched()));
+  h.run_batches(1);
+
+  dirs.move_in("a.txt", "alpha\nbeta\n");
+  h.run_batches(1);
+  h.run_batches(1);  // nothing new: a.txt is not read again
+
+  dirs.move_in("b.txt", "gamma\n");
+  // A change to a file already read is ignored (Spark: files must be moved in whole).
+  {
+    std::ofstream append(dirs.watched() / "a.txt", std::ios::app);
+    append << "late\n";
+  }
+  h.run_batches(2);
+
+  EXPECT_EQ(out.batches(), (std::vector<Lines>{{}, {"alpha", "beta"}, {}, {"gamma"}, {}}));
+  EXPECT_EQ(out.times(),
+            (std::vector<rill::Time>{rill::Time{1000}, rill::Time{2000}, rill::Time{3000},
+                                     rill::Time{4000}, rill::Time{5000}}));
+  const auto stats = h.context().source_stats();
+  ASSERT_EQ(stats.size(), 1U);
+  EXPECT_EQ(stats[0].records, 3);
+  EXPECT_EQ(stats[0].errors, 0);
+  EXPECT_EQ(stats[0].skipped, 0);
+}
+
+TEST(FileStream, SeveralFilesInOneBatchAreReadWholeInNameOrder) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(dirs.watched()));
+  h.run_batches(1);
+  dirs.move_in("2.txt", "c\nd\n");
+  dirs.move_in("1.txt", "a\nb\n");
+  dirs.move_in("empty.txt", "");
+  h.run_batches(1);
+  const auto batches = out.batches();
+  ASSERT_EQ(batches.size(), 2U);
+  EXPECT_EQ(batches[1], (Lines{"a", "b", "c", "d"}));
+}
+
+TEST(FileStream, HiddenUnderscoreFilesAndDirectoriesAreIgnored) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(dirs.watched()));
+  h.run_batches(1);
+
+  dirs.move_in(".hidden", "hidden\n");
+  dirs.move_in("_COPYING_", "copying\n");
+  dirs.move_in("visible.txt", "visible\n");
+  fs::create_directories(dirs.watched() / "subdir");
+  TempDirs::write(dirs.watched() / "subdir" / "nested.txt", "nested\n");
+  h.run_batches(2);
+
+  EXPECT_EQ(out.batches(), (std::vector<Lines>{{}, {"visible"}, {}}));
+  EXPECT_EQ(h.context().source_stats().at(0).errors, 0);
+}
+
+TEST(FileStream, ExistingFilesAreIgnoredByDefault) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  dirs.move_in("old.txt", "old\n");
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(dirs.watched()));
+  h.run_batches(1);
+  dirs.move_in("new.txt", "new\n");
+  h.run_batches(2);
+  EXPECT_EQ(out.batches(), (std::vector<Lines>{{}, {"new"}, {}}));
+}
+
+TEST(FileStream, ExistingFilesAreReadWithNewFilesOnlyFalse) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  dirs.move_in("old.txt", "old 1\nold 2\n");
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(
+      dirs.watched(), rill::FileStreamOptions{.new_files_only = false}));
+  h.run_batches(1);
+  dirs.move_in("new.txt", "new\n");
+  h.run_batches(2);
+  EXPECT_EQ(out.batches(), (std::vector<Lines>{{"old 1", "old 2"}, {"new"}, {}}));
+}
+
+TEST(FileStream, UnreadableFileIsCountedAndTheStreamGoesOn) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(dirs.watched()));
+  h.run_batches(1);
+
+  // A dangling symlink: listed, but cannot be opened (root ignores permissions, not this).
+  fs::create_symlink(dirs.missing(), dirs.watched() / "broken.txt");
+  dirs.move_in("good.txt", "good\n");
+  h.run_batches(1);
+  dirs.move_in("later.txt", "later\n");
+  h.run_batches(2);
+
+  EXPECT_EQ(out.batches(), (std::vector<Lines>{{}, {"good"}, {"later"}, {}}));
+  const auto stats = h.context().source_stats();
+  ASSERT_EQ(stats.size(), 1U);
+  EXPECT_EQ(stats[0].errors, 1);  // counted once: the file is not retried every batch
+  EXPECT_EQ(stats[0].records, 2);
+  EXPECT_EQ(h.context().state(), rill::ContextState::active);
+}
+
+TEST(FileStream, MissingDirectoryDoesNotCrashAndIsPickedUpWhenCreated) {
+  TempDirs dirs;  // watched() does not exist
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(dirs.watched()));
+  h.run_batches(2);
+  EXPECT_EQ(h.context().state(), rill::ContextState::active);
+
+  fs::create_directories(dirs.watched());
+  dirs.move_in("first.txt", "first\n");
+  h.run_batches(2);
+  EXPECT_EQ(out.batches(), (std::vector<Lines>{{}, {}, {"first"}, {}}));
+}
+
+TEST(FileStream, DirectoryRemovedWhileRunningDoesNotStopTheStream) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(dirs.watched()));
+  h.run_batches(1);
+  dirs.move_in("a.txt", "a\n");
+  h.run_batches(1);
+  fs::remove_all(dirs.watched());
+  h.run_batches(1);
+  fs::create_directories(dirs.watched());
+  dirs.move_in("b.txt", "b\n");
+  h.run_batches(1);
+  EXPECT_EQ(out.batches(), (std::vector<Lines>{{}, {"a"}, {}, {"b"}}));
+}
+
+TEST(FileStream, CrLfLineEndingsAndLastLineWithoutNewline) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  rill::testing::Harness h{1s};
+  auto out = h.collect(h.context().text_file_stream(dirs.watched()));
+  h.run_batches(1);
+  dirs.move_in("dos.txt", "one\r\ntwo\r\n\r\nthree\r\nlast");
+  h.run_batches(1);
+  const auto batches = out.batches();
+  ASSERT_EQ(batches.size(), 2U);
+  EXPECT_EQ(batches[1], (Lines{"one", "two", "", "three", "last"}));
+}
+
+TEST(FileStream, LinesAreSplitIntoContiguousPartitions) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  rill::testing::Harness h{rill::Config{}.batch_interval(1s).parallelism(3)};
+  std::vector<std::vector<Lines>> seen;
+  std::mutex mutex;
+  h.context()
+      .text_file_stream(dirs.watched())
+      .foreach_batch([&](const rill::Batch<std::string>& b, rill::Time) {
+        std::vector<Lines> parts;
+        for (std::size_t i = 0; i < b.num_partitions(); ++i)
+          parts.emplace_back(b.partition(i).begin(), b.partition(i).end());
+        std::lock_guard lock(mutex);
+        seen.push_back(std::move(parts));
+      });
+  h.run_batches(1);
+  dirs.move_in("f.txt", "1\n2\n3\n4\n5\n6\n");
+  h.run_batches(1);
+  ASSERT_EQ(seen.size(), 2U);
+  EXPECT_EQ(seen[1], (std::vector<Lines>{{"1", "2"}, {"3", "4"}, {"5", "6"}}));
+  EXPECT_EQ(flatten(seen[1]), (Lines{"1", "2", "3", "4", "5", "6"}));
+}
+
+TEST(FileStream, UnderTheSystemClockFilesOlderThanRememberAreSkipped) {
+  TempDirs dirs;
+  fs::create_directories(dirs.watched());
+  std::mutex mutex;
+  std::condition_variable cv;
+  Lines lines;
+  rill::StreamingContext ctx{rill::Config{}.batch_interval(50ms).parallelism(1)};
+  ctx.text_file_stream(dirs.watched(), rill::FileStreamOptions{.remember = 60s})
+      .foreach_batch([&](const rill::Batch<std::string>& b, rill::Time) {
+        {
+          std::lock_guard lock(mutex);
+          for (const auto& line : b)
+            lines.push_back(line);
+        }
+        cv.notify_all();
+      });
+  ctx.start();
+
+  // Moved in whole, but last modified two hours ago: outside the remember window.
+  const fs::path old_file = dirs.staging() / "old.txt";
+  TempDirs::write(old_file, "old\n");
+  fs::last_write_time(old_file, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  fs::rename(old_file, dirs.watched() / "old.txt");
+  dirs.move_in("fresh.txt", "fresh\n");  // listed with or after old.txt
+
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return !lines.empty(); }));
+  }
+  ctx.stop();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(lines, (Lines{"fresh"}));
+  const auto stats = ctx.source_stats();
+  ASSERT_EQ(stats.size(), 1U);
+  EXPECT_EQ(stats[0].skipped, 1);
+  EXPECT_EQ(stats[0].records, 1);
+}
+
+TEST(FileStream, InvalidArgumentsThrow) {
+  rill::StreamingContext ctx{rill::Config{}.batch_interval(1s).clock(rill::ManualClock::create())};
+  EXPECT_THROW(ctx.text_file_stream(""), rill::InvalidArgument);
+  EXPECT_THROW(ctx.text_file_stream("/tmp", rill::FileStreamOptions{.remember = 0ms}),
+               rill::InvalidArgument);
+}

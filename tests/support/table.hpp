@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -104,8 +105,8 @@ template <class In1, class In2, class Out>
 void test_operations(const std::vector<Case2<In1, In2, Out>>& cases) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name + " (parallelism " + std::to_string(c.parallelism) + ")");
-    auto got = run_operation2<Out, In1, In2>(c.input1, c.input2, c.op, c.parallelism,
-                                             c.expected.size());
+    auto got =
+        run_operation2<Out, In1, In2>(c.input1, c.input2, c.op, c.parallelism, c.expected.size());
     if (c.sort) {
       EXPECT_EQ(sorted(got), sorted(c.expected));
     } else {
