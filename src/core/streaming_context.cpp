@@ -1,5 +1,7 @@
 #include "rill/core/streaming_context.hpp"
 
+#include <algorithm>
+
 #include "receivers/file_input.hpp"
 #include "receivers/rate_input.hpp"
 #include "receivers/socket_receiver.hpp"
@@ -135,6 +137,24 @@ void StreamingContext::remember(Duration d) {
 
 Time StreamingContext::zero_time() const {
   return engine_->zero();
+}
+
+std::vector<StateDescriptor> StreamingContext::state_descriptors() const {
+  if (!graph_->frozen()) {
+    throw IllegalState("StreamingContext::state_descriptors: the graph is only fixed by start()");
+  }
+  std::vector<StateDescriptor> out;
+  std::vector<const detail::NodeBase*> seen;
+  auto add = [&](const detail::NodeBase* node) {
+    if (std::find(seen.begin(), seen.end(), node) != seen.end()) return;
+    seen.push_back(node);
+    if (auto d = node->state_descriptor()) out.push_back(std::move(*d));
+  };
+  for (const auto& input : graph_->inputs())
+    add(input.get());
+  for (const auto* node : graph_->live_nodes())
+    add(node);
+  return out;
 }
 
 std::vector<SourceStats> StreamingContext::source_stats() const {

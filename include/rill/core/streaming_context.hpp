@@ -90,6 +90,9 @@ class StreamingContext {
   [[nodiscard]] Clock& clock() const noexcept { return *clock_; }
   /// The zero time: the first batch time minus one interval (valid after start()).
   [[nodiscard]] Time zero_time() const;
+  /// What a checkpoint of this context holds: every live operator and input that keeps something
+  /// across batches, with its stable name and type fingerprint. Only after start().
+  [[nodiscard]] std::vector<StateDescriptor> state_descriptors() const;
   /// Counters of every input stream, in creation order.
   [[nodiscard]] std::vector<SourceStats> source_stats() const;
 

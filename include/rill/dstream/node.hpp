@@ -14,6 +14,7 @@
 #include "rill/core/batch.hpp"
 #include "rill/core/config.hpp"
 #include "rill/core/listener.hpp"
+#include "rill/core/serialization.hpp"
 #include "rill/core/time.hpp"
 #include "rill/receivers/options.hpp"
 
@@ -115,6 +116,10 @@ class NodeBase {
   /// see every batch time, parents first, before the outputs run.
   [[nodiscard]] virtual bool sees_every_batch() const noexcept { return false; }
   virtual void on_batch(Time /*t*/, Exec& /*ex*/) {}
+  /// What the operator keeps across batches, for checkpoints; nullopt when it keeps nothing.
+  [[nodiscard]] virtual std::optional<StateDescriptor> state_descriptor() const {
+    return std::nullopt;
+  }
   /// Size of what a stateful operator keeps (BatchInfo::state); nullopt for stateless nodes.
   [[nodiscard]] virtual std::optional<StateInfo> state_info() const { return std::nullopt; }
 
@@ -157,6 +162,12 @@ template <class T>
 class Node : public NodeBase {
  public:
   using NodeBase::NodeBase;
+
+  /// A descriptor of this node keeping values of types Ts (for state_descriptor()).
+  template <class... Ts>
+  [[nodiscard]] StateDescriptor describe_state() const {
+    return StateDescriptor{name(), kind(), type_fingerprint<Ts...>(), all_serializable_v<Ts...>};
+  }
 
   /// The batch at t: computed on first request, then shared. Batch thread only.
   std::shared_ptr<const Batch<T>> get(Time t, Exec& ex) {

@@ -54,6 +54,9 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
       keys += static_cast<std::int64_t>(s.size());
     return StateInfo{this->name(), keys, keys * static_cast<std::int64_t>(sizeof(K) + sizeof(S))};
   }
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    return this->template describe_state<K, S>();
+  }
 
  protected:
   std::shared_ptr<const Batch<std::pair<K, S>>> compute(Time t, Exec& ex) override {
@@ -139,6 +142,10 @@ class MapWithStateNode final : public StatefulNode<M> {
       keys += static_cast<std::int64_t>(s.size());
     return StateInfo{this->name(), keys,
                      keys * static_cast<std::int64_t>(sizeof(K) + sizeof(Entry))};
+  }
+
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    return this->template describe_state<K, S, Time>();
   }
 
   /// The state after batch t (state_snapshots()); t must be computed first.

@@ -134,6 +134,10 @@ class IncrementalWindowNode : public Node<Out> {
 template <class T, class F, class InvF>
 class ReduceWindowNode final : public IncrementalWindowNode<T, T> {
  public:
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    return this->template describe_state<T, std::int64_t>();
+  }
+
   ReduceWindowNode(std::shared_ptr<Node<T>> parent, F f, InvF inv_f, Duration window,
                    Duration slide)
       : IncrementalWindowNode<T, T>("reduce_by_window", std::move(parent), window, slide, 1),
@@ -212,6 +216,10 @@ class ReduceWindowNode final : public IncrementalWindowNode<T, T> {
 template <class T>
 class CountWindowNode final : public IncrementalWindowNode<T, std::int64_t> {
  public:
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    return this->template describe_state<std::int64_t>();
+  }
+
   CountWindowNode(std::shared_ptr<Node<T>> parent, Duration window, Duration slide)
       : IncrementalWindowNode<T, std::int64_t>("count_by_window", std::move(parent), window, slide,
                                                1) {}
@@ -283,6 +291,9 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
         filter_(std::move(filter)),
         state_(partitions) {}
 
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    return this->template describe_state<K, V, std::int64_t>();
+  }
   [[nodiscard]] std::optional<StateInfo> state_info() const override {
     std::int64_t keys = 0;
     for (const auto& s : state_)

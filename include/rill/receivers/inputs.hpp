@@ -70,6 +70,11 @@ class QueueInputNode final : public SealedInputNode<T> {
         queue_(std::move(queue)),
         one_at_a_time_(one_at_a_time) {}
 
+  /// Its position in the queue (and, for replay, the records it still holds).
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    return this->template describe_state<std::int64_t, T>();
+  }
+
   std::int64_t seal(Time t, bool /*take_buffered*/) override {
     std::vector<T> records;
     {
@@ -116,6 +121,11 @@ class ReceiverInputNode final : public SealedInputNode<T> {
         *receiver_, this->name(), [this](bool paused) { queue_.pause(paused); },
         [this] { queue_.close(); });
     supervisor_->start(rt);
+  }
+
+  /// The records of logged blocks (the write-ahead log replays them).
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    return this->template describe_state<T>();
   }
 
   std::int64_t seal(Time t, bool take_buffered) override {
