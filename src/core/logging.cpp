@@ -2,7 +2,7 @@
 
 #include <mutex>
 
-#include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace rill {
@@ -16,11 +16,9 @@ std::shared_ptr<spdlog::logger> get_logger() {
     return cached;
   }
   if (!cached) {
-    // By default rill's messages go where spdlog's default logger sends its own (stderr, through
-    // spdlog's sink), with spdlog's default level; the application decides.
-    auto sinks = spdlog::default_logger()->sinks();
-    cached = std::make_shared<spdlog::logger>("rill", sinks.begin(), sinks.end());
-    spdlog::register_logger(cached);
+    // By default rill's messages go to stderr through spdlog (stdout belongs to print()); an
+    // application that registers its own logger named "rill" first decides otherwise.
+    cached = spdlog::stderr_color_mt("rill");
   }
   return cached;
 }

@@ -39,7 +39,9 @@ struct is_vector : std::false_type {};
 template <class T, class A>
 struct is_vector<std::vector<T, A>> : std::true_type {};
 
+void append_floating(std::string& out, float v);
 void append_floating(std::string& out, double v);
+void append_floating(std::string& out, long double v);
 
 template <class T>
 void append_value(std::string& out, const T& v) {
@@ -48,7 +50,7 @@ void append_value(std::string& out, const T& v) {
   } else if constexpr (std::is_same_v<T, char>) {
     out += v;
   } else if constexpr (std::is_floating_point_v<T>) {
-    append_floating(out, static_cast<double>(v));
+    append_floating(out, v);
   } else if constexpr (std::is_arithmetic_v<T>) {
     fmt::format_to(std::back_inserter(out), "{}", v);
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {

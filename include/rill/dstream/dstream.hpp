@@ -77,8 +77,19 @@ struct state_type<void, F> {
 template <class S, class F>
 using state_type_of = typename state_type<S, F>::type;
 
+/// The element type a range contributes to a stream: its value type (bool, not
+/// vector<bool>'s proxy), with the const dropped from a map's pair<const K, V>.
+template <class V>
+struct stream_element {
+  using type = V;
+};
+template <class K, class V>
+struct stream_element<std::pair<const K, V>> {
+  using type = std::pair<K, V>;
+};
 template <class R>
-using range_element_t = std::remove_cvref_t<std::ranges::range_reference_t<R>>;
+using range_element_t =
+    typename stream_element<std::ranges::range_value_t<std::remove_cvref_t<R>>>::type;
 
 template <class V>
 struct vector_element;
@@ -130,6 +141,12 @@ struct JoinStep {
 /// several threads; they must not throw for normal input (a throw stops the context).
 template <class T>
 class DStream {
+  static_assert(!std::is_same_v<T, bool>,
+                "rill: a stream cannot carry bool (std::vector<bool> packs bits, so a batch "
+                "could not hand out std::span<const bool>); map to char, int or a struct");
+  static_assert(!std::is_const_v<T> && !std::is_reference_v<T>,
+                "rill: stream elements are plain values, neither const nor references");
+
  public:
   using value_type = T;
 

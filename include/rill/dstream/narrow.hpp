@@ -168,8 +168,10 @@ struct FlatMapValuesStep {
   F f;
   template <class P, class E>
   void operator()(const P& kv, E& emit) {
+    using R = std::invoke_result_t<F&, const typename P::second_type&>;
+    using W = std::ranges::range_value_t<std::remove_cvref_t<R>>;
     for (auto&& v : std::invoke(f, kv.second)) {
-      emit(std::pair<typename P::first_type, std::remove_cvref_t<decltype(v)>>{kv.first, v});
+      emit(std::pair<typename P::first_type, W>{kv.first, W(v)});
     }
   }
 };
