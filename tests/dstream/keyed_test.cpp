@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -569,4 +570,16 @@ TEST(Keyed, ChainedShuffles) {
   h.run_batches(2);
   EXPECT_EQ(joined.sorted_batches(), (Batches<std::string>{{"first=3", "third=1"}, {"fourth=1"}}));
   EXPECT_EQ(totals.batches(), (Batches<KV>{{{"all", 6}}, {{"all", 1}}}));
+}
+
+// An exception in a reduce function (inside the shuffle) fails the batch and reaches run_batches.
+TEST(Keyed, ExceptionInReduceFailsRunBatches) {
+  rill::testing::Harness h{rill_test::config(2)};
+  auto in = h.input<KV>({{{"a", 1}, {"a", 2}}, {{"b", -1}, {"b", 1}}});
+  auto out = h.collect(in.reduce_by_key([](int x, int y) {
+    if (x < 0 || y < 0) throw std::invalid_argument("negative value");
+    return x + y;
+  }));
+  EXPECT_THROW(h.run_batches(2), std::invalid_argument);
+  EXPECT_EQ(out.batches(), (Batches<KV>{{{"a", 3}}}));
 }

@@ -3,6 +3,8 @@
 // contiguous slices (Spark's parallelize positions: [i*n/p, (i+1)*n/p)); narrow operators keep
 // partitions and order.
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -10,7 +12,10 @@
 #include <numeric>
 #include <ranges>
 #include <span>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -115,6 +120,17 @@ TEST(Narrow, IntToIntTable) {
        },
        {{3, 7, 18}},
        3},
+      // Over a thousand records reach map_partitions from a fused flat_map, in several chunks.
+      {"map_partitions_over_many_chunks",
+       {{1500, 1, 2000}},
+       [](DStream<int> s) {
+         return s.flat_map([](int x) { return std::views::iota(0, x); })
+             .map_partitions([](std::span<const int> p) {
+               return std::vector<int>{static_cast<int>(p.size()), p.empty() ? -1 : p.back()};
+             });
+       },
+       {{3501, 1999}},
+       1},
       {"map_partitions_drops_everything",
        {{1, 2, 3}},
        [](DStream<int> s) {
@@ -212,6 +228,11 @@ TEST(Narrow, GlomShowsTheSourceSlices) {
        {{G{1, 2}, G{3, 4}, G{5, 6, 7}}, {G{}, G{}, G{}}},
        3},
       {"parallelism_1", {{1, 2, 3}}, [](DStream<int> s) { return s.glom(); }, {{G{1, 2, 3}}}, 1},
+      {"parallelism_64_two_records",
+       {{1, 2}},
+       [](DStream<int> s) { return s.glom().filter([](const G& p) { return !p.empty(); }); },
+       {{G{1}, G{2}}},
+       64},
       {"parallelism_8_fewer_records",
        {{1, 2, 3}},
        [](DStream<int> s) { return s.glom(); },
@@ -428,4 +449,44 @@ TEST(Narrow, OutputTimesAreBatchTimes) {
   EXPECT_EQ(out.batches(), (Batches<int>{{1}, {}, {}}));
   EXPECT_EQ(out.times(),
             (std::vector<rill::Time>{rill::Time{1000}, rill::Time{2000}, rill::Time{3000}}));
+}
+
+// The element type of flat_map is the range's value type, not its reference: a proxy
+// (std::vector<bool>'s) must not leak into a stream. Streams of bool itself are refused at
+// compile time (batches hand out std::span<const T>, which std::vector<bool> cannot give), so
+// the type is checked here and a stream of char runs.
+static_assert(std::is_same_v<rill::detail::range_element_t<std::vector<bool>>, bool>);
+static_assert(std::is_same_v<rill::detail::range_element_t<std::map<std::string, int>>,
+                             std::pair<std::string, int>>);
+
+TEST(Narrow, FlatMapUsesTheRangesValueType) {
+  rill::testing::Harness h{1s};
+  auto in = h.input<int>({{0, 1, 2}});
+  auto bits = in.flat_map([](int x) { return std::vector<char>{x > 0, x > 1}; });
+  auto pairs = in.flat_map([](int x) { return std::map<std::string, int>{{"k", x}}; });
+  static_assert(std::is_same_v<decltype(pairs)::value_type, std::pair<std::string, int>>);
+  auto out = h.collect(bits);
+  auto pair_out = h.collect(pairs);
+  h.run_batches(1);
+  EXPECT_EQ(out.batches(), (Batches<char>{{0, 0, 1, 0, 1, 1}}));
+  EXPECT_EQ(pair_out.batches(),
+            (Batches<std::pair<std::string, int>>{{{"k", 0}, {"k", 1}, {"k", 2}}}));
+}
+
+// An exception thrown by an operator function on a worker thread fails the batch: run_batches
+// rethrows it, after the earlier batches' outputs ran.
+TEST(Narrow, ExceptionInMapFailsRunBatches) {
+  rill::testing::Harness h{rill_test::config(4)};
+  auto in = h.input<int>({{1, 2, 3, 4}, {5, 6, 66, 7}, {8}});
+  auto out = h.collect(in.map([](int x) {
+    if (x == 66) throw std::runtime_error("bad record 66");
+    return x;
+  }));
+  try {
+    h.run_batches(3);
+    ADD_FAILURE() << "run_batches did not rethrow";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad record 66"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(out.batches(), (Batches<int>{{1, 2, 3, 4}}));
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -160,6 +161,7 @@ TEST(Print, FormatsRecordsLikeSpark) {
   words.full_outer_join(other, 1).print();
   words.map_values([](int v) { return v / 2.0; }).print();
   words.map([](const KV& kv) { return std::tuple{kv.first, kv.second, kv.second == 1}; }).print();
+  words.map([](const KV& kv) { return kv.first; }).glom().print();
   words
       .map([](const KV& kv) {
         return std::pair{kv.first, std::pair{kv.second, -0.5 * kv.second}};
@@ -172,7 +174,7 @@ TEST(Print, FormatsRecordsLikeSpark) {
                              "(b,(Some(2),None))", "(c,(None,Some(0.25)))"}) +
                 block(2000, {"(a,0.5)", "(b,1.0)", "(a,1.5)"}) +
                 block(2000, {"(a,1,true)", "(b,2,false)", "(a,3,false)"}) +
-                block(2000, {"(a,(1,-0.5))", "..."}));
+                block(2000, {"[a]", "[b, a]"}) + block(2000, {"(a,(1,-0.5))", "..."}));
 }
 
 TEST(Print, Doubles) {
@@ -180,6 +182,21 @@ TEST(Print, Doubles) {
   h.input<double>({{}, {2.0, 2.5, -3.0, 0.0, 1e21, 0.1, 100.0}}).print();
   EXPECT_EQ(capture_batches(h, 1),
             block(2000, {"2.0", "2.5", "-3.0", "0.0", "1e+21", "0.1", "100.0"}));
+}
+
+TEST(Print, NonFiniteDoubles) {
+  rill::testing::Harness h{1s};
+  const double inf = std::numeric_limits<double>::infinity();
+  h.input<double>({{}, {inf, -inf}}).print();
+  EXPECT_EQ(capture_batches(h, 1), block(2000, {"inf", "-inf"}));
+}
+
+// A float prints as fmt prints that float: its shortest representation, not the double's.
+TEST(Print, Floats) {
+  rill::testing::Harness h{1s};
+  h.input<float>({{}, {2.0f, 1.5f, 0.1f, -3.0f}}).print();
+  EXPECT_EQ(capture_batches(h, 1), block(2000, {"2.0", "1.5", "0.1", "-3.0"}));
+  EXPECT_EQ(fmt::format("{}", 0.1f), "0.1");
 }
 
 TEST(Print, CountsAndStrings) {

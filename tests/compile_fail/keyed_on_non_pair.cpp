@@ -1,0 +1,12 @@
+// Must not compile: reduce_by_key needs a stream of std::pair<K, V>, and the diagnostic must name
+// the concept rill::KeyValue (see CMakeLists.txt).
+#include <rill/rill.hpp>
+
+#include <chrono>
+
+int main() {
+  rill::StreamingContext ctx{std::chrono::seconds(1)};
+  rill::DStream<int> numbers = ctx.queue_stream<int>({{1, 2, 3}});
+  auto sums = numbers.reduce_by_key([](int a, int b) { return a + b; });
+  sums.print();
+}

@@ -1,0 +1,102 @@
+# Builds and runs tests/package/consumer against rill, as an application project would.
+#
+#   cmake -DMODE=find_package|add_subdirectory -DRILL_SOURCE_DIR=<rill source>
+#         -DRILL_BINARY_DIR=<rill build> -DWORK_DIR=<scratch dir> [-DGENERATOR=<generator>]
+#         [-DCXX_COMPILER=<compiler>] [-DBUILD_TYPE=<type>] [-DEXPECTED_VERSION=<x.y.z>]
+#         [-DSANITIZE=<RILL_SANITIZE>] [-DWERROR=ON] -P run_consumer_test.cmake
+#
+# find_package: installs the rill built in RILL_BINARY_DIR into WORK_DIR/prefix (`cmake --install`;
+# the target `rill` is brought up to date first, normally a no-op), then configures the consumer
+# with CMAKE_PREFIX_PATH=WORK_DIR/prefix.
+# add_subdirectory: the consumer adds RILL_SOURCE_DIR as a subdirectory and builds rill itself.
+# Either way the consumer is built in WORK_DIR/build and run; it must exit with 0.
+#
+# A sanitizer build is skipped: its library needs the sanitizer runtime, which a consumer built
+# without the sanitizer flags does not link. The test's SKIP_REGULAR_EXPRESSION matches the
+# message printed then.
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var IN ITEMS MODE RILL_SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "run_consumer_test.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+if(MODE STREQUAL "find_package" AND NOT IS_DIRECTORY "${RILL_BINARY_DIR}")
+  message(FATAL_ERROR "run_consumer_test.cmake: -DRILL_BINARY_DIR=<rill build> is required")
+endif()
+
+if(NOT "${SANITIZE}" STREQUAL "")
+  message("rill package test skipped: this build uses RILL_SANITIZE=${SANITIZE}, and the "
+          "consumer is not built with sanitizer flags")
+  return()
+endif()
+
+# Runs a command, echoing it; stops the test with its output when it fails.
+function(run_step what)
+  string(JOIN " " shown ${ARGN})
+  message("-- ${what}: ${shown}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT rc EQUAL 0)
+    message("${out}")
+    message(FATAL_ERROR "${what} failed (${rc})")
+  endif()
+  set(step_output "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+set(prefix "${WORK_DIR}/prefix")
+set(build "${WORK_DIR}/build")
+
+set(configure_args
+  -S "${CMAKE_CURRENT_LIST_DIR}/consumer" -B "${build}"
+  -DRILL_CONSUMER_MODE=${MODE}
+  -DRILL_EXPECTED_VERSION=${EXPECTED_VERSION})
+if(GENERATOR)
+  list(APPEND configure_args -G "${GENERATOR}")
+endif()
+if(CXX_COMPILER)
+  list(APPEND configure_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+endif()
+if(BUILD_TYPE)
+  list(APPEND configure_args -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
+endif()
+if(WERROR)
+  list(APPEND configure_args -DRILL_CONSUMER_WERROR=ON)
+endif()
+
+# The machine running the suite may be small: at most two compile jobs unless told otherwise.
+set(jobs 2)
+if(DEFINED ENV{CMAKE_BUILD_PARALLEL_LEVEL})
+  set(jobs $ENV{CMAKE_BUILD_PARALLEL_LEVEL})
+endif()
+
+if(MODE STREQUAL "find_package")
+  # Normally a no-op (ctest runs after the build); it makes sure the installed library was built
+  # from the headers installed beside it.
+  set(build_args --build "${RILL_BINARY_DIR}" --target rill --parallel ${jobs})
+  if(BUILD_TYPE)
+    list(APPEND build_args --config ${BUILD_TYPE})
+  endif()
+  run_step("bring rill up to date" "${CMAKE_COMMAND}" ${build_args})
+  set(install_args --install "${RILL_BINARY_DIR}" --prefix "${prefix}")
+  if(BUILD_TYPE)
+    list(APPEND install_args --config ${BUILD_TYPE})
+  endif()
+  run_step("install rill" "${CMAKE_COMMAND}" ${install_args})
+  list(APPEND configure_args
+    -DCMAKE_PREFIX_PATH=${prefix}
+    -DRILL_EXPECTED_PREFIX=${prefix}
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+elseif(MODE STREQUAL "add_subdirectory")
+  list(APPEND configure_args -DRILL_SOURCE_DIR=${RILL_SOURCE_DIR})
+else()
+  message(FATAL_ERROR "run_consumer_test.cmake: MODE must be find_package or add_subdirectory")
+endif()
+
+run_step("configure the consumer" "${CMAKE_COMMAND}" ${configure_args})
+run_step("build the consumer" "${CMAKE_COMMAND}" --build "${build}" --parallel ${jobs})
+message("${step_output}")
+run_step("run the consumer" "${build}/app")
+message("${step_output}")
+message("rill package test passed: ${MODE} consumer")
