@@ -157,6 +157,16 @@ std::vector<StateDescriptor> StreamingContext::state_descriptors() const {
   return out;
 }
 
+MemoryUsage StreamingContext::memory_usage() const {
+  MemoryUsage usage;
+  if (!graph_->frozen()) return usage;
+  for (const auto* node : graph_->live_nodes()) {
+    usage.retained_bytes += static_cast<std::int64_t>(node->retained_bytes());
+    if (auto state = node->state_info()) usage.state_bytes += state->bytes;
+  }
+  return usage;
+}
+
 std::vector<SourceStats> StreamingContext::source_stats() const {
   return engine_->source_stats();
 }

@@ -197,6 +197,8 @@ TEST(Window, KeepsOnlyTheBatchesItNeeds) {
   EXPECT_EQ(out.batches().back(), (std::vector<std::int64_t>{300}));
   // The windowed parent keeps the batches of one window (3), never the whole history.
   EXPECT_LE(windowed.node()->cached_batches(), 3u);
+  EXPECT_EQ(h.context().memory_usage().retained_bytes,
+            300 * static_cast<std::int64_t>(sizeof(int)));
 }
 
 TEST(Slice, ReturnsRememberedBatches) {

@@ -20,6 +20,12 @@ namespace rill {
 
 enum class ContextState { initialized, active, stopped };
 
+/// StreamingContext::memory_usage().
+struct MemoryUsage {
+  std::int64_t retained_bytes = 0;
+  std::int64_t state_bytes = 0;
+};
+
 namespace detail {
 class Engine;
 }
@@ -93,6 +99,9 @@ class StreamingContext {
   /// What a checkpoint of this context holds: every live operator and input that keeps something
   /// across batches, with its stable name and type fingerprint. Only after start().
   [[nodiscard]] std::vector<StateDescriptor> state_descriptors() const;
+  /// Memory the engine holds between batches (approximate element sizes): cached batches and
+  /// window pre-aggregates (`retained_bytes`), and operator state (`state_bytes`).
+  [[nodiscard]] MemoryUsage memory_usage() const;
   /// Counters of every input stream, in creation order.
   [[nodiscard]] std::vector<SourceStats> source_stats() const;
 

@@ -130,6 +130,9 @@ class NodeBase {
   virtual void clear_done(Time t) = 0;
   /// Number of batches held in the cache.
   [[nodiscard]] virtual std::size_t cached_batches() const = 0;
+  /// Bytes of the batches and pre-aggregates this node holds between batches (approximate:
+  /// element sizes, not what the elements own on the heap).
+  [[nodiscard]] virtual std::size_t retained_bytes() const = 0;
 
   // --- inputs only ---
   [[nodiscard]] virtual bool is_input() const noexcept { return false; }
@@ -214,6 +217,13 @@ class Node : public NodeBase {
   [[nodiscard]] std::size_t cached_batches() const override {
     std::lock_guard lock(cache_mutex_);
     return cache_.size();
+  }
+  [[nodiscard]] std::size_t retained_bytes() const override {
+    std::lock_guard lock(cache_mutex_);
+    std::size_t n = 0;
+    for (const auto& [t, batch] : cache_)
+      n += batch->size();
+    return n * sizeof(T);
   }
 
   /// The cached batch at t, if any (slice()).

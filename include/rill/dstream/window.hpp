@@ -205,6 +205,10 @@ class ReduceWindowNode final : public IncrementalWindowNode<T, T> {
     std::int64_t& count_;
   };
 
+  [[nodiscard]] std::size_t retained_bytes() const override {
+    return Node<T>::retained_bytes() + ledger_.batches() * sizeof(Pre);
+  }
+
   F f_;
   InvF inv_f_;
   WindowLedger<Pre> ledger_;
@@ -249,6 +253,10 @@ class CountWindowNode final : public IncrementalWindowNode<T, std::int64_t> {
   }
 
  private:
+  [[nodiscard]] std::size_t retained_bytes() const override {
+    return Node<std::int64_t>::retained_bytes() + ledger_.batches() * sizeof(std::int64_t);
+  }
+
   WindowLedger<std::int64_t> ledger_;
   std::int64_t total_ = 0;
 };
@@ -298,13 +306,17 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
     std::int64_t keys = 0;
     for (const auto& s : state_)
       keys += static_cast<std::int64_t>(s.size());
-    std::int64_t pre_keys = 0;
+    const auto entry = static_cast<std::int64_t>(sizeof(K) + sizeof(Counted));
+    return StateInfo{this->name(), keys, keys * entry};
+  }
+  /// The per-batch pre-aggregates of the window, besides the cached output.
+  [[nodiscard]] std::size_t retained_bytes() const override {
+    std::size_t pre_keys = 0;
     ledger_.for_each([&](const Pre& pre) {
       for (const auto& part : pre)
-        pre_keys += static_cast<std::int64_t>(part.size());
+        pre_keys += part.size();
     });
-    const auto entry = static_cast<std::int64_t>(sizeof(K) + sizeof(Counted));
-    return StateInfo{this->name(), keys, (keys + pre_keys) * entry};
+    return Node<std::pair<K, V>>::retained_bytes() + pre_keys * sizeof(std::pair<K, Counted>);
   }
 
  protected:
