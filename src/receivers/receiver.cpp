@@ -67,26 +67,38 @@ void ReceiverSupervisor::start(Runtime& rt) {
   call_on_start();
 }
 
+// Two locks: lifecycle_mutex_ serializes the calls of on_start() and on_stop(); state_mutex_
+// guards the flags only and is never held while user code runs, so a receiver may call
+// restart() from on_start(), or from its own thread while on_stop() joins that thread.
 void ReceiverSupervisor::call_on_start() {
-  std::lock_guard lock(lifecycle_mutex_);
-  if (stopped_ || running_) return;
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  {
+    std::lock_guard state(state_mutex_);
+    if (stopped_ || running_) return;
+    active_ = true;
+    running_ = true;
+  }
   pause_queue_(false);
-  active_ = true;
-  running_ = true;
   try {
     receiver_.on_start();
   } catch (...) {
-    active_ = false;
-    running_ = false;
+    {
+      std::lock_guard state(state_mutex_);
+      active_ = false;
+      running_ = false;
+    }
     rt_->fail(std::current_exception());
   }
 }
 
 void ReceiverSupervisor::call_on_stop() {
-  std::lock_guard lock(lifecycle_mutex_);
-  if (!running_) return;
-  running_ = false;
-  active_ = false;
+  std::lock_guard lifecycle(lifecycle_mutex_);
+  {
+    std::lock_guard state(state_mutex_);
+    if (!running_) return;
+    running_ = false;
+    active_ = false;
+  }
   try {
     receiver_.on_stop();
   } catch (...) {
@@ -97,7 +109,7 @@ void ReceiverSupervisor::call_on_stop() {
 
 void ReceiverSupervisor::stop() {
   {
-    std::lock_guard lock(lifecycle_mutex_);
+    std::lock_guard state(state_mutex_);
     if (stopped_) return;
     stopped_ = true;
     active_ = false;
@@ -108,7 +120,7 @@ void ReceiverSupervisor::stop() {
 
 void ReceiverSupervisor::restart(std::string reason, std::optional<Duration> delay) {
   {
-    std::lock_guard lock(lifecycle_mutex_);
+    std::lock_guard state(state_mutex_);
     if (stopped_ || restarting_ || rt_ == nullptr) return;
     restarting_ = true;
     active_ = false;
@@ -121,7 +133,7 @@ void ReceiverSupervisor::restart(std::string reason, std::optional<Duration> del
     call_on_stop();
     rt_->run_at(rt_->clock().now() + wait, [this] {
       {
-        std::lock_guard lock(lifecycle_mutex_);
+        std::lock_guard state(state_mutex_);
         restarting_ = false;
       }
       call_on_start();

@@ -97,6 +97,7 @@ struct SocketReceiver::Session : std::enable_shared_from_this<SocketReceiver::Se
           if (ec) {
             // End of stream: the last line may lack its '\n' (as with readLine).
             if (!self->partial_.empty() && !self->skipping_) {
+              if (self->partial_.back() == '\r') self->partial_.pop_back();
               if (!self->store({std::exchange(self->partial_, {})})) return;
             }
             self->partial_.clear();

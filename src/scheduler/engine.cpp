@@ -119,8 +119,12 @@ void Engine::start(Duration remember) {
     RillThreadScope scope;
     io_.run();
   });
-  post([this, first] { schedule_at(first, [this, first] { tick(first); }); });
-  logger().debug("StreamingContext started: interval {} ms, zero time {}", interval_.count(), zero_);
+  post([this, first] {
+    next_tick_ = first;
+    schedule_at(first, [this, first] { tick(first); });
+  });
+  logger().debug("StreamingContext started: interval {} ms, zero time {}", interval_.count(),
+                 zero_);
 }
 
 // ---------------------------------------------------------------- scheduler thread
@@ -166,6 +170,8 @@ void Engine::rearm_timer() {
 }
 
 void Engine::tick(Time t) {
+  if (t != next_tick_) return;  // already ticked early by a graceful stop under a manual clock
+  next_tick_ = t + interval_;
   bool take;
   {
     std::lock_guard lock(mutex_);
@@ -207,7 +213,19 @@ void Engine::begin_drain() {
 void Engine::check_drained() {
   if (!draining_) return;
   for (const auto& input : graph_->inputs()) {
-    if (input->has_buffered_input()) return;  // the next ticks seal it
+    if (!input->has_buffered_input()) continue;
+    // The next ticks seal it. A manual clock may never move again while stop() waits, so
+    // there the next batch is sealed now, once it can take input (when a batch completes,
+    // this runs again).
+    if (clock_->is_manual()) {
+      bool room;
+      {
+        std::lock_guard lock(mutex_);
+        room = pending_.size() < graph_->config().max_pending_batches();
+      }
+      if (room) tick(next_tick_);
+    }
+    return;
   }
   {
     std::lock_guard lock(mutex_);

@@ -102,6 +102,7 @@ class Engine final : public Runtime {
   std::thread batch_thread_;
   std::unique_ptr<SerialExecutor> bus_;
   bool draining_ = false;  // scheduler thread
+  Time next_tick_;         // scheduler thread
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

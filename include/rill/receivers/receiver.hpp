@@ -191,6 +191,7 @@ class ReceiverSupervisor {
   std::function<void()> close_queue_;
   Runtime* rt_ = nullptr;
   std::mutex lifecycle_mutex_;  // serializes on_start / on_stop
+  std::mutex state_mutex_;      // guards the flags below; never held around user code
   bool running_ = false;        // on_start called without its on_stop
   bool stopped_ = false;        // final stop
   bool restarting_ = false;
