@@ -217,10 +217,11 @@ TEST(FileStream, CrLfLineEndingsAndLastLineWithoutNewline) {
   auto out = h.collect(h.context().text_file_stream(dirs.watched()));
   h.run_batches(1);
   dirs.move_in("dos.txt", "one\r\ntwo\r\n\r\nthree\r\nlast");
+  dirs.move_in("dos2.txt", "final\r");
   h.run_batches(1);
   const auto batches = out.batches();
   ASSERT_EQ(batches.size(), 2U);
-  EXPECT_EQ(batches[1], (Lines{"one", "two", "", "three", "last"}));
+  EXPECT_EQ(batches[1], (Lines{"one", "two", "", "three", "last", "final"}));
 }
 
 TEST(FileStream, LinesAreSplitIntoContiguousPartitions) {
