@@ -316,6 +316,11 @@ TEST(ReceiverStream, RestartCalledFromOnStartRestartsTheReceiver) {
     FAIL() << "run_batches() hung: restart() called from on_start() deadlocks";
   }
   EXPECT_FALSE(error) << "run_batches() threw";
+  // The restart runs on the scheduler thread "soon", not before a given batch: wait for it.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (receiver->starts.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
   EXPECT_EQ(receiver->starts.load(), 2);
   EXPECT_EQ(receiver->stops.load(), 1);
   EXPECT_EQ(h->context().source_stats().at(0).errors, 1);
