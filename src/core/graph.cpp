@@ -1,5 +1,6 @@
 #include "rill/core/graph.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -110,6 +111,19 @@ void Graph::set_zero_time(Time zero) {
 std::optional<Time> Graph::zero_time() const {
   std::lock_guard lock(mutex_);
   return zero_;
+}
+
+std::vector<NodeBase*> Graph::stateful_nodes() const {
+  std::vector<NodeBase*> out;
+  auto add = [&](NodeBase* node) {
+    if (std::find(out.begin(), out.end(), node) != out.end()) return;
+    if (node->state_descriptor()) out.push_back(node);
+  };
+  for (const auto& input : inputs_)
+    add(input.get());
+  for (NodeBase* node : live_)
+    add(node);
+  return out;
 }
 
 }  // namespace rill::detail

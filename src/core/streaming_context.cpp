@@ -126,6 +126,33 @@ void StreamingContext::add_listener(std::shared_ptr<StreamingListener> listener)
   engine_->add_listener(std::move(listener));
 }
 
+void StreamingContext::checkpoint(std::filesystem::path dir) {
+  if (dir.empty()) throw InvalidArgument("StreamingContext::checkpoint: the directory is empty");
+  graph_->check_open("StreamingContext::checkpoint");
+  checkpoint_dir_ = std::move(dir);
+  engine_->set_checkpoint(checkpoint_dir_, recover_, start_fresh_);
+}
+
+std::unique_ptr<StreamingContext> StreamingContext::get_or_create(
+    const std::filesystem::path& dir,
+    const std::function<std::unique_ptr<StreamingContext>()>& factory,
+    bool start_fresh_if_unreadable) {
+  if (dir.empty()) throw InvalidArgument("StreamingContext::get_or_create: the directory is empty");
+  if (!factory) throw InvalidArgument("StreamingContext::get_or_create: the factory is empty");
+  auto ctx = factory();
+  if (!ctx) throw InvalidArgument("StreamingContext::get_or_create: the factory returned null");
+  if (!ctx->checkpoint_dir_.empty() && std::filesystem::weakly_canonical(ctx->checkpoint_dir_) !=
+                                           std::filesystem::weakly_canonical(dir)) {
+    throw InvalidArgument(
+        fmt::format("StreamingContext::get_or_create: the factory checkpoints into '{}', not '{}'",
+                    ctx->checkpoint_dir_.string(), dir.string()));
+  }
+  ctx->recover_ = true;
+  ctx->start_fresh_ = start_fresh_if_unreadable;
+  ctx->checkpoint(dir);
+  return ctx;
+}
+
 void StreamingContext::remember(Duration d) {
   if (d.count() < 0) {
     throw InvalidArgument(fmt::format(
@@ -144,16 +171,8 @@ std::vector<StateDescriptor> StreamingContext::state_descriptors() const {
     throw IllegalState("StreamingContext::state_descriptors: the graph is only fixed by start()");
   }
   std::vector<StateDescriptor> out;
-  std::vector<const detail::NodeBase*> seen;
-  auto add = [&](const detail::NodeBase* node) {
-    if (std::find(seen.begin(), seen.end(), node) != seen.end()) return;
-    seen.push_back(node);
-    if (auto d = node->state_descriptor()) out.push_back(std::move(*d));
-  };
-  for (const auto& input : graph_->inputs())
-    add(input.get());
-  for (const auto* node : graph_->live_nodes())
-    add(node);
+  for (const auto* node : graph_->stateful_nodes())
+    out.push_back(*node->state_descriptor());
   return out;
 }
 

@@ -66,12 +66,16 @@ std::int64_t FileInputNode::seal(Time t, bool take_buffered) {
   if (!take_buffered) return seal_records(t, {});
   std::vector<std::string> lines;
   std::vector<std::string> taken;
+  std::vector<std::string> newly_seen;
   const bool check_age = rt_ != nullptr && !rt_->clock().is_manual();
   const Time now = rt_ != nullptr ? rt_->clock().now() : t;
   for (const auto& path : list()) {
     std::string file_name = path.filename().string();
-    if (seen_.contains(file_name)) continue;
-    seen_.insert(file_name);
+    {
+      std::lock_guard lock(files_mutex_);
+      if (!seen_.insert(file_name).second) continue;
+    }
+    newly_seen.push_back(file_name);
     if (check_age) {
       std::error_code ec;
       const auto mtime = fs::last_write_time(path, ec);
@@ -86,24 +90,74 @@ std::int64_t FileInputNode::seal(Time t, bool take_buffered) {
         }
       }
     }
-    const std::size_t before = lines.size();
-    if (!read_lines(path, lines)) {
-      lines.resize(before);
-      logger().error("text_file_stream {}: cannot read '{}'; skipped", name(), path.string());
-      ++errors_;
-      ++skipped_;
-      continue;
-    }
-    taken.push_back(std::move(file_name));
+    if (read_file(path, lines)) taken.push_back(std::move(file_name));
   }
   {
     std::lock_guard lock(files_mutex_);
     files_[t] = std::move(taken);
-    // Only the files of pending batches are kept.
-    while (files_.size() > 64)
-      files_.erase(files_.begin());
+    seen_in_[t] = std::move(newly_seen);
   }
   return seal_records(t, std::move(lines));
+}
+
+bool FileInputNode::read_file(const fs::path& path, std::vector<std::string>& lines) {
+  const std::size_t before = lines.size();
+  if (read_lines(path, lines)) return true;
+  lines.resize(before);
+  logger().error("text_file_stream {}: cannot read '{}'; skipped", name(), path.string());
+  ++errors_;
+  ++skipped_;
+  return false;
+}
+
+std::string FileInputNode::seal_record(Time t) const {
+  std::lock_guard lock(files_mutex_);
+  auto it = files_.find(t);
+  return to_bytes(it == files_.end() ? std::vector<std::string>{} : it->second);
+}
+
+std::int64_t FileInputNode::replay_seal(Time t, std::string_view record) {
+  std::vector<std::string> names;
+  if (!record.empty()) from_bytes(record, names);
+  std::vector<std::string> lines;
+  std::vector<std::string> taken;
+  for (auto& file_name : names) {
+    {
+      std::lock_guard lock(files_mutex_);
+      seen_.insert(file_name);
+    }
+    if (read_file(dir_ / file_name, lines)) taken.push_back(std::move(file_name));
+  }
+  {
+    std::lock_guard lock(files_mutex_);
+    seen_in_[t] = taken;
+    files_[t] = std::move(taken);
+  }
+  return seal_records(t, std::move(lines));
+}
+
+std::string FileInputNode::save_state(Time t) const {
+  std::lock_guard lock(files_mutex_);
+  std::set<std::string> seen = seen_;
+  for (auto it = seen_in_.upper_bound(t); it != seen_in_.end(); ++it) {
+    for (const auto& name : it->second)
+      seen.erase(name);
+  }
+  return to_bytes(seen);
+}
+
+void FileInputNode::load_state(std::string_view bytes) {
+  std::set<std::string> seen;
+  from_bytes(bytes, seen);
+  std::lock_guard lock(files_mutex_);
+  seen_ = std::move(seen);
+}
+
+void FileInputNode::release_input(Time t) {
+  SealedInputNode<std::string>::release_input(t);
+  std::lock_guard lock(files_mutex_);
+  files_.erase(files_.begin(), files_.upper_bound(t));
+  seen_in_.erase(seen_in_.begin(), seen_in_.upper_bound(t));
 }
 
 std::vector<std::string> FileInputNode::files_of(Time t) const {

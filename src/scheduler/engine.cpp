@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <fmt/ranges.h>
 #include <boost/asio/post.hpp>
 
 #include "rill/core/errors.hpp"
@@ -21,15 +22,18 @@ Duration elapsed_ms(SteadyClock::time_point from, SteadyClock::time_point to) {
 
 class BatchExec final : public Exec {
  public:
-  BatchExec(WorkerPool& pool, Time zero) : pool_(pool), zero_(zero) {}
+  BatchExec(WorkerPool& pool, Time zero, bool replaying)
+      : pool_(pool), zero_(zero), replaying_(replaying) {}
   void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) override {
     pool_.parallel_for(n, fn);
   }
   [[nodiscard]] Time zero() const override { return zero_; }
+  [[nodiscard]] bool replaying() const override { return replaying_; }
 
  private:
   WorkerPool& pool_;
   Time zero_;
+  bool replaying_;
 };
 }  // namespace
 
@@ -90,15 +94,34 @@ void Engine::start(Duration remember) {
   }
   graph_->check_open("StreamingContext::start");
   graph_->freeze(remember);
+  check_delivery();
 
-  const Time now = clock_->now();
-  const Time first = now.floor(interval_) + interval_;
+  Time first = clock_->now().floor(interval_) + interval_;
+  std::optional<CheckpointData> restored;
+  if (!checkpoint_dir_.empty()) {
+    checkpointer_ = std::make_unique<Checkpointer>(checkpoint_dir_);
+    check_serializable();
+    if (recover_) {
+      restored = checkpointer_->load_latest();
+      if (!restored && checkpointer_->has_checkpoints() && !start_fresh_) {
+        checkpointer_.reset();
+        throw CheckpointError(fmt::format(
+            "no valid checkpoint in '{}' (each was torn or corrupt; see the log); move the "
+            "directory away, or ask get_or_create to start fresh",
+            checkpoint_dir_.string()));
+      }
+      if (restored) {
+        check_compatible(*restored);
+        first = Time{restored->batch_time} + interval_;
+      }
+    }
+  }
   {
     std::lock_guard lock(mutex_);
-    zero_ = first - interval_;
+    zero_ = restored ? Time{restored->zero} : first - interval_;
     state_ = ContextState::active;
   }
-  graph_->set_zero_time(first - interval_);
+  graph_->set_zero_time(zero_);
   pool_ = std::make_unique<WorkerPool>(graph_->config().worker_threads());
   bus_ = std::make_unique<SerialExecutor>();
   work_.emplace(io_.get_executor());
@@ -114,6 +137,7 @@ void Engine::start(Duration remember) {
   }
   for (const auto& input : graph_->inputs())
     input->start_input(*this, zero_);
+  if (restored) restore(*restored);
   batch_thread_ = std::thread([this] { batch_loop(); });
   scheduler_thread_ = std::thread([this] {
     RillThreadScope scope;
@@ -125,6 +149,127 @@ void Engine::start(Duration remember) {
   });
   logger().debug("StreamingContext started: interval {} ms, zero time {}", interval_.count(),
                  zero_);
+}
+
+// ---------------------------------------------------------------- checkpoints
+
+void Engine::set_checkpoint(std::filesystem::path dir, bool recover, bool start_fresh) {
+  checkpoint_dir_ = std::move(dir);
+  recover_ = recover;
+  start_fresh_ = start_fresh;
+}
+
+void Engine::check_delivery() const {
+  if (graph_->config().delivery() != Delivery::exactly_once) return;
+  std::vector<std::string> problems;
+  if (checkpoint_dir_.empty())
+    problems.emplace_back("no checkpoint directory (call checkpoint(dir))");
+  for (const auto& input : graph_->inputs()) {
+    if (input->input_delivery() != Delivery::exactly_once) {
+      problems.push_back(fmt::format("source '{}' cannot replay its input", input->name()));
+    }
+  }
+  for (const auto& op : graph_->outputs()) {
+    if (op->delivery() == Delivery::exactly_once) continue;
+    if (op->kind() == "print") {
+      logger().warn("output '{}' may print a batch again after a crash (at least once)",
+                    op->name());
+      continue;
+    }
+    problems.push_back(
+        fmt::format("output '{}' is at least once (use save_as_text_files, or foreach_batch(f, "
+                    "rill::idempotent) when f is idempotent per batch time)",
+                    op->name()));
+  }
+  if (!problems.empty()) {
+    throw InvalidArgument(fmt::format("Config::delivery(exactly_once) cannot be kept: {}",
+                                      fmt::join(problems, "; ")));
+  }
+}
+
+void Engine::check_serializable() const {
+  for (const NodeBase* node : graph_->stateful_nodes()) {
+    const auto d = node->state_descriptor();
+    if (!d->serializable) {
+      throw CheckpointError(fmt::format(
+          "operator '{}' ({}) keeps a type cereal cannot serialize, so it cannot be "
+          "checkpointed; give the type a serialize(Archive&) member (see docs/serialization.md) "
+          "or run without checkpoint()",
+          d->name, d->kind));
+    }
+  }
+}
+
+void Engine::check_compatible(const CheckpointData& data) const {
+  if (data.interval != interval_.count()) {
+    throw CheckpointError(fmt::format(
+        "the checkpoint in '{}' was written with a batch interval of {} ms, this context has {} "
+        "ms; restore with the same interval",
+        checkpoint_dir_.string(), data.interval, interval_.count()));
+  }
+  std::map<std::string, const NodeSnapshot*> saved;
+  for (const auto& snapshot : data.nodes)
+    saved.emplace(snapshot.name, &snapshot);
+  for (const NodeBase* node : graph_->stateful_nodes()) {
+    const auto d = node->state_descriptor();
+    auto it = saved.find(d->name);
+    if (it == saved.end()) {
+      throw CheckpointError(fmt::format(
+          "operator '{}' ({}) has no state in the checkpoint in '{}': the pipeline changed "
+          "(renamed or added a stateful operator); name stateful streams with .name() and keep "
+          "the names",
+          d->name, d->kind, checkpoint_dir_.string()));
+    }
+    if (it->second->fingerprint != d->fingerprint || it->second->kind != d->kind) {
+      throw CheckpointError(fmt::format(
+          "operator '{}' ({}) does not match its state in the checkpoint in '{}': its types or "
+          "kind changed",
+          d->name, d->kind, checkpoint_dir_.string()));
+    }
+    saved.erase(it);
+  }
+  if (!saved.empty()) {
+    throw CheckpointError(fmt::format(
+        "the checkpoint in '{}' holds state of operator '{}', which the pipeline no longer has "
+        "(renamed or removed)",
+        checkpoint_dir_.string(), saved.begin()->first));
+  }
+}
+
+void Engine::restore(const CheckpointData& data) {
+  std::map<std::string, const NodeSnapshot*> saved;
+  for (const auto& snapshot : data.nodes)
+    saved.emplace(snapshot.name, &snapshot);
+  for (NodeBase* node : graph_->stateful_nodes()) {
+    try {
+      node->load_state(saved.at(node->name())->payload);
+    } catch (const std::exception& e) {
+      throw CheckpointError(
+          fmt::format("the state of operator '{}' in the checkpoint in '{}' "
+                      "cannot be read: {}",
+                      node->name(), checkpoint_dir_.string(), e.what()));
+    }
+  }
+  replay_ = checkpointer_->load_seals_after(data.batch_time);
+  {
+    // The batches up to the checkpoint completed before the restart.
+    std::lock_guard lock(mutex_);
+    last_completed_ = Time{data.batch_time};
+  }
+  logger().info("restored batch {} ms from '{}'; {} sealed batch(es) to run again", data.batch_time,
+                checkpoint_dir_.string(), replay_.size());
+}
+
+void Engine::write_checkpoint(Time t) {
+  CheckpointData data;
+  data.batch_time = t.milliseconds();
+  data.zero = zero_.milliseconds();
+  data.interval = interval_.count();
+  for (const NodeBase* node : graph_->stateful_nodes()) {
+    const auto d = node->state_descriptor();
+    data.nodes.push_back(NodeSnapshot{d->name, d->kind, d->fingerprint, node->save_state(t)});
+  }
+  checkpointer_->write_checkpoint(data);
 }
 
 // ---------------------------------------------------------------- scheduler thread
@@ -179,9 +324,31 @@ void Engine::tick(Time t) {
     take = pending_.size() < graph_->config().max_pending_batches();
   }
   std::int64_t records = 0;
+  bool replayed = false;
   try {
-    for (const auto& input : graph_->inputs())
-      records += input->seal(t, take);
+    if (auto seal = replay_.find(t.milliseconds()); seal != replay_.end()) {
+      // A batch sealed before a restart: the same input again.
+      replayed = true;
+      for (const auto& input : graph_->inputs()) {
+        std::string_view record;
+        for (const auto& [name, bytes] : seal->second.inputs) {
+          if (name == input->name()) record = bytes;
+        }
+        records += input->replay_seal(t, record);
+      }
+      replay_.erase(seal);
+    } else {
+      for (const auto& input : graph_->inputs())
+        records += input->seal(t, take);
+      if (checkpointer_) {
+        // Written before the batch can run: a restart replays exactly this input.
+        SealData seal{t.milliseconds(), {}};
+        for (const auto& input : graph_->inputs()) {
+          seal.inputs.emplace_back(input->name(), input->seal_record(t));
+        }
+        checkpointer_->write_seal(seal);
+      }
+    }
   } catch (...) {
     fail(std::current_exception());
     return;
@@ -190,7 +357,7 @@ void Engine::tick(Time t) {
   info.batch_time = t;
   info.num_records = records;
   emit(&StreamingListener::on_batch_submitted, info);  // before the batch thread can start it
-  const PendingBatch batch{t, records, SteadyClock::now()};
+  const PendingBatch batch{t, records, SteadyClock::now(), replayed};
   {
     std::lock_guard lock(mutex_);
     if (halting_) return;
@@ -287,7 +454,7 @@ bool Engine::run_batch(const PendingBatch& batch) {
   info.scheduling_delay = elapsed_ms(batch.submitted, started);
   emit(&StreamingListener::on_batch_started, info);
 
-  BatchExec exec(*pool_, zero_);
+  BatchExec exec(*pool_, zero_, batch.replayed);
   bool ok = true;
   try {
     for (NodeBase* node : graph_->live_nodes()) {
@@ -300,6 +467,16 @@ bool Engine::run_batch(const PendingBatch& batch) {
     ok = false;
     logger().error("batch {} failed; stopping the context", t);
     fail(std::current_exception());
+  }
+  if (ok && checkpointer_) {
+    try {
+      crash_point("commit");
+      write_checkpoint(t);
+    } catch (...) {
+      ok = false;
+      logger().error("the checkpoint of batch {} failed; stopping the context", t);
+      fail(std::current_exception());
+    }
   }
   for (NodeBase* node : graph_->live_nodes())
     node->clear_done(t);

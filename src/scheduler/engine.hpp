@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/system_timer.hpp>
 
+#include "checkpoint/checkpointer.hpp"
 #include "rill/core/graph.hpp"
 #include "rill/core/listener.hpp"
 #include "rill/core/streaming_context.hpp"
@@ -39,6 +41,9 @@ class Engine final : public Runtime {
   ~Engine() override;
 
   void add_listener(std::shared_ptr<StreamingListener> listener);
+  /// Checkpoint into `dir`; with `recover`, restore from its newest valid checkpoint at start()
+  /// (with `start_fresh`, an unreadable directory starts afresh instead of failing).
+  void set_checkpoint(std::filesystem::path dir, bool recover, bool start_fresh);
   void start(Duration remember);
   /// Returns false when a batch was still running at the deadline (the threads were left).
   bool stop(const StopOptions& options);
@@ -65,8 +70,17 @@ class Engine final : public Runtime {
     Time time;
     std::int64_t records = 0;
     std::chrono::steady_clock::time_point submitted;
+    bool replayed = false;  // sealed from a record written before a restart
   };
   struct ClockLink;
+
+  // start()
+  void check_delivery() const;
+  void check_serializable() const;
+  void check_compatible(const CheckpointData& data) const;
+  void restore(const CheckpointData& data);
+  // batch thread
+  void write_checkpoint(Time t);
 
   // scheduler thread
   void schedule_at(Time t, std::function<void()> fn);
@@ -101,8 +115,13 @@ class Engine final : public Runtime {
   std::thread scheduler_thread_;
   std::thread batch_thread_;
   std::unique_ptr<SerialExecutor> bus_;
-  bool draining_ = false;  // scheduler thread
-  Time next_tick_;         // scheduler thread
+  std::filesystem::path checkpoint_dir_;
+  bool recover_ = false;
+  bool start_fresh_ = false;
+  std::unique_ptr<Checkpointer> checkpointer_;
+  std::map<std::int64_t, SealData> replay_;  // scheduler thread, after start()
+  bool draining_ = false;                    // scheduler thread
+  Time next_tick_;                           // scheduler thread
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -29,6 +29,12 @@ void Harness::run_batches(std::size_t n) {
   }
 }
 
+void run_until(StreamingContext& ctx, ManualClock& clock, Time t) {
+  if (ctx.state() == ContextState::initialized) ctx.start();
+  if (clock.now() < t) clock.set_time(t);
+  ctx.engine().await_batch(t);
+}
+
 bool Harness::await_records_stored(std::int64_t n, std::chrono::milliseconds timeout) {
   return ctx_->engine().await_records_stored(n, timeout);
 }

@@ -48,6 +48,9 @@ class Graph {
   [[nodiscard]] const std::vector<std::shared_ptr<OutputOp>>& outputs() const noexcept {
     return outputs_;
   }
+  /// Inputs and live nodes that keep something across batches (have a state descriptor), each
+  /// once (valid after freeze()).
+  [[nodiscard]] std::vector<NodeBase*> stateful_nodes() const;
   /// Nodes reachable from an output, parents before children (valid after freeze()).
   [[nodiscard]] const std::vector<NodeBase*>& live_nodes() const noexcept { return live_; }
 

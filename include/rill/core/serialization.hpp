@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <typeinfo>
@@ -50,6 +51,25 @@ std::uint64_t type_fingerprint() {
 
 template <class... Ts>
 inline constexpr bool all_serializable_v = (is_serializable_v<Ts> && ...);
+
+/// cereal's binary form of the values, in order.
+template <class... Ts>
+std::string to_bytes(const Ts&... values) {
+  std::ostringstream out(std::ios::binary);
+  {
+    cereal::BinaryOutputArchive archive(out);
+    archive(values...);
+  }
+  return std::move(out).str();
+}
+
+/// Reads what to_bytes wrote (cereal::Exception on malformed input).
+template <class... Ts>
+void from_bytes(std::string_view bytes, Ts&... values) {
+  std::istringstream in(std::string(bytes), std::ios::binary);
+  cereal::BinaryInputArchive archive(in);
+  archive(values...);
+}
 
 }  // namespace detail
 

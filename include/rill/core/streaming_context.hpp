@@ -88,6 +88,21 @@ class StreamingContext {
 
   /// Receives progress events (BatchInfo) on one rill thread, in batch order.
   void add_listener(std::shared_ptr<StreamingListener> listener);
+  /// Checkpoints the context into `dir` after every batch (state, source positions) and records
+  /// each batch's input before it runs, so that get_or_create() can restart where it was.
+  /// Before start(). The directory is locked while the context runs.
+  void checkpoint(std::filesystem::path dir);
+
+  /// Calls `factory` to build the pipeline; when `dir` holds a checkpoint, the context restores
+  /// from the newest valid one at start() and runs again the batches that were sealed but not
+  /// checkpointed, then those missed while it was down. Throws rill::CheckpointError when the
+  /// directory holds checkpoints but none is valid, unless `start_fresh_if_unreadable`, or
+  /// (at start()) when the pipeline's stateful operators do not match the checkpoint's.
+  static std::unique_ptr<StreamingContext> get_or_create(
+      const std::filesystem::path& dir,
+      const std::function<std::unique_ptr<StreamingContext>()>& factory,
+      bool start_fresh_if_unreadable = false);
+
   /// Keeps every stream's batches for at least d (for slice() and late inspection).
   void remember(Duration d);
 
@@ -120,6 +135,9 @@ class StreamingContext {
   std::shared_ptr<detail::Graph> graph_;
   std::unique_ptr<detail::Engine> engine_;
   Duration remember_{0};
+  std::filesystem::path checkpoint_dir_;
+  bool recover_ = false;
+  bool start_fresh_ = false;
 };
 
 }  // namespace rill

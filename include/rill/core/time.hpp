@@ -41,6 +41,12 @@ class Time {
   [[nodiscard]] constexpr bool is_multiple_of(Duration d) const noexcept {
     return d.count() != 0 && ms_ % d.count() == 0;
   }
+  /// cereal serialization (checkpoints).
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(ms_);
+  }
+
   /// The largest multiple of `d` not after this time (Spark's Time.floor).
   [[nodiscard]] constexpr Time floor(Duration d) const noexcept {
     const auto q = ms_ / d.count() - ((ms_ % d.count()) < 0 ? 1 : 0);

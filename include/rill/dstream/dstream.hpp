@@ -32,6 +32,12 @@ class DStream;
 template <class K, class V, class S, class M, class F>
 class MapWithStateDStream;
 
+/// foreach_batch(f, rill::idempotent): f is idempotent per batch time.
+struct idempotent_t {
+  explicit idempotent_t() = default;
+};
+inline constexpr idempotent_t idempotent{};
+
 namespace detail {
 /// The return type of a non-generic callable (update_state_by_key deduces S from it).
 template <class F>
@@ -505,12 +511,22 @@ class DStream {
 
   // ---- output operations ----
 
-  /// f(const Batch<T>&, Time) on the batch thread, at every batch time of this stream.
+  // clang-format off
+  /// f(const Batch<T>&, Time) on the batch thread, at every batch time of this stream. After a
+  /// crash f may see a batch again (same time, same contents): at least once.
   template <class F>
-  requires std::invocable < F&, const Batch<T>
-  &, Time > void foreach_batch(F f) const {
-    add_output(std::make_shared<detail::ForeachOutput<T, F>>(node_, std::move(f)));
+    requires std::invocable<F&, const Batch<T>&, Time>
+  void foreach_batch(F f) const {
+    add_output(std::make_shared<detail::ForeachOutput<T, F>>(node_, std::move(f), false));
   }
+  /// The same, with the user's promise that f is idempotent per batch time (running batch t
+  /// twice leaves what running it once does): counts as exactly once.
+  template <class F>
+    requires std::invocable<F&, const Batch<T>&, Time>
+  void foreach_batch(F f, idempotent_t) const {
+    add_output(std::make_shared<detail::ForeachOutput<T, F>>(node_, std::move(f), true));
+  }
+  // clang-format on
 
   /// Writes the first n records of every batch to stdout in Spark's layout, flushed per batch.
   void print(std::size_t n = 10) const {

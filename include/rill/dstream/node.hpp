@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rill/core/batch.hpp"
@@ -68,6 +69,8 @@ class Exec {
   virtual void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) = 0;
   /// The context's zero time (first batch time minus one interval).
   [[nodiscard]] virtual Time zero() const = 0;
+  /// True while the batch is one a restarted context runs again from its seal record.
+  [[nodiscard]] virtual bool replaying() const { return false; }
 };
 
 class Runtime;
@@ -120,6 +123,11 @@ class NodeBase {
   [[nodiscard]] virtual std::optional<StateDescriptor> state_descriptor() const {
     return std::nullopt;
   }
+  /// Checkpoints: what the node keeps, as of the end of batch t (only nodes with a
+  /// state_descriptor(); batch thread), and its restoration before the first batch.
+  [[nodiscard]] virtual std::string save_state(Time /*t*/) const { return {}; }
+  virtual void load_state(std::string_view /*bytes*/) {}
+
   /// Size of what a stateful operator keeps (BatchInfo::state); nullopt for stateless nodes.
   [[nodiscard]] virtual std::optional<StateInfo> state_info() const { return std::nullopt; }
 
@@ -147,6 +155,13 @@ class NodeBase {
   [[nodiscard]] virtual bool has_buffered_input() const { return false; }
   /// Forgets the sealed input of batch t once it is done.
   virtual void release_input(Time /*t*/) {}
+  /// What fixes batch t's input, written durably before the batch runs (the file list, the
+  /// queue position, a receiver's records), so that a restarted context replays it exactly.
+  [[nodiscard]] virtual std::string seal_record(Time /*t*/) const { return {}; }
+  /// Seals batch t again from its record, after a restart.
+  virtual std::int64_t replay_seal(Time t, std::string_view /*record*/) { return seal(t, true); }
+  /// The strongest guarantee this input can give after a crash.
+  [[nodiscard]] virtual Delivery input_delivery() const { return Delivery::exactly_once; }
   /// Counters of an input (records, skipped, errors).
   [[nodiscard]] virtual SourceStats source_stats() const { return SourceStats{name(), 0, 0, 0}; }
 
@@ -226,6 +241,30 @@ class Node : public NodeBase {
     return n * sizeof(T);
   }
 
+  /// Checkpoints of windows: the cached batches after `after`, and their restoration.
+  [[nodiscard]] std::string save_cache(Time after) const {
+    if constexpr (is_serializable_v<T>) {
+      std::vector<std::pair<Time, typename Batch<T>::Partitions>> saved;
+      std::lock_guard lock(cache_mutex_);
+      for (const auto& [t, batch] : cache_) {
+        if (t > after) saved.emplace_back(t, batch->partitions());
+      }
+      return to_bytes(saved);
+    } else {
+      return {};
+    }
+  }
+  void load_cache(std::string_view bytes) {
+    if constexpr (is_serializable_v<T>) {
+      std::vector<std::pair<Time, typename Batch<T>::Partitions>> saved;
+      from_bytes(bytes, saved);
+      std::lock_guard lock(cache_mutex_);
+      for (auto& [t, parts] : saved) {
+        cache_[t] = std::make_shared<const Batch<T>>(std::move(parts));
+      }
+    }
+  }
+
   /// The cached batch at t, if any (slice()).
   std::shared_ptr<const Batch<T>> cached(Time t) const {
     std::lock_guard lock(cache_mutex_);
@@ -285,6 +324,9 @@ class OutputOp {
   [[nodiscard]] const std::shared_ptr<NodeBase>& parent_ptr() const noexcept { return parent_; }
   /// Runs the output for batch t on the batch thread.
   virtual void run(Time t, Exec& ex) = 0;
+  /// What the output promises after a crash: exactly once when replaying a batch cannot show
+  /// twice (idempotent per batch time), at least once otherwise.
+  [[nodiscard]] virtual Delivery delivery() const { return Delivery::at_least_once; }
 
  private:
   std::string kind_;

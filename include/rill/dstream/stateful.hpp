@@ -57,6 +57,28 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<K, S>();
   }
+  [[nodiscard]] std::string save_state(Time /*t*/) const override {
+    if constexpr (all_serializable_v<K, S>) {
+      std::vector<std::vector<std::pair<K, S>>> saved(state_.size());
+      for (std::size_t q = 0; q < state_.size(); ++q)
+        saved[q].assign(state_[q].begin(), state_[q].end());
+      return to_bytes(saved);
+    } else {
+      return {};
+    }
+  }
+  void load_state(std::string_view bytes) override {
+    if constexpr (all_serializable_v<K, S>) {
+      std::vector<std::vector<std::pair<K, S>>> saved;
+      from_bytes(bytes, saved);
+      for (auto& table : state_)
+        table.clear();
+      for (auto& part : saved) {
+        for (auto& [k, v] : part)
+          state_[partition_of(k, state_.size())].insert_or_assign(k, std::move(v));
+      }
+    }
+  }
 
  protected:
   std::shared_ptr<const Batch<std::pair<K, S>>> compute(Time t, Exec& ex) override {
@@ -146,6 +168,29 @@ class MapWithStateNode final : public StatefulNode<M> {
 
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<K, S, Time>();
+  }
+  [[nodiscard]] std::string save_state(Time /*t*/) const override {
+    if constexpr (all_serializable_v<K, S>) {
+      std::vector<std::tuple<K, S, Time>> saved;
+      for (const auto& table : state_) {
+        for (const auto& [k, e] : table)
+          saved.emplace_back(k, e.value, e.last_update);
+      }
+      return to_bytes(saved, initial_pending_);
+    } else {
+      return {};
+    }
+  }
+  void load_state(std::string_view bytes) override {
+    if constexpr (all_serializable_v<K, S>) {
+      std::vector<std::tuple<K, S, Time>> saved;
+      from_bytes(bytes, saved, initial_pending_);
+      for (auto& table : state_)
+        table.clear();
+      for (auto& [k, v, t] : saved) {
+        state_[partition_of(k, state_.size())].insert_or_assign(k, Entry{std::move(v), t});
+      }
+    }
   }
 
   /// The state after batch t (state_snapshots()); t must be computed first.

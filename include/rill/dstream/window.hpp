@@ -44,6 +44,14 @@ class WindowNode final : public Node<T> {
   [[nodiscard]] bool fusable() const noexcept override { return true; }
   [[nodiscard]] bool sees_every_batch() const noexcept override { return true; }
   void on_freeze() override { parent_->require_remember(this->remember_duration() + window_); }
+  /// Checkpoints hold the parent batches the next windows still read.
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    return this->template describe_state<T>();
+  }
+  [[nodiscard]] std::string save_state(Time t) const override {
+    return parent_->save_cache(t - parent_->remember_duration());
+  }
+  void load_state(std::string_view bytes) override { parent_->load_cache(bytes); }
   /// Every parent batch is computed in its own interval, while its input is still there.
   void on_batch(Time t, Exec& ex) override {
     if (parent_->defined_at(t, ex.zero())) (void)parent_->get(t, ex);
@@ -92,6 +100,17 @@ class WindowLedger {
     }
   }
   [[nodiscard]] std::size_t batches() const noexcept { return waiting_.size() + inside_.size(); }
+  /// Checkpoints: both sides of the ledger.
+  [[nodiscard]] std::string save() const {
+    if constexpr (is_serializable_v<Pre>) {
+      return to_bytes(waiting_, inside_);
+    } else {
+      return {};
+    }
+  }
+  void load(std::string_view bytes) {
+    if constexpr (is_serializable_v<Pre>) from_bytes(bytes, waiting_, inside_);
+  }
   template <class Fn>
   void for_each(Fn&& fn) const {
     for (const auto& [t, pre] : inside_)
@@ -137,6 +156,20 @@ class ReduceWindowNode final : public IncrementalWindowNode<T, T> {
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<T, std::int64_t>();
   }
+  [[nodiscard]] std::string save_state(Time /*t*/) const override {
+    if constexpr (is_serializable_v<T>) {
+      return to_bytes(ledger_.save(), total_, count_);
+    } else {
+      return {};
+    }
+  }
+  void load_state(std::string_view bytes) override {
+    if constexpr (is_serializable_v<T>) {
+      std::string ledger;
+      from_bytes(bytes, ledger, total_, count_);
+      ledger_.load(ledger);
+    }
+  }
 
   ReduceWindowNode(std::shared_ptr<Node<T>> parent, F f, InvF inv_f, Duration window,
                    Duration slide)
@@ -148,6 +181,10 @@ class ReduceWindowNode final : public IncrementalWindowNode<T, T> {
   struct Pre {
     std::optional<T> value;
     std::int64_t count = 0;
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(value, count);
+    }
   };
 
   void pre_aggregate(Time t, Exec& ex) override {
@@ -222,6 +259,14 @@ class CountWindowNode final : public IncrementalWindowNode<T, std::int64_t> {
  public:
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<std::int64_t>();
+  }
+  [[nodiscard]] std::string save_state(Time /*t*/) const override {
+    return to_bytes(ledger_.save(), total_);
+  }
+  void load_state(std::string_view bytes) override {
+    std::string ledger;
+    from_bytes(bytes, ledger, total_);
+    ledger_.load(ledger);
   }
 
   CountWindowNode(std::shared_ptr<Node<T>> parent, Duration window, Duration slide)
@@ -301,6 +346,29 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
 
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<K, V, std::int64_t>();
+  }
+  [[nodiscard]] std::string save_state(Time /*t*/) const override {
+    if constexpr (all_serializable_v<K, V>) {
+      std::vector<std::vector<std::pair<K, Counted>>> saved(state_.size());
+      for (std::size_t q = 0; q < state_.size(); ++q)
+        saved[q].assign(state_[q].begin(), state_[q].end());
+      return to_bytes(ledger_.save(), saved);
+    } else {
+      return {};
+    }
+  }
+  void load_state(std::string_view bytes) override {
+    if constexpr (all_serializable_v<K, V>) {
+      std::string ledger;
+      std::vector<std::vector<std::pair<K, Counted>>> saved;
+      from_bytes(bytes, ledger, saved);
+      ledger_.load(ledger);
+      for (std::size_t q = 0; q < state_.size() && q < saved.size(); ++q) {
+        state_[q].clear();
+        for (auto& [k, c] : saved[q])
+          state_[q].insert_or_assign(k, std::move(c));
+      }
+    }
   }
   [[nodiscard]] std::optional<StateInfo> state_info() const override {
     std::int64_t keys = 0;

@@ -41,6 +41,13 @@ class SealedInputNode : public Node<T> {
     return n;
   }
 
+  /// A copy of batch t's sealed records (for seal records).
+  [[nodiscard]] std::vector<T> sealed_records(Time t) const {
+    std::lock_guard lock(sealed_mutex_);
+    auto it = sealed_.find(t);
+    return it == sealed_.end() ? std::vector<T>{} : it->second;
+  }
+
   std::shared_ptr<const Batch<T>> compute(Time t, Exec& /*ex*/) override {
     std::vector<T> records;
     {
@@ -56,11 +63,13 @@ class SealedInputNode : public Node<T> {
   std::atomic<std::int64_t> errors_{0};
 
  private:
-  std::mutex sealed_mutex_;
+  mutable std::mutex sealed_mutex_;
   std::map<Time, std::vector<T>> sealed_;
 };
 
-/// queue_stream: one queued vector per batch, or all that are queued at once.
+/// queue_stream: one queued vector per batch, or all that are queued at once. The queue is
+/// fixed at creation and read by position, so a restarted context (whose factory builds the same
+/// queue) replays a batch from the positions it recorded.
 template <class T>
 class QueueInputNode final : public SealedInputNode<T> {
  public:
@@ -70,35 +79,81 @@ class QueueInputNode final : public SealedInputNode<T> {
         queue_(std::move(queue)),
         one_at_a_time_(one_at_a_time) {}
 
-  /// Its position in the queue (and, for replay, the records it still holds).
+  /// Its position in the queue.
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
-    return this->template describe_state<std::int64_t, T>();
+    return this->template describe_state<std::uint64_t>();
   }
 
   std::int64_t seal(Time t, bool /*take_buffered*/) override {
-    std::vector<T> records;
+    std::size_t from;
     {
       std::lock_guard lock(queue_mutex_);
-      if (one_at_a_time_) {
-        if (!queue_.empty()) {
-          records = std::move(queue_.front());
-          queue_.pop_front();
-        }
+      from = next_;
+    }
+    const std::size_t to = one_at_a_time_ ? std::min(from + 1, queue_.size()) : queue_.size();
+    return take(t, from, to);
+  }
+
+  [[nodiscard]] std::string seal_record(Time t) const override {
+    std::lock_guard lock(queue_mutex_);
+    auto it = ranges_.find(t);
+    return it == ranges_.end() ? std::string{} : to_bytes(it->second);
+  }
+
+  std::int64_t replay_seal(Time t, std::string_view record) override {
+    std::pair<std::uint64_t, std::uint64_t> range{0, 0};
+    if (!record.empty()) from_bytes(record, range);
+    const auto to = std::min<std::size_t>(range.second, queue_.size());
+    return take(t, std::min<std::size_t>(range.first, to), to);
+  }
+
+  [[nodiscard]] std::string save_state(Time t) const override {
+    std::lock_guard lock(queue_mutex_);
+    auto it = ranges_.find(t);
+    const std::uint64_t position = it == ranges_.end() ? next_ : it->second.second;
+    return to_bytes(position);
+  }
+
+  void load_state(std::string_view bytes) override {
+    std::uint64_t position = 0;
+    from_bytes(bytes, position);
+    std::lock_guard lock(queue_mutex_);
+    next_ = std::min<std::size_t>(position, queue_.size());
+  }
+
+  void release_input(Time t) override {
+    SealedInputNode<T>::release_input(t);
+    std::lock_guard lock(queue_mutex_);
+    ranges_.erase(ranges_.begin(), ranges_.upper_bound(t));
+  }
+
+ private:
+  /// Seals the queued vectors [from, to) into batch t. Each is taken once (moved out).
+  std::int64_t take(Time t, std::size_t from, std::size_t to) {
+    std::vector<T> records;
+    for (std::size_t i = from; i < to; ++i) {
+      auto& v = queue_[i];
+      if (records.empty()) {
+        records = std::move(v);
       } else {
-        for (auto& v : queue_) {
-          records.insert(records.end(), std::make_move_iterator(v.begin()),
-                         std::make_move_iterator(v.end()));
-        }
-        queue_.clear();
+        records.insert(records.end(), std::make_move_iterator(v.begin()),
+                       std::make_move_iterator(v.end()));
       }
+      v = {};
+    }
+    {
+      std::lock_guard lock(queue_mutex_);
+      next_ = std::max(next_, to);
+      ranges_[t] = {from, to};
     }
     return this->seal_records(t, std::move(records));
   }
 
- private:
-  std::mutex queue_mutex_;
-  std::deque<std::vector<T>> queue_;
+  mutable std::mutex queue_mutex_;
+  std::deque<std::vector<T>> queue_;  // read by the scheduler thread only
   bool one_at_a_time_;
+  std::size_t next_ = 0;
+  std::map<Time, std::pair<std::uint64_t, std::uint64_t>> ranges_;  // batch -> [from, to)
 };
 
 /// receiver_stream (and socket_text_stream): what the receiver stored since the last tick.
@@ -131,6 +186,26 @@ class ReceiverInputNode final : public SealedInputNode<T> {
   std::int64_t seal(Time t, bool take_buffered) override {
     return this->seal_records(t, take_buffered ? queue_.drain() : std::vector<T>{});
   }
+
+  /// The sealed records themselves: a receiver cannot replay its source.
+  [[nodiscard]] std::string seal_record(Time t) const override {
+    if constexpr (is_serializable_v<T>) {
+      return to_bytes(this->sealed_records(t));
+    } else {
+      return {};
+    }
+  }
+
+  std::int64_t replay_seal(Time t, std::string_view record) override {
+    std::vector<T> records;
+    if constexpr (is_serializable_v<T>) {
+      if (!record.empty()) from_bytes(record, records);
+    }
+    return this->seal_records(t, std::move(records));
+  }
+
+  /// Records stored but not yet sealed when the process dies are lost: at most once.
+  [[nodiscard]] Delivery input_delivery() const override { return Delivery::at_most_once; }
 
   void stop_input() override {
     if (supervisor_) supervisor_->stop();

@@ -24,20 +24,28 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 /// `prefix-<ms>` plus `.suffix` when the suffix is not empty (Spark's rddToFileName).
 std::string batch_file_name(std::string_view prefix, std::string_view suffix, Time t);
 
-/// foreach_batch(f): f(batch, time) on the batch thread.
+/// foreach_batch(f): f(batch, time) on the batch thread. At least once after a crash, unless
+/// the user promises f is idempotent per batch time.
 template <class T, class F>
 class ForeachOutput final : public OutputOp {
  public:
-  ForeachOutput(std::shared_ptr<Node<T>> parent, F f)
-      : OutputOp("foreach_batch", parent), node_(std::move(parent)), f_(std::move(f)) {}
+  ForeachOutput(std::shared_ptr<Node<T>> parent, F f, bool idempotent)
+      : OutputOp("foreach_batch", parent),
+        node_(std::move(parent)),
+        f_(std::move(f)),
+        idempotent_(idempotent) {}
   void run(Time t, Exec& ex) override {
     auto batch = node_->get(t, ex);
     std::invoke(f_, *batch, t);
+  }
+  [[nodiscard]] Delivery delivery() const override {
+    return idempotent_ ? Delivery::exactly_once : Delivery::at_least_once;
   }
 
  private:
   std::shared_ptr<Node<T>> node_;
   F f_;
+  bool idempotent_;
 };
 
 /// print(n): Spark's layout, one block per batch, flushed.
@@ -78,7 +86,13 @@ class TextFilesOutput final : public OutputOp {
         node_(std::move(parent)),
         prefix_(std::move(prefix)),
         suffix_(std::move(suffix)) {}
+  /// A file is committed by its rename; a batch run again after a restart finds it there and
+  /// is not written twice (a half-written one was never renamed, and is replaced whole).
+  [[nodiscard]] Delivery delivery() const override { return Delivery::exactly_once; }
+
   void run(Time t, Exec& ex) override {
+    const std::string path = batch_file_name(prefix_, suffix_, t);
+    if (ex.replaying() && std::filesystem::exists(path)) return;
     node_->prepare(t, ex);
     std::vector<std::string> texts(node_->num_partitions());
     ex.parallel_for(texts.size(), [&](std::size_t p) {
@@ -92,7 +106,7 @@ class TextFilesOutput final : public OutputOp {
     all.reserve(total);
     for (const auto& s : texts)
       all += s;
-    write_file_atomically(batch_file_name(prefix_, suffix_, t), all);
+    write_file_atomically(path, all);
   }
 
  private:

@@ -45,6 +45,11 @@ class Collector {
   std::shared_ptr<State> state_;
 };
 
+/// Sets `clock` (the context's manual clock) to t and returns when the context completed batch t,
+/// rethrowing its error: drives a context the harness does not own (one from get_or_create).
+/// Starts the context if needed.
+void run_until(StreamingContext& ctx, ManualClock& clock, Time t);
+
 /// A StreamingContext on a manual clock, driven batch by batch (in the spirit of Kafka Streams'
 /// TopologyTestDriver): nothing sleeps. The context starts on the first run_batches().
 class Harness {

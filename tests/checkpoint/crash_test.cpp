@@ -1,0 +1,181 @@
+// Exactly once across SIGKILL: a child process runs tests/checkpoint/pipeline.hpp from its
+// checkpoint directory; the test kills it at every write step (through RILL_CRASH_POINT) and
+// after random delays, restarts it until it finishes, and compares every output file, byte for
+// byte, with what a plain model below computes. RILL_CRASH_KILLS sets the random kills (default
+// 20; the `slow` ctest label runs 300).
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <rill/rill.hpp>
+
+#include "checkpoint/pipeline.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kBatches = 150;
+
+/// Status of one child run: exited normally (code) or killed (signal).
+struct Outcome {
+  bool killed = false;
+  int code = 0;
+};
+
+class Child {
+ public:
+  Child(const fs::path& ckpt, const fs::path& out, const std::string& crash_point) {
+    std::vector<std::string> args = {RILL_CRASH_CHILD, ckpt.string(), out.string(),
+                                     std::to_string(kBatches)};
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (!std::string_view(*e).starts_with("RILL_CRASH_POINT=")) env.emplace_back(*e);
+    }
+    if (!crash_point.empty()) env.push_back("RILL_CRASH_POINT=" + crash_point);
+    std::vector<char*> envp;
+    for (auto& e : env)
+      envp.push_back(e.data());
+    envp.push_back(nullptr);
+    if (::posix_spawn(&pid_, RILL_CRASH_CHILD, nullptr, nullptr, argv.data(), envp.data()) != 0) {
+      throw std::runtime_error("posix_spawn failed");
+    }
+  }
+  void kill() { ::kill(pid_, SIGKILL); }
+  Outcome wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    if (WIFSIGNALED(status)) return {true, WTERMSIG(status)};
+    return {false, WEXITSTATUS(status)};
+  }
+
+ private:
+  pid_t pid_ = 0;
+};
+
+/// The model: what the pipeline must write, computed without rill.
+std::map<std::string, std::string> model() {
+  const auto input = rill_test::lines(kBatches);
+  std::vector<std::map<std::string, int>> per_batch;
+  for (const auto& batch : input) {
+    std::map<std::string, int> counts;
+    for (const auto& line : batch) {
+      std::istringstream words(line);
+      for (std::string w; words >> w;)
+        ++counts[w];
+    }
+    per_batch.push_back(std::move(counts));
+  }
+  std::map<std::string, std::string> files;
+  std::map<std::string, int> totals;
+  for (int b = 0; b < kBatches; ++b) {
+    const auto t = std::to_string((b + 1) * 1000);
+    for (const auto& [w, n] : per_batch[static_cast<std::size_t>(b)])
+      totals[w] += n;
+    std::string text;
+    for (const auto& [w, n] : totals)
+      text += "(" + w + "," + std::to_string(n) + ")\n";
+    files["totals-" + t] = text;
+    std::map<std::string, int> recent;
+    long words = 0;
+    for (int i = std::max(0, b - 2); i <= b; ++i) {
+      for (const auto& [w, n] : per_batch[static_cast<std::size_t>(i)]) {
+        recent[w] += n;
+        if (i >= b - 1) words += n;
+      }
+    }
+    text.clear();
+    for (const auto& [w, n] : recent)
+      text += "(" + w + "," + std::to_string(n) + ")\n";
+    files["recent-" + t] = text;
+    files["window_count-" + t] = std::to_string(words) + "\n";
+  }
+  return files;
+}
+
+std::map<std::string, std::string> read_outputs(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name.starts_with(".")) continue;  // a temporary file a kill left behind
+    std::ifstream in(entry.path(), std::ios::binary);
+    files[name] =
+        std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  return files;
+}
+
+int random_kills() {
+  if (const char* env = std::getenv("RILL_CRASH_KILLS")) return std::max(0, std::atoi(env));
+  return 20;
+}
+
+}  // namespace
+
+TEST(CrashRecovery, OutputsEqualTheModelAfterKillsAtEveryStep) {
+  const fs::path root = fs::temp_directory_path() / fmt::format("rill-crash-{}", ::getpid());
+  fs::remove_all(root);
+  fs::create_directories(root / "out");
+  const fs::path ckpt = root / "ckpt";
+
+  std::map<std::string, int> kills;  // per phase
+  // Kill at each write step of seal records, checkpoints and the commit between outputs and
+  // the checkpoint: the n-th passage of the next run.
+  for (int n : {1, 2, 3}) {
+    for (const char* step : {"write", "fsync", "rename", "dirsync", "commit"}) {
+      Child child(ckpt, root / "out", fmt::format("{}:{}", step, n));
+      const Outcome outcome = child.wait();
+      if (outcome.killed) {
+        ASSERT_EQ(outcome.code, SIGKILL);
+        ++kills[step];
+      } else {
+        ASSERT_EQ(outcome.code, 0) << "the child failed after a crash at " << step;
+      }
+    }
+  }
+  // Kill after random delays.
+  std::mt19937 rng(static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> delay_us(0, 30000);
+  const int n = random_kills();
+  for (int i = 0; i < n; ++i) {
+    Child child(ckpt, root / "out", "");
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    child.kill();
+    const Outcome outcome = child.wait();
+    if (outcome.killed) {
+      ++kills["random"];
+    } else {
+      ASSERT_EQ(outcome.code, 0) << "the child failed after a random kill";
+    }
+  }
+  // Run to the end.
+  Child last(ckpt, root / "out", "");
+  const Outcome final_run = last.wait();
+  ASSERT_FALSE(final_run.killed);
+  ASSERT_EQ(final_run.code, 0);
+
+  std::string summary;
+  for (const auto& [phase, count] : kills)
+    summary += fmt::format(" {}={}", phase, count);
+  std::printf("kills per phase:%s\n", summary.c_str());
+  for (const char* step : {"write", "fsync", "rename", "dirsync", "commit"}) {
+    EXPECT_GT(kills[step], 0) << "no kill landed at " << step;
+  }
+  EXPECT_EQ(read_outputs(root / "out"), model());
+  fs::remove_all(root);
+}

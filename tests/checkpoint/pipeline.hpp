@@ -1,0 +1,83 @@
+#pragma once
+// The pipeline of the checkpoint tests and of the crash child (tests/checkpoint/crash_child.cpp).
+
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rill/rill.hpp>
+
+namespace rill_test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+inline std::deque<std::vector<std::string>> lines(int batches) {
+  std::deque<std::vector<std::string>> out;
+  const std::vector<std::string> words = {"a", "b", "c", "d", "e"};
+  for (int b = 0; b < batches; ++b) {
+    std::vector<std::string> batch;
+    for (int l = 0; l < b % 4; ++l) {
+      batch.push_back(words[static_cast<std::size_t>((b + l) % 5)] + " " +
+                      words[static_cast<std::size_t>((b * l) % 5)]);
+    }
+    out.push_back(std::move(batch));
+  }
+  return out;
+}
+
+template <class T>
+inline auto sorted(const rill::DStream<T>& s) {
+  return s.transform([](const rill::Batch<T>& b, rill::Time) {
+    auto v = b.collect();
+    std::sort(v.begin(), v.end());
+    return v;
+  });
+}
+
+struct Options {
+  std::string state_name = "totals";
+  bool long_state = false;  // changes the state's type
+};
+
+/// Words of the generated lines counted three ways, each written sorted to text files: running
+/// totals (update_state_by_key), sums over 3 s (incremental window) and the words in 2 s (plain
+/// window). Exactly once: queue input, text-file outputs.
+inline std::unique_ptr<rill::StreamingContext> pipeline(const fs::path& out,
+                                                        std::shared_ptr<rill::ManualClock> clock,
+                                                        Options options, int batches) {
+  auto ctx = std::make_unique<rill::StreamingContext>(
+      rill::Config{}.batch_interval(1s).parallelism(2).clock(clock).delivery(
+          rill::Delivery::exactly_once));
+  auto words = ctx->queue_stream<std::string>(lines(batches))
+                   .flat_map([](const std::string& l) { return rill::split_words(l); })
+                   .map([](const std::string& w) {
+                     return std::pair<std::string, int>{w, 1};
+                   });
+  if (options.long_state) {
+    auto totals = words.update_state_by_key(
+        [](const std::vector<int>& xs, std::optional<long> s) -> std::optional<long> {
+          return s.value_or(0) + static_cast<long>(xs.size());
+        });
+    sorted(totals.name(options.state_name)).save_as_text_files((out / "totals").string());
+  } else {
+    auto totals = words.update_state_by_key(
+        [](const std::vector<int>& xs, std::optional<int> s) -> std::optional<int> {
+          return s.value_or(0) + static_cast<int>(xs.size());
+        });
+    sorted(totals.name(options.state_name)).save_as_text_files((out / "totals").string());
+  }
+  auto recent = words.reduce_by_key_and_window([](int a, int b) { return a + b; },
+                                               [](int a, int b) { return a - b; }, 3s, 1s);
+  sorted(recent.name("recent")).save_as_text_files((out / "recent").string());
+  words.map([](const auto& kv) { return kv.first; })
+      .window(2s, 1s)
+      .count()
+      .save_as_text_files((out / "window_count").string());
+  return ctx;
+}
+
+}  // namespace rill_test
