@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Summarizes a rill_workloads JSON report (--benchmark_out=FILE --benchmark_out_format=json) as the
+tables of docs/performance.md: throughput ratios against their targets, latency, empty-batch CPU
+and memory. Uses the median aggregates when the run had repetitions, else the single runs.
+
+    python3 benchmarks/ratios.py run.json
+"""
+import json
+import re
+import sys
+
+WORKLOADS = ["W1_word_count", "W2_keyed_sum", "W3_sliding_window", "W4_session_state",
+             "W5_narrow_chain"]
+P1_TARGET = {"W1": 0.6, "W2": 0.6, "W3": 0.5, "W4": 0.5, "W5": 0.8}
+P2_TARGET = {"W1": 1.6, "W2": 1.4, "W3": 1.4, "W4": 1.4, "W5": 1.6}
+
+
+def load(path):
+    with open(path) as f:
+        report = json.load(f)
+    runs = {}
+    has_median = any(b.get("aggregate_name") == "median" for b in report["benchmarks"])
+    for b in report["benchmarks"]:
+        if has_median and b.get("aggregate_name") != "median":
+            continue
+        if not has_median and b.get("run_type") == "aggregate":
+            continue
+        # "W1_word_count/rill/p1/iterations:20/process_time/real_time_median" -> "W1_word_count/rill/p1"
+        name = re.sub(r"/iterations:.*$", "", b["run_name"])
+        runs[name] = b
+    return report, runs
+
+
+def met(ok):
+    return "met" if ok else "**missed**"
+
+
+def main():
+    report, runs = load(sys.argv[1])
+    ctx = report["context"]
+    print(f"Run: {ctx.get('date')}, {ctx.get('num_cpus')} CPUs, load average "
+          f"{', '.join(f'{x:.2f}' for x in ctx.get('load_avg', []))} at the start.\n")
+
+    print("| workload | baseline items/s | rill/p1 items/s | rill/p2 items/s "
+          "| p1 ÷ baseline (target) | | p2 ÷ p1 (target) | |")
+    print("|---|---:|---:|---:|---:|---|---:|---|")
+    for w in WORKLOADS:
+        short = w.split("_")[0]
+        try:
+            base = runs[f"{w}/baseline"]["items_per_second"]
+            p1 = runs[f"{w}/rill/p1"]["items_per_second"]
+            p2 = runs[f"{w}/rill/p2"]["items_per_second"]
+        except KeyError:
+            continue
+        r1, r2 = p1 / base, p2 / p1
+        print(f"| {w} | {base / 1e6:.1f} M | {p1 / 1e6:.1f} M | {p2 / 1e6:.1f} M "
+              f"| {r1:.2f} (≥ {P1_TARGET[short]}) | {met(r1 >= P1_TARGET[short])} "
+              f"| {r2:.2f} (≥ {P2_TARGET[short]}) | {met(r2 >= P2_TARGET[short])} |")
+
+    lat = runs.get("Latency/socket_10ms")
+    if lat:
+        print("\n| latency, socket source, 10 ms batches, 200,000 lines/s | value | target | |")
+        print("|---|---:|---:|---|")
+        print(f"| p50 | {lat['p50_ms']:.1f} ms | | |")
+        print(f"| p99 | {lat['p99_ms']:.1f} ms | < 25 ms | {met(lat['p99_ms'] < 25)} |")
+        print(f"| max | {lat['max_ms']:.1f} ms | | |")
+        print(f"| lines sent / received | {lat['lines_sent']:.0f} / {lat['lines_received']:.0f} | | |")
+
+    print("\n| empty batch | CPU per batch | target | |")
+    print("|---|---:|---:|---|")
+    for name in ["EmptyBatch/manual_clock/p1", "EmptyBatch/manual_clock/p2",
+                 "EmptyBatch/system_clock_10ms"]:
+        if name in runs:
+            cpu = runs[name]["cpu_us_per_batch"]
+            print(f"| {name} | {cpu:.1f} µs | < 50 µs | {met(cpu < 50)} |")
+
+    print("\n| rill run | retained first → last | state first → last | grows? |")
+    print("|---|---:|---:|---|")
+    for w in WORKLOADS:
+        for p in ("p1", "p2"):
+            b = runs.get(f"{w}/rill/{p}")
+            if not b:
+                continue
+            rf, rl = b["retained_bytes_first"], b["retained_bytes_last"]
+            sf, sl = b["state_bytes_first"], b["state_bytes_last"]
+            grows = rl > rf or sl > sf
+            print(f"| {w}/rill/{p} | {rf / 1e6:.2f} → {rl / 1e6:.2f} MB "
+                  f"| {sf / 1e6:.2f} → {sl / 1e6:.2f} MB | {'**grows**' if grows else 'no'} |")
+    for p in ("p1", "p2"):
+        b = runs.get(f"W3_sliding_window/rill/{p}")
+        if b:
+            ratio = b["retained_bytes_last"] / b["preaggregate_bytes"]
+            print(f"\nW3/rill/{p} retained_bytes ÷ per-key pre-aggregates: {ratio:.2f} "
+                  f"(target < 3): {met(ratio < 3)}")
+
+
+if __name__ == "__main__":
+    main()

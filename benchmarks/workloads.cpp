@@ -1,0 +1,931 @@
+// rill's workloads (issue 5): each pipeline through the real engine against a hand-written,
+// single-threaded loop over the same data, plus end-to-end latency and the cost of an empty batch.
+//
+//   W<n>_<name>/baseline  a straightforward loop honouring the same contract (same result)
+//   W<n>_<name>/rill/p1   the pipeline, parallelism 1, one worker thread
+//   W<n>_<name>/rill/p2   the pipeline, parallelism 2, two worker threads
+//
+// A rill benchmark runs a rill::testing::Harness (a context on a manual clock): an iteration
+// advances the clock (one interval, or one slide for W3) and returns when the batch's output has
+// finished, so it is one batch's whole cost: sealing the queued input, cutting it into partitions,
+// the operators, the output. Every batch is prepared in memory and queued before timing; that is
+// why the iteration counts are fixed. Outputs are consumed by foreach_batch into a digest that is
+// compared with the baseline's; a mismatch fails the program (exit status 1).
+//
+// Counters: items_per_second (records fed in); for rill, rill::StreamingContext::memory_usage()
+// read after the first and after the last timed iteration (retained_bytes_*, state_bytes_*).
+//
+// Latency/socket: a real context (system clock, 10 ms batches, no checkpoint) reads
+// socket_text_stream from a loopback server sending 200,000 lines/s, each carrying its send time;
+// a foreach_batch output records, per line, the end of its batch's output minus the send time.
+// EmptyBatch/*: process CPU time per batch of a context with one output and no data.
+//
+// RILL_BENCH_ITERATIONS=N sets the timed iterations of the workloads (default 20).
+// RILL_BENCH_SMOKE=1 (ctest's benchmarks.smoke) runs 3 iterations over batches a tenth as large
+// and a short latency run: it checks that everything still runs and agrees, it measures nothing.
+#include <benchmark/benchmark.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <spdlog/logger.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <rill/testing.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// ---- common ----
+
+bool smoke() {
+  static const bool on = [] {
+    const char* env = std::getenv("RILL_BENCH_SMOKE");
+    return env != nullptr && std::strcmp(env, "1") == 0;
+  }();
+  return on;
+}
+
+/// Timed iterations of a workload: 20, 3 in smoke mode, or RILL_BENCH_ITERATIONS (for profiling:
+/// more batches make the setup a smaller share of the samples).
+std::int64_t iterations() {
+  if (const char* env = std::getenv("RILL_BENCH_ITERATIONS"); env != nullptr && *env != '\0') {
+    return std::max<std::int64_t>(1, std::atoll(env));
+  }
+  return smoke() ? 3 : 20;
+}
+
+/// A record count, divided by ten in smoke mode.
+std::size_t scaled(std::size_t n) {
+  return smoke() ? n / 10 : n;
+}
+
+std::atomic<bool> g_failed{false};
+
+void fail(benchmark::State& state, const std::string& what) {
+  g_failed = true;
+  state.SkipWithError(what.c_str());
+}
+
+std::uint64_t splitmix64(std::uint64_t& s) {
+  std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+std::uint64_t mix1(std::uint64_t x) {
+  return (x * 0x9E3779B97F4A7C15ULL) ^ (x >> 29);
+}
+bool keep(std::uint64_t x) {
+  return ((x >> 17) & 1) == 0;
+}
+std::uint64_t mix2(std::uint64_t x) {
+  return (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ULL;
+}
+std::uint64_t mix3(std::uint64_t x) {
+  return (x * 0x94D049BB133111EBULL) ^ (x >> 27);
+}
+
+/// What results are compared by: how many records and an order-independent checksum of them.
+struct Digest {
+  std::int64_t records = 0;
+  std::uint64_t checksum = 0;
+  void add(std::uint64_t h) {
+    ++records;
+    checksum += mix1(h);
+  }
+  void add(std::uint64_t key, std::int64_t value) {
+    add(mix1(key) ^ static_cast<std::uint64_t>(value));
+  }
+  bool operator==(const Digest&) const = default;
+};
+
+rill::Config config(std::size_t k) {
+  return rill::Config{}.batch_interval(1s).parallelism(k).worker_threads(k);
+}
+
+std::size_t timed(const benchmark::State& state) {
+  return static_cast<std::size_t>(state.max_iterations);
+}
+
+/// Runs the timed loop of a rill benchmark: `step()` per iteration; reads memory_usage() after
+/// the first and after the last iteration; sets items_per_second.
+template <class Step>
+void rill_loop(benchmark::State& state, rill::testing::Harness& h, std::int64_t items_per_iteration,
+               Step&& step) {
+  rill::MemoryUsage first;
+  bool sampled = false;
+  for (auto _ : state) {
+    step();
+    if (!sampled) {
+      first = h.context().memory_usage();
+      sampled = true;
+    }
+  }
+  const rill::MemoryUsage last = h.context().memory_usage();
+  state.counters["retained_bytes_first"] = static_cast<double>(first.retained_bytes);
+  state.counters["retained_bytes_last"] = static_cast<double>(last.retained_bytes);
+  state.counters["state_bytes_first"] = static_cast<double>(first.state_bytes);
+  state.counters["state_bytes_last"] = static_cast<double>(last.state_bytes);
+  state.SetItemsProcessed(state.iterations() * items_per_iteration);
+}
+
+/// Runs the timed loop of a baseline; sets items_per_second.
+template <class Step>
+void baseline_loop(benchmark::State& state, std::int64_t items_per_iteration, Step&& step) {
+  for (auto _ : state)
+    step();
+  state.SetItemsProcessed(state.iterations() * items_per_iteration);
+}
+
+using KV = std::pair<std::uint64_t, std::int64_t>;
+
+/// (key in [0, keys), int64 value) pairs, a pure function of the seed.
+std::vector<KV> keyed_batch(std::size_t size, std::uint64_t keys, std::uint64_t key_offset,
+                            std::uint64_t seed) {
+  std::vector<KV> v(size);
+  for (auto& [k, value] : v) {
+    const std::uint64_t r = splitmix64(seed);
+    k = key_offset + r % keys;
+    value = static_cast<std::int64_t>(r >> 40) - (std::int64_t{1} << 23);
+  }
+  return v;
+}
+
+// ---- W1: word count ----
+
+constexpr std::size_t kVocabulary = 10'000;
+constexpr std::size_t kWordsPerLine = 10;
+
+std::size_t w1_lines() {
+  return scaled(100'000);
+}
+
+/// 10,000 distinct words of 3 to 12 characters: random letters, then the word's rank.
+const std::vector<std::string>& vocabulary() {
+  static const std::vector<std::string> words = [] {
+    std::vector<std::string> v(kVocabulary);
+    std::uint64_t seed = 3;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const std::size_t letters = 2 + splitmix64(seed) % 6;
+      for (std::size_t j = 0; j < letters; ++j)
+        v[i] += static_cast<char>('a' + splitmix64(seed) % 26);
+      v[i] += std::to_string(i);
+    }
+    return v;
+  }();
+  return words;
+}
+
+/// Lines of ten words drawn with a Zipf-like distribution (weight of rank r: 1 / (r + 1)).
+const std::vector<std::string>& w1_batch() {
+  static const std::vector<std::string> lines = [] {
+    const auto& vocab = vocabulary();
+    std::vector<double> cdf(kVocabulary);
+    double total = 0;
+    for (std::size_t r = 0; r < cdf.size(); ++r) {
+      total += 1.0 / static_cast<double>(r + 1);
+      cdf[r] = total;
+    }
+    std::vector<std::string> out(w1_lines());
+    std::uint64_t seed = 11;
+    for (auto& line : out) {
+      for (std::size_t w = 0; w < kWordsPerLine; ++w) {
+        const double u = static_cast<double>(splitmix64(seed) >> 11) * 0x1.0p-53 * total;
+        const auto rank = std::min<std::size_t>(
+            static_cast<std::size_t>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin()),
+            kVocabulary - 1);
+        if (w > 0) line += ' ';
+        line += vocab[rank];
+      }
+    }
+    return out;
+  }();
+  return lines;
+}
+
+std::uint64_t word_hash(std::string_view w) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (const char c : w) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+/// The white space of rill::split_words.
+constexpr bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+Digest word_count_by_hand(const std::vector<std::string>& lines) {
+  boost::unordered_flat_map<std::string, std::int64_t> counts;
+  for (const std::string& line : lines) {
+    const std::size_t n = line.size();
+    std::size_t i = 0;
+    while (i < n) {
+      while (i < n && is_space(line[i]))
+        ++i;
+      const std::size_t start = i;
+      while (i < n && !is_space(line[i]))
+        ++i;
+      if (i > start) ++counts[line.substr(start, i - start)];
+    }
+  }
+  Digest d;
+  for (const auto& [w, c] : counts)
+    d.add(word_hash(w), c);
+  return d;
+}
+
+Digest w1_expected() {
+  static const Digest expected = word_count_by_hand(w1_batch());
+  return expected;
+}
+
+void w1_baseline(benchmark::State& state) {
+  const auto& lines = w1_batch();
+  Digest d;
+  baseline_loop(state, static_cast<std::int64_t>(w1_lines() * kWordsPerLine), [&] {
+    d = word_count_by_hand(lines);
+    benchmark::DoNotOptimize(d);
+  });
+  if (!(d == w1_expected())) fail(state, "the baseline counted words differently");
+}
+
+void w1_rill(benchmark::State& state, std::size_t k) {
+  rill::testing::Harness h{config(k)};
+  auto in = h.input(std::vector<std::vector<std::string>>(timed(state) + 1, w1_batch()));
+  Digest digest;  // written on the batch thread; read after run_batches() returned
+  in.flat_map(rill::split_words)
+      .map([](std::string w) {
+        return std::pair<std::string, std::int64_t>{std::move(w), 1};
+      })
+      .reduce_by_key(std::plus<std::int64_t>{})
+      .foreach_batch(
+          [&digest](const rill::Batch<std::pair<std::string, std::int64_t>>& batch, rill::Time) {
+            Digest d;
+            for (const auto& [w, c] : batch)
+              d.add(word_hash(w), c);
+            digest = d;
+          });
+  h.run_batches(1);  // warm-up: starts the context
+  if (!(digest == w1_expected())) return fail(state, "rill counted words differently (warm-up)");
+  rill_loop(state, h, static_cast<std::int64_t>(w1_lines() * kWordsPerLine), [&] {
+    digest = {};
+    h.run_batches(1);
+  });
+  if (!(digest == w1_expected())) fail(state, "rill counted words differently");
+}
+
+// ---- W2: keyed sum ----
+
+constexpr std::uint64_t kKeys = 100'000;
+
+std::size_t batch_size() {
+  return scaled(1'000'000);
+}
+
+const std::vector<KV>& w2_batch() {
+  static const std::vector<KV> data = keyed_batch(batch_size(), kKeys, 0, 7);
+  return data;
+}
+
+Digest keyed_sum_by_hand(const std::vector<KV>& data) {
+  boost::unordered_flat_map<std::uint64_t, std::int64_t> sums;
+  for (const auto& [k, v] : data)
+    sums[k] += v;
+  Digest d;
+  for (const auto& [k, sum] : sums)
+    d.add(k, sum);
+  return d;
+}
+
+Digest w2_expected() {
+  static const Digest expected = keyed_sum_by_hand(w2_batch());
+  return expected;
+}
+
+void w2_baseline(benchmark::State& state) {
+  const auto& data = w2_batch();
+  Digest d;
+  baseline_loop(state, static_cast<std::int64_t>(data.size()), [&] {
+    d = keyed_sum_by_hand(data);
+    benchmark::DoNotOptimize(d);
+  });
+  if (!(d == w2_expected())) fail(state, "the baseline summed differently");
+}
+
+void w2_rill(benchmark::State& state, std::size_t k) {
+  rill::testing::Harness h{config(k)};
+  auto in = h.input(std::vector<std::vector<KV>>(timed(state) + 1, w2_batch()));
+  Digest digest;
+  in.reduce_by_key(std::plus<std::int64_t>{})
+      .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
+        Digest d;
+        for (const auto& [key, sum] : batch)
+          d.add(key, sum);
+        digest = d;
+      });
+  h.run_batches(1);
+  if (!(digest == w2_expected())) return fail(state, "rill summed differently (warm-up)");
+  rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
+    digest = {};
+    h.run_batches(1);
+  });
+  if (!(digest == w2_expected())) fail(state, "rill summed differently");
+}
+
+// ---- W3: sliding window ----
+
+constexpr std::size_t kWindow = 10;  // intervals
+constexpr std::size_t kSlide = 2;    // intervals
+constexpr std::size_t kDistinctW3 = 12;
+
+/// Batch i of the W3 timeline (W2's shape, a different seed per batch, cycling).
+const std::vector<KV>& w3_batch(std::size_t i) {
+  static const std::vector<std::vector<KV>> batches = [] {
+    std::vector<std::vector<KV>> v;
+    for (std::size_t j = 0; j < kDistinctW3; ++j)
+      v.push_back(keyed_batch(batch_size(), kKeys, 0, 1000 + j));
+    return v;
+  }();
+  return batches[i % kDistinctW3];
+}
+
+/// The hand-written incremental window: a ring of per-batch pre-aggregates (sum and record
+/// count per key), and the window's per-key sums and counts, updated per batch that enters.
+class SlidingSum {
+ public:
+  using Counted = std::pair<std::int64_t, std::int64_t>;  // sum, records
+  using Table = boost::unordered_flat_map<std::uint64_t, Counted>;
+
+  SlidingSum() : ring_(kWindow) {}
+
+  /// Batch `i` enters the window; batch i - kWindow leaves it.
+  void add(std::size_t i, const std::vector<KV>& data) {
+    Table& slot = ring_[i % kWindow];
+    for (const auto& [k, c] : slot) {  // the batch leaving, if any
+      auto it = window_.find(k);
+      if ((it->second.second -= c.second) == 0) {
+        window_.erase(it);
+      } else {
+        it->second.first -= c.first;
+      }
+    }
+    slot.clear();
+    for (const auto& [k, v] : data) {
+      auto& c = slot[k];
+      c.first += v;
+      ++c.second;
+    }
+    for (const auto& [k, c] : slot) {
+      auto& w = window_[k];
+      w.first += c.first;
+      w.second += c.second;
+    }
+  }
+  [[nodiscard]] Digest digest() const {
+    Digest d;
+    for (const auto& [k, c] : window_)
+      d.add(k, c.first);
+    return d;
+  }
+  /// Bytes of the pre-aggregates as rill counts them: (key, (value, count)) per key and batch.
+  [[nodiscard]] std::size_t preaggregate_bytes() const {
+    std::size_t keys = 0;
+    for (const auto& slot : ring_)
+      keys += slot.size();
+    return keys * sizeof(std::pair<std::uint64_t, Counted>);
+  }
+
+ private:
+  std::vector<Table> ring_;
+  Table window_;
+};
+
+struct W3Result {
+  Digest digest;
+  std::size_t preaggregate_bytes = 0;
+};
+
+/// The window after the warm-up (kWindow batches) and `slides` slides.
+W3Result w3_expected(std::size_t slides) {
+  static std::mutex mutex;
+  static std::map<std::size_t, W3Result> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(slides); it != cache.end()) return it->second;
+  SlidingSum sum;
+  for (std::size_t i = 0; i < kWindow + kSlide * slides; ++i)
+    sum.add(i, w3_batch(i));
+  return cache[slides] = W3Result{sum.digest(), sum.preaggregate_bytes()};
+}
+
+void w3_baseline(benchmark::State& state) {
+  const W3Result expected = w3_expected(timed(state));
+  SlidingSum sum;
+  std::size_t next = 0;
+  for (; next < kWindow; ++next)  // warm-up: the window fills
+    sum.add(next, w3_batch(next));
+  Digest d;
+  baseline_loop(state, static_cast<std::int64_t>(kSlide * batch_size()), [&] {
+    for (std::size_t s = 0; s < kSlide; ++s, ++next)
+      sum.add(next, w3_batch(next));
+    d = sum.digest();
+    benchmark::DoNotOptimize(d);
+  });
+  if (!(d == expected.digest)) fail(state, "the baseline windowed differently");
+  state.counters["preaggregate_bytes"] = static_cast<double>(sum.preaggregate_bytes());
+}
+
+void w3_rill(benchmark::State& state, std::size_t k) {
+  const W3Result expected = w3_expected(timed(state));
+  rill::testing::Harness h{config(k)};
+  std::vector<std::vector<KV>> batches;
+  for (std::size_t i = 0; i < kWindow + kSlide * timed(state); ++i)
+    batches.push_back(w3_batch(i));
+  auto in = h.input(std::move(batches));
+  Digest digest;
+  in.reduce_by_key_and_window(std::plus<std::int64_t>{}, std::minus<std::int64_t>{},
+                              std::chrono::seconds(kWindow), std::chrono::seconds(kSlide))
+      .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
+        Digest d;
+        for (const auto& [key, sum] : batch)
+          d.add(key, sum);
+        digest = d;
+      });
+  h.run_batches(kWindow);  // warm-up: the window fills
+  if (!(digest == w3_expected(0).digest)) return fail(state, "rill windowed differently (warm-up)");
+  rill_loop(state, h, static_cast<std::int64_t>(kSlide * batch_size()), [&] {
+    digest = {};
+    h.run_batches(kSlide);
+  });
+  if (!(digest == expected.digest)) fail(state, "rill windowed differently");
+  state.counters["preaggregate_bytes"] = static_cast<double>(expected.preaggregate_bytes);
+}
+
+// ---- W4: session state ----
+
+constexpr std::size_t kSlices = 10;
+
+std::size_t state_keys() {
+  return scaled(1'000'000);
+}
+std::size_t slice_keys() {
+  return state_keys() / kSlices;
+}
+
+/// Batch i: records over key slice i mod 10.
+const std::vector<KV>& w4_batch(std::size_t i) {
+  static const std::vector<std::vector<KV>> batches = [] {
+    std::vector<std::vector<KV>> v;
+    for (std::size_t s = 0; s < kSlices; ++s) {
+      auto b = keyed_batch(batch_size(), slice_keys(), s * slice_keys(), 2000 + s);
+      for (auto& kv : b)
+        kv.second = kv.second & 1023;
+      v.push_back(std::move(b));
+    }
+    return v;
+  }();
+  return batches[i % kSlices];
+}
+
+std::vector<KV> w4_initial_state() {
+  std::vector<KV> v(state_keys());
+  for (std::size_t k = 0; k < v.size(); ++k)
+    v[k] = {k, static_cast<std::int64_t>(k % 7)};
+  return v;
+}
+
+/// The hand-written session state: one table, every record adds to its key's state and emits it.
+class SessionState {
+ public:
+  SessionState() {
+    for (const auto& [k, s] : w4_initial_state())
+      state_.emplace(k, s);
+  }
+  /// Emits every record's new state; returns their digest.
+  Digest run(const std::vector<KV>& data) {
+    out_.clear();
+    for (const auto& [k, v] : data) {
+      auto& s = state_[k];
+      s += v;
+      out_.push_back(s);
+    }
+    Digest d;
+    for (const std::int64_t x : out_)
+      d.add(static_cast<std::uint64_t>(x));
+    return d;
+  }
+
+ private:
+  boost::unordered_flat_map<std::uint64_t, std::int64_t> state_;
+  std::vector<std::int64_t> out_;
+};
+
+/// The digest of batch 1 + iterations (after a warm-up batch 0).
+Digest w4_expected(std::size_t iterations) {
+  static std::mutex mutex;
+  static std::map<std::size_t, Digest> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(iterations); it != cache.end()) return it->second;
+  SessionState s;
+  Digest d;
+  for (std::size_t i = 0; i <= iterations; ++i)
+    d = s.run(w4_batch(i));
+  return cache[iterations] = d;
+}
+
+void w4_baseline(benchmark::State& state) {
+  const Digest expected = w4_expected(timed(state));
+  SessionState s;
+  Digest d = s.run(w4_batch(0));  // warm-up
+  std::size_t next = 1;
+  baseline_loop(state, static_cast<std::int64_t>(batch_size()), [&] {
+    d = s.run(w4_batch(next++));
+    benchmark::DoNotOptimize(d);
+  });
+  if (!(d == expected)) fail(state, "the baseline kept state differently");
+}
+
+void w4_rill(benchmark::State& state, std::size_t k) {
+  const Digest expected = w4_expected(timed(state));
+  rill::testing::Harness h{config(k)};
+  std::vector<std::vector<KV>> batches;
+  for (std::size_t i = 0; i <= timed(state); ++i)
+    batches.push_back(w4_batch(i));
+  auto in = h.input(std::move(batches));
+  Digest digest;
+  auto spec =
+      rill::state_spec<std::uint64_t, std::int64_t, std::int64_t>(
+          [](const std::uint64_t&, std::optional<std::int64_t> v, rill::State<std::int64_t>& st) {
+            const std::int64_t s = (st.exists() ? st.get() : 0) + v.value_or(0);
+            st.update(s);
+            return s;
+          })
+          .initial_state(w4_initial_state());
+  in.map_with_state(spec).foreach_batch(
+      [&digest](const rill::Batch<std::int64_t>& batch, rill::Time) {
+        Digest d;
+        for (const std::int64_t x : batch)
+          d.add(static_cast<std::uint64_t>(x));
+        digest = d;
+      });
+  h.run_batches(1);
+  if (!(digest == w4_expected(0))) return fail(state, "rill kept state differently (warm-up)");
+  rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
+    digest = {};
+    h.run_batches(1);
+  });
+  if (!(digest == expected)) fail(state, "rill kept state differently");
+}
+
+// ---- W5: narrow chain ----
+
+const std::vector<std::uint64_t>& w5_batch() {
+  static const std::vector<std::uint64_t> data = [] {
+    std::vector<std::uint64_t> v(batch_size());
+    std::uint64_t seed = 42;
+    for (auto& x : v)
+      x = splitmix64(seed);
+    return v;
+  }();
+  return data;
+}
+
+/// The chain by hand. DoNotOptimize keeps each pair, as rill materializes each record.
+std::int64_t narrow_chain_by_hand(const std::vector<std::uint64_t>& data) {
+  std::int64_t count = 0;
+  for (const std::uint64_t x : data) {
+    const std::uint64_t a = mix1(x);
+    if (!keep(a)) continue;
+    const std::uint64_t b = mix2(a);
+    std::pair<std::uint64_t, std::uint64_t> kv{b, mix3(b & 1023)};
+    benchmark::DoNotOptimize(kv);
+    ++count;
+  }
+  return count;
+}
+
+std::int64_t w5_expected() {
+  static const std::int64_t expected = narrow_chain_by_hand(w5_batch());
+  return expected;
+}
+
+void w5_baseline(benchmark::State& state) {
+  const auto& data = w5_batch();
+  std::int64_t count = 0;
+  baseline_loop(state, static_cast<std::int64_t>(data.size()), [&] {
+    count = narrow_chain_by_hand(data);
+    benchmark::DoNotOptimize(count);
+  });
+  if (count != w5_expected()) fail(state, "the baseline counted differently");
+}
+
+void w5_rill(benchmark::State& state, std::size_t k) {
+  rill::testing::Harness h{config(k)};
+  auto in = h.input(std::vector<std::vector<std::uint64_t>>(timed(state) + 1, w5_batch()));
+  std::int64_t count = -1;
+  in.map([](std::uint64_t x) { return mix1(x); })
+      .filter([](std::uint64_t x) { return keep(x); })
+      .map([](std::uint64_t x) { return mix2(x); })
+      .map([](std::uint64_t x) {
+        return std::pair<std::uint64_t, std::uint64_t>{x, x & 1023};
+      })
+      .map_values([](std::uint64_t v) { return mix3(v); })
+      .count()
+      .foreach_batch([&count](const rill::Batch<std::int64_t>& batch, rill::Time) {
+        for (const std::int64_t c : batch)
+          count = c;
+      });
+  h.run_batches(1);
+  if (count != w5_expected()) return fail(state, "rill counted differently (warm-up)");
+  rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
+    count = -1;
+    h.run_batches(1);
+  });
+  if (count != w5_expected()) fail(state, "rill counted differently");
+}
+
+// ---- latency through the socket source ----
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+/// A loopback TCP server that accepts one client and sends it `rate` lines per second, each
+/// line the steady_clock time at which it is written, in nanoseconds.
+class LineServer {
+ public:
+  explicit LineServer(std::int64_t rate) : rate_(rate) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_, 1) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("LineServer: cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~LineServer() {
+    stop_sending();
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+    }
+    closing_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    ::close(listener_);
+  }
+  LineServer(const LineServer&) = delete;
+  LineServer& operator=(const LineServer&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  void stop_sending() { stop_ = true; }
+  [[nodiscard]] std::int64_t sent() const { return sent_.load(); }
+
+ private:
+  void serve() {
+    pollfd pfd{listener_, POLLIN, 0};
+    while (!stop_ && ::poll(&pfd, 1, 50) == 0) {
+    }
+    if (stop_) return;
+    const int client = ::accept(listener_, nullptr, nullptr);
+    if (client < 0) return;
+    const int one = 1;  // no Nagle: each write leaves at once
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const auto start = std::chrono::steady_clock::now();
+    std::int64_t sent = 0;
+    std::string buf;
+    char num[32];
+    while (!stop_) {
+      const auto elapsed = std::chrono::steady_clock::now() - start;
+      const std::int64_t due =
+          rate_ * std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() /
+          1'000'000;
+      buf.clear();
+      for (; sent < due; ++sent) {
+        const auto [end, ec] = std::to_chars(num, num + sizeof num, steady_ns());
+        buf.append(num, end);
+        buf += '\n';
+      }
+      for (std::size_t off = 0; off < buf.size();) {
+        const ssize_t n = ::send(client, buf.data() + off, buf.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) {
+          stop_ = true;
+          break;
+        }
+        off += static_cast<std::size_t>(n);
+      }
+      sent_ = sent;
+      std::this_thread::sleep_for(200us);
+    }
+    // The connection stays open until the context has stopped: no reconnect noise at the end.
+    std::unique_lock lock(mutex_);
+    closing_cv_.wait(lock, [this] { return closing_; });
+    ::close(client);
+  }
+
+  std::int64_t rate_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> sent_{0};
+  std::mutex mutex_;
+  std::condition_variable closing_cv_;
+  bool closing_ = false;
+  std::thread thread_;
+};
+
+void latency_socket(benchmark::State& state) {
+  constexpr std::int64_t kRate = 200'000;
+  const auto run_for = smoke() ? 400ms : 3000ms;
+  const auto warm_up = smoke() ? 100ms : 500ms;  // lines sent before it are not measured
+  std::vector<std::int64_t> latencies;
+  std::int64_t received = 0;
+  std::int64_t sent = 0;
+  std::int64_t batches = 0;
+  std::vector<std::int64_t> ends_behind;  // µs
+  for (auto _ : state) {
+    LineServer server(kRate);
+    rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};  // system clock
+    std::mutex mutex;
+    std::int64_t measure_from = std::numeric_limits<std::int64_t>::max();
+    ctx.socket_text_stream("127.0.0.1", server.port())
+        .foreach_batch([&](const rill::Batch<std::string>& batch, rill::Time t) {
+          std::vector<std::int64_t> sends;
+          sends.reserve(batch.size());
+          for (const std::string& line : batch) {
+            std::int64_t ns = 0;
+            std::from_chars(line.data(), line.data() + line.size(), ns);
+            sends.push_back(ns);
+          }
+          const std::int64_t end = steady_ns();  // the end of this batch's output
+          // How long after its nominal time (on the system clock) the batch's output ended.
+          const auto behind = std::chrono::system_clock::now().time_since_epoch() -
+                              std::chrono::milliseconds(t.milliseconds());
+          std::lock_guard lock(mutex);
+          if (end >= measure_from) {
+            ends_behind.push_back(
+                std::chrono::duration_cast<std::chrono::microseconds>(behind).count());
+          }
+          ++batches;
+          received += static_cast<std::int64_t>(sends.size());
+          for (const std::int64_t s : sends) {
+            if (s >= measure_from) latencies.push_back(end - s);
+          }
+        });
+    {
+      std::lock_guard lock(mutex);
+      measure_from = steady_ns() + std::chrono::nanoseconds(warm_up).count();
+    }
+    ctx.start();
+    std::this_thread::sleep_for(run_for);
+    server.stop_sending();
+    std::this_thread::sleep_for(50ms);  // what is in flight arrives
+    ctx.stop();
+    sent = server.sent();
+  }
+  if (latencies.empty()) return fail(state, "no line came through the socket source");
+  std::sort(latencies.begin(), latencies.end());
+  auto at = [&](double q) {
+    const auto i = static_cast<std::size_t>(q * static_cast<double>(latencies.size() - 1));
+    return static_cast<double>(latencies[i]) * 1e-6;  // ms
+  };
+  state.counters["p50_ms"] = at(0.50);
+  state.counters["p99_ms"] = at(0.99);
+  state.counters["max_ms"] = static_cast<double>(latencies.back()) * 1e-6;
+  std::sort(ends_behind.begin(), ends_behind.end());
+  if (!ends_behind.empty()) {
+    state.counters["batch_end_behind_p50_ms"] =
+        static_cast<double>(ends_behind[ends_behind.size() / 2]) * 1e-3;
+    state.counters["batch_end_behind_max_ms"] = static_cast<double>(ends_behind.back()) * 1e-3;
+  }
+  state.counters["lines_sent"] = static_cast<double>(sent);
+  state.counters["lines_received"] = static_cast<double>(received);
+  state.counters["batches"] = static_cast<double>(batches);
+  state.SetItemsProcessed(received);
+}
+
+// ---- the cost of an empty batch ----
+
+/// A harness context with one output and no data, one batch per iteration.
+void empty_batch_manual(benchmark::State& state, std::size_t k) {
+  rill::testing::Harness h{rill::Config{}.batch_interval(10ms).parallelism(k).worker_threads(k)};
+  std::int64_t records = 0;
+  h.input<std::int64_t>({}).foreach_batch(
+      [&records](const rill::Batch<std::int64_t>& batch, rill::Time) {
+        records += static_cast<std::int64_t>(batch.size());
+      });
+  h.run_batches(1);
+  const double cpu0 = process_cpu_seconds();
+  for (auto _ : state)
+    h.run_batches(1);
+  const double cpu = process_cpu_seconds() - cpu0;
+  if (records != 0) return fail(state, "an empty queue produced records");
+  state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations());  // batches
+}
+
+/// A real context (system clock, 10 ms batches) with one output and no data, for a while.
+void empty_batch_system_clock(benchmark::State& state) {
+  const auto run_for = smoke() ? 200ms : 2000ms;
+  std::atomic<std::int64_t> batches{0};
+  double cpu = 0;
+  for (auto _ : state) {
+    rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};
+    ctx.queue_stream<std::int64_t>({}).foreach_batch(
+        [&batches](const rill::Batch<std::int64_t>&, rill::Time) { ++batches; });
+    const double cpu0 = process_cpu_seconds();
+    ctx.start();
+    std::this_thread::sleep_for(run_for);
+    ctx.stop();
+    cpu = process_cpu_seconds() - cpu0;
+  }
+  if (batches == 0) return fail(state, "no batch ran");
+  state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(batches.load());
+  state.counters["batches"] = static_cast<double>(batches.load());
+  state.SetItemsProcessed(batches.load());
+}
+
+// ---- registration ----
+
+benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b,
+                                          std::int64_t iterations,
+                                          benchmark::TimeUnit unit = benchmark::kMillisecond) {
+  return b->Iterations(iterations)->UseRealTime()->MeasureProcessCPUTime()->Unit(unit);
+}
+
+template <class Baseline, class Rill>
+void register_workload(const std::string& name, Baseline baseline, Rill rill) {
+  configure(benchmark::RegisterBenchmark((name + "/baseline").c_str(), baseline), iterations());
+  configure(benchmark::RegisterBenchmark((name + "/rill/p1").c_str(), rill, std::size_t{1}),
+            iterations());
+  configure(benchmark::RegisterBenchmark((name + "/rill/p2").c_str(), rill, std::size_t{2}),
+            iterations());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rill::get_logger()->set_level(spdlog::level::warn);  // keep the report readable
+  register_workload("W1_word_count", w1_baseline, w1_rill);
+  register_workload("W2_keyed_sum", w2_baseline, w2_rill);
+  register_workload("W3_sliding_window", w3_baseline, w3_rill);
+  register_workload("W4_session_state", w4_baseline, w4_rill);
+  register_workload("W5_narrow_chain", w5_baseline, w5_rill);
+  configure(benchmark::RegisterBenchmark("Latency/socket_10ms", latency_socket), 1);
+  const std::int64_t ticks = smoke() ? 100 : 2000;
+  configure(benchmark::RegisterBenchmark("EmptyBatch/manual_clock/p1", empty_batch_manual,
+                                         std::size_t{1}),
+            ticks, benchmark::kMicrosecond);
+  configure(benchmark::RegisterBenchmark("EmptyBatch/manual_clock/p2", empty_batch_manual,
+                                         std::size_t{2}),
+            ticks, benchmark::kMicrosecond);
+  configure(benchmark::RegisterBenchmark("EmptyBatch/system_clock_10ms", empty_batch_system_clock),
+            1, benchmark::kMicrosecond);
+
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return g_failed ? 1 : 0;
+}
