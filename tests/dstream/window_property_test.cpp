@@ -1,7 +1,7 @@
 // Property test of the window operators: random batches (parallelism 1 to 8, several windows and
 // slides, slides longer than the interval, empty batches, skewed keys). Every incremental form
 // must equal its plain form, and every plain form a reference model below that uses nothing of
-// rill's but Time. RILL_PROPERTY_CASES sets the number of cases (default 1500).
+// rill's but Time. RILL_PROPERTY_CASES sets the number of cases (default 2000).
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -106,7 +106,7 @@ std::string describe(const Case& c) {
 
 int cases_to_run() {
   if (const char* env = std::getenv("RILL_PROPERTY_CASES")) return std::max(1, std::atoi(env));
-  return 1500;
+  return 2000;
 }
 
 }  // namespace
