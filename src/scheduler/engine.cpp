@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 #include <boost/asio/post.hpp>
 
+#include "checkpoint/write_ahead_log.hpp"
 #include "rill/core/errors.hpp"
 #include "rill/core/logging.hpp"
 
@@ -101,6 +102,12 @@ void Engine::start(Duration remember) {
   if (!checkpoint_dir_.empty()) {
     checkpointer_ = std::make_unique<Checkpointer>(checkpoint_dir_);
     check_serializable();
+    for (const auto& input : graph_->inputs()) {
+      if (input->wants_block_log()) {
+        input->attach_block_log(
+            std::make_unique<WriteAheadLog>(checkpoint_dir_ / "wal" / input->name()));
+      }
+    }
     if (recover_) {
       restored = checkpointer_->load_latest();
       if (!restored && checkpointer_->has_checkpoints() && !start_fresh_) {
@@ -472,6 +479,8 @@ bool Engine::run_batch(const PendingBatch& batch) {
     try {
       crash_point("commit");
       write_checkpoint(t);
+      for (const auto& input : graph_->inputs())
+        input->checkpoint_written(t);
     } catch (...) {
       ok = false;
       logger().error("the checkpoint of batch {} failed; stopping the context", t);

@@ -17,6 +17,7 @@
 #include "rill/core/listener.hpp"
 #include "rill/core/serialization.hpp"
 #include "rill/core/time.hpp"
+#include "rill/receivers/block_log.hpp"
 #include "rill/receivers/options.hpp"
 
 /// The operator graph's building blocks (internal). A node is one operator; its result for a
@@ -160,6 +161,11 @@ class NodeBase {
   [[nodiscard]] virtual std::string seal_record(Time /*t*/) const { return {}; }
   /// Seals batch t again from its record, after a restart.
   virtual std::int64_t replay_seal(Time t, std::string_view /*record*/) { return seal(t, true); }
+  /// Receivers log their blocks ahead when the context checkpoints.
+  [[nodiscard]] virtual bool wants_block_log() const noexcept { return false; }
+  virtual void attach_block_log(std::unique_ptr<BlockLog> /*log*/) {}
+  /// The checkpoint of batch t is durable: logs may forget what it covers.
+  virtual void checkpoint_written(Time /*t*/) {}
   /// The strongest guarantee this input can give after a crash.
   [[nodiscard]] virtual Delivery input_delivery() const { return Delivery::exactly_once; }
   /// Counters of an input (records, skipped, errors).

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "rill/dstream/node.hpp"
+#include "rill/receivers/block_log.hpp"
 #include "rill/receivers/receiver.hpp"
 
 /// Input nodes: each fixes the input of batch t when the tick seals it, before the batch runs,
@@ -178,19 +179,55 @@ class ReceiverInputNode final : public SealedInputNode<T> {
     supervisor_->start(rt);
   }
 
-  /// The records of logged blocks (the write-ahead log replays them).
+  /// The write-ahead log's position (the first block no batch has taken).
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<T>();
   }
 
-  std::int64_t seal(Time t, bool take_buffered) override {
-    return this->seal_records(t, take_buffered ? queue_.drain() : std::vector<T>{});
+  [[nodiscard]] bool wants_block_log() const noexcept override { return true; }
+  void attach_block_log(std::unique_ptr<BlockLog> log) override {
+    if constexpr (is_serializable_v<T>) {
+      log_ = std::move(log);
+      queue_.set_log([this](const std::vector<T>& block) {
+        return static_cast<std::int64_t>(log_->append(to_bytes(block)));
+      });
+    }
   }
 
-  /// The sealed records themselves: a receiver cannot replay its source.
+  std::int64_t seal(Time t, bool take_buffered) override {
+    if (!take_buffered) return this->seal_records(t, {});
+    recover_unassigned();
+    auto [records, parts] = queue_.drain();
+    {
+      std::lock_guard lock(log_mutex_);
+      for (const auto& [seq, n] : parts) {
+        if (seq >= 0) assigned_end_ = std::max(assigned_end_, static_cast<std::uint64_t>(seq) + 1);
+      }
+      parts_[t] = std::move(parts);
+      assigned_at_[t] = assigned_end_;
+    }
+    return this->seal_records(t, std::move(records));
+  }
+
+  /// Logged blocks by sequence, records stored one by one inline.
   [[nodiscard]] std::string seal_record(Time t) const override {
     if constexpr (is_serializable_v<T>) {
-      return to_bytes(this->sealed_records(t));
+      const auto records = this->sealed_records(t);
+      std::vector<std::pair<std::int64_t, std::vector<T>>> items;
+      std::lock_guard lock(log_mutex_);
+      std::size_t pos = 0;
+      if (auto it = parts_.find(t); it != parts_.end()) {
+        for (const auto& [seq, n] : it->second) {
+          const auto from = records.begin() + static_cast<std::ptrdiff_t>(pos);
+          if (seq >= 0 && log_) {
+            items.emplace_back(seq, std::vector<T>{});
+          } else {
+            items.emplace_back(-1, std::vector<T>(from, from + static_cast<std::ptrdiff_t>(n)));
+          }
+          pos += n;
+        }
+      }
+      return to_bytes(items);
     } else {
       return {};
     }
@@ -199,13 +236,76 @@ class ReceiverInputNode final : public SealedInputNode<T> {
   std::int64_t replay_seal(Time t, std::string_view record) override {
     std::vector<T> records;
     if constexpr (is_serializable_v<T>) {
-      if (!record.empty()) from_bytes(record, records);
+      std::vector<std::pair<std::int64_t, std::vector<T>>> items;
+      if (!record.empty()) from_bytes(record, items);
+      std::map<std::int64_t, std::string> logged;
+      std::int64_t first = -1;
+      for (const auto& [seq, inline_records] : items) {
+        if (seq >= 0 && (first < 0 || seq < first)) first = seq;
+      }
+      if (first >= 0 && log_) {
+        for (auto& [seq, bytes] : log_->read_from(static_cast<std::uint64_t>(first))) {
+          logged.emplace(static_cast<std::int64_t>(seq), std::move(bytes));
+        }
+      }
+      std::lock_guard lock(log_mutex_);
+      for (auto& [seq, inline_records] : items) {
+        if (seq < 0) {
+          records.insert(records.end(), std::make_move_iterator(inline_records.begin()),
+                         std::make_move_iterator(inline_records.end()));
+          continue;
+        }
+        assigned_end_ = std::max(assigned_end_, static_cast<std::uint64_t>(seq) + 1);
+        auto it = logged.find(seq);
+        if (it == logged.end()) {
+          throw CheckpointError(
+              fmt::format("receiver {}: block {} of batch {} is missing from the write-ahead log",
+                          this->name(), seq, t));
+        }
+        std::vector<T> block;
+        from_bytes(it->second, block);
+        records.insert(records.end(), std::make_move_iterator(block.begin()),
+                       std::make_move_iterator(block.end()));
+      }
+      assigned_at_[t] = assigned_end_;
     }
     return this->seal_records(t, std::move(records));
   }
 
-  /// Records stored but not yet sealed when the process dies are lost: at most once.
-  [[nodiscard]] Delivery input_delivery() const override { return Delivery::at_most_once; }
+  [[nodiscard]] std::string save_state(Time t) const override {
+    std::lock_guard lock(log_mutex_);
+    auto it = assigned_at_.find(t);
+    return to_bytes(it == assigned_at_.end() ? assigned_end_ : it->second);
+  }
+  void load_state(std::string_view bytes) override {
+    std::lock_guard lock(log_mutex_);
+    from_bytes(bytes, assigned_end_);
+    recovering_ = true;
+  }
+  void checkpoint_written(Time t) override {
+    if (!log_) return;
+    std::uint64_t keep_from;
+    {
+      std::lock_guard lock(log_mutex_);
+      auto it = assigned_at_.find(t);
+      if (it == assigned_at_.end()) return;
+      keep_from = it->second;
+    }
+    log_->truncate_before(keep_from);
+  }
+  void release_input(Time t) override {
+    SealedInputNode<T>::release_input(t);
+    std::lock_guard lock(log_mutex_);
+    parts_.erase(parts_.begin(), parts_.upper_bound(t));
+    assigned_at_.erase(assigned_at_.begin(), assigned_at_.upper_bound(t));
+  }
+
+  /// With a checkpoint directory, a receiver's blocks (store(std::vector<T>)) are logged before
+  /// store() returns: a reliable receiver loses nothing. A socket cannot acknowledge what it
+  /// read, so what the kernel held is lost: at most once.
+  [[nodiscard]] Delivery input_delivery() const override {
+    return this->kind() == "socket_text_stream" ? Delivery::at_most_once : Delivery::exactly_once;
+  }
 
   void stop_input() override {
     if (supervisor_) supervisor_->stop();
@@ -226,9 +326,33 @@ class ReceiverInputNode final : public SealedInputNode<T> {
   [[nodiscard]] Receiver<T>& receiver() const noexcept { return *receiver_; }
 
  private:
+  /// After a restart, the logged blocks no batch took go first into the next batch.
+  void recover_unassigned() {
+    std::uint64_t from;
+    {
+      std::lock_guard lock(log_mutex_);
+      if (!recovering_ || !log_) return;
+      recovering_ = false;
+      from = assigned_end_;
+    }
+    if constexpr (is_serializable_v<T>) {
+      for (auto& [seq, bytes] : log_->read_from(from)) {
+        std::vector<T> block;
+        from_bytes(bytes, block);
+        queue_.push_recovered(static_cast<std::int64_t>(seq), std::move(block));
+      }
+    }
+  }
+
   std::shared_ptr<Receiver<T>> receiver_;
   BlockQueue<T> queue_;
   std::unique_ptr<ReceiverSupervisor> supervisor_;
+  std::unique_ptr<BlockLog> log_;
+  mutable std::mutex log_mutex_;
+  std::uint64_t assigned_end_ = 0;  // 1 + the last logged block a batch took
+  std::map<Time, std::vector<typename BlockQueue<T>::Part>> parts_;
+  std::map<Time, std::uint64_t> assigned_at_;
+  bool recovering_ = false;
 };
 
 }  // namespace rill::detail
