@@ -133,6 +133,43 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
   std::vector<boost::unordered_flat_map<K, S, boost::hash<K>>> state_;
 };
 
+/// Sends each record of one source partition to its key's output partition, in order.
+template <class K, class V>
+class RouteSink final : public Sink<std::pair<K, V>> {
+ public:
+  explicit RouteSink(std::vector<std::vector<std::pair<K, V>>>& out) : out_(out) {}
+  void push(std::span<const std::pair<K, V>> items) override {
+    for (const auto& kv : items)
+      target(kv.first).push_back(kv);
+  }
+  void push_owned(std::span<std::pair<K, V>> items) override {
+    for (auto& kv : items)
+      target(kv.first).push_back(std::move(kv));
+  }
+
+ private:
+  std::vector<std::pair<K, V>>& target(const K& k) {
+    return out_.size() == 1 ? out_[0] : out_[partition_of(k, out_.size())];
+  }
+  std::vector<std::vector<std::pair<K, V>>>& out_;
+};
+
+/// The records of batch t by source partition p and output partition q: result[p][q], each in
+/// arrival order (a shuffle without combining).
+template <class K, class V>
+std::vector<std::vector<std::vector<std::pair<K, V>>>> route_by_key(Node<std::pair<K, V>>& parent,
+                                                                    Time t, Exec& ex,
+                                                                    std::size_t n) {
+  parent.prepare(t, ex);
+  std::vector<std::vector<std::vector<std::pair<K, V>>>> routed(parent.num_partitions());
+  ex.parallel_for(routed.size(), [&](std::size_t p) {
+    routed[p].resize(n);
+    RouteSink<K, V> sink(routed[p]);
+    parent.stream(t, p, sink);
+  });
+  return routed;
+}
+
 /// map_with_state(spec): fn(key, value, State&) -> M once per record in arrival order within a
 /// key, and once with std::nullopt for a key idle longer than the timeout (in the first batch
 /// whose time exceeds its last record's time + timeout); both results are emitted.
@@ -207,38 +244,38 @@ class MapWithStateNode final : public StatefulNode<M> {
       initial_pending_ = false;
     }
     const std::size_t n = this->num_partitions();
-    auto tables = shuffle_write<K, V, std::vector<V>>(*parent_, t, ex, n, GroupPolicy<V>{});
+    // Records go to their key's partition as they are, in arrival order: fn runs once per record,
+    // so there is nothing to group.
+    auto routed = route_by_key(*parent_, t, ex, n);
     typename Batch<M>::Partitions parts(n);
     ex.parallel_for(n, [&](std::size_t q) {
-      MergeGroups<V> merge;
-      auto fresh = shuffle_merge(tables, q, merge);
       auto& state = state_[q];
       auto& out = parts[q];
       F fn = fn_;
-      for (auto& [k, values] : fresh.entries()) {
-        auto it = state.find(k);
-        for (auto& v : values) {
+      for (auto& from_partition : routed) {
+        for (auto& [k, v] : from_partition[q]) {
+          auto it = state.find(k);
           State<S> st(it != state.end() ? &it->second.value : nullptr);
           out.push_back(std::invoke(fn, std::as_const(k), std::optional<V>(std::move(v)), st));
           if (st.removed()) {
-            if (it != state.end()) {
-              state.erase(it);
-              it = state.end();
-            }
-          } else if (st.updated()) {
+            if (it != state.end()) state.erase(it);
+            continue;
+          }
+          if (st.updated()) {
             if (it != state.end()) {
               it->second.value = std::move(*st.updated());
             } else {
-              it = state.emplace(k, Entry{std::move(*st.updated()), t}).first;
+              it = state.emplace(std::move(k), Entry{std::move(*st.updated()), t}).first;
             }
           }
           if (it != state.end()) it->second.last_update = t;
         }
       }
       if (!timeout_) return;
+      // A key with a record in this batch was updated at t, so only idle keys time out.
       std::vector<K> timed_out;
       for (auto& [k, e] : state) {
-        if (e.last_update + *timeout_ >= t || fresh.contains(k)) continue;
+        if (e.last_update + *timeout_ >= t) continue;
         State<S> st(&e.value, /*timing_out=*/true);
         out.push_back(std::invoke(fn, k, std::optional<V>(), st));
         timed_out.push_back(k);
