@@ -499,28 +499,35 @@ bool Engine::run_batch(const PendingBatch& batch) {
   const auto completed = SteadyClock::now();
   info.processing_delay = elapsed_ms(started, completed);
   info.total_delay = info.scheduling_delay + info.processing_delay;
-  emit(&StreamingListener::on_batch_completed, info);
-  bus_->post([this, t] {
+  // With listeners, the batch counts as completed once they heard of it (on their bus, in
+  // order); without, at once, sparing a thread wake-up per batch.
+  auto mark_completed = [this, t] {
     {
       std::lock_guard lock(mutex_);
       last_completed_ = t;
     }
     cv_.notify_all();
-  });
+  };
+  if (emit(&StreamingListener::on_batch_completed, info)) {
+    bus_->post(mark_completed);
+  } else {
+    mark_completed();
+  }
   return true;
 }
 
-void Engine::emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info) {
+bool Engine::emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info) {
   std::vector<std::shared_ptr<StreamingListener>> listeners;
   {
     std::lock_guard lock(mutex_);
     listeners = listeners_;
   }
-  if (listeners.empty()) return;
+  if (listeners.empty()) return false;
   bus_->post([listeners = std::move(listeners), event, info] {
     for (const auto& l : listeners)
       ((*l).*event)(info);
   });
+  return true;
 }
 
 // ---------------------------------------------------------------- stopping

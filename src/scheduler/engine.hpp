@@ -99,7 +99,8 @@ class Engine final : public Runtime {
   void maybe_finish();  // under mutex_
   bool wait_stopped(Duration timeout);
   void join_threads();
-  void emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info);
+  /// Posts the event to the listener bus; false when there is no listener.
+  bool emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info);
 
   std::shared_ptr<Graph> graph_;
   std::shared_ptr<Clock> clock_;
