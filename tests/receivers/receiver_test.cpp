@@ -284,7 +284,13 @@ TEST(ReceiverStream, RestartWithDelayWaitsForTheManualClock) {
   h.run_batches(2);  // clock at 3000
   EXPECT_EQ(receiver->starts(), 1) << "restarted before its delay elapsed on the manual clock";
   EXPECT_TRUE(receiver->is_stopped());
-  h.run_batches(2);  // clock at 5000: the restart ran before the tick of 5000
+  h.run_batches(2);  // clock at 5000: the restart is due
+  // It runs on the scheduler thread once its timer is registered there, which may follow the
+  // ticks the harness asked for: wait for it rather than assume an order.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (receiver->starts() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
   EXPECT_EQ(receiver->starts(), 2);
   ASSERT_TRUE(h.await_records_stored(1, 10s));
   h.run_batches(1);

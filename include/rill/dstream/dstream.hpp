@@ -70,6 +70,20 @@ struct optional_value<std::optional<S>> {
   using type = S;
 };
 
+/// An inverse function, not a duration (tells the reduce_by_key_and_window overloads apart).
+template <class F>
+concept NotDuration = !std::convertible_to<F, Duration>;
+/// f(const Batch<T>&, Time): transform's function.
+template <class F, class T>
+concept BatchFunction = std::invocable < F&,
+        const Batch<T>
+&, Time > ;
+/// f(const Batch<T>&, const Batch<U>&, Time): transform_with's function.
+template <class F, class T, class U>
+concept BatchPairFunction = std::invocable < F&,
+        const Batch<T>
+&, const Batch<U>&, Time > ;
+
 /// S of update_state_by_key: given, or deduced from fn's std::optional<S> return type.
 template <class S, class F>
 struct state_type {
@@ -188,8 +202,10 @@ class DStream {
 
   /// Keeps the records for which f(const T&) is true.
   template <class F>
-  requires std::predicate<F&, const T&> DStream<T> filter(F f)
-  const { return add_step<T>("filter", detail::FilterStep<F>{std::move(f)}); }
+  requires std::predicate<F&, const T&>
+  auto filter(F f) const -> DStream<T> {
+    return add_step<T>("filter", detail::FilterStep<F>{std::move(f)});
+  }
 
   /// f(std::span<const T>) -> std::vector<U>, once per partition.
   template <class F>
@@ -231,8 +247,8 @@ class DStream {
 
   /// f(const Batch<T>&, Time) -> std::vector<U>, on the batch thread.
   template <class F>
-  requires std::invocable < F&, const Batch<T>
-  &, Time > auto transform(F f) const {
+  requires detail::BatchFunction<F, T>
+  auto transform(F f) const {
     using R = std::remove_cvref_t<std::invoke_result_t<F&, const Batch<T>&, Time>>;
     using U = typename detail::vector_element<R>::type;
     return add_node<U>(std::make_shared<detail::TransformNode<T, U, F>>(node_, std::move(f),
@@ -241,8 +257,8 @@ class DStream {
 
   /// f(const Batch<T>&, const Batch<U>&, Time) -> std::vector<V>, on the batch thread.
   template <class U, class F>
-  requires std::invocable < F&, const Batch<T>
-  &, const Batch<U>&, Time > auto transform_with(const DStream<U>& other, F f) const {
+  requires detail::BatchPairFunction<F, T, U>
+  auto transform_with(const DStream<U>& other, F f) const {
     check_same_graph(other.graph(), "DStream::transform_with");
     using R = std::remove_cvref_t<std::invoke_result_t<F&, const Batch<T>&, const Batch<U>&, Time>>;
     using V = typename detail::vector_element<R>::type;
@@ -253,8 +269,9 @@ class DStream {
   /// One element per batch: f folded over the records (none for an empty batch).
   template <class F>
   requires std::invocable<F&, T, T> && std::convertible_to<std::invoke_result_t<F&, T, T>, T>
-      DStream<T> reduce(F f)
-  const { return add_node<T>(std::make_shared<detail::ReduceNode<T, F>>(node_, std::move(f))); }
+  auto reduce(F f) const -> DStream<T> {
+    return add_node<T>(std::make_shared<detail::ReduceNode<T, F>>(node_, std::move(f)));
+  }
 
   /// One element per batch: the record count (0 for an empty batch).
   DStream<std::int64_t> count() const {
@@ -278,8 +295,8 @@ class DStream {
 
   /// window(w, slide).reduce(f), reducing each batch first.
   template <class F>
-  requires std::invocable<F&, T, T> DStream<T> reduce_by_window(F f, Duration w, Duration slide)
-  const {
+  requires std::invocable<F&, T, T>
+  auto reduce_by_window(F f, Duration w, Duration slide) const -> DStream<T> {
     detail::check_window("reduce_by_window", w, slide, slide_duration());
     return reduce(f).window(w, slide).reduce(f);
   }
@@ -287,9 +304,8 @@ class DStream {
   /// The same result as reduce_by_window(f, w, slide), updated incrementally: f adds the
   /// batches sliding in, inv_f removes those sliding out (inv_f(f(a, b), b) == a).
   template <class F, class InvF>
-  requires std::invocable<F&, T, T> && std::invocable<InvF&, T, T> DStream<T> reduce_by_window(
-      F f, InvF inv_f, Duration w, Duration slide)
-  const {
+  requires std::invocable<F&, T, T> && std::invocable<InvF&, T, T>
+  auto reduce_by_window(F f, InvF inv_f, Duration w, Duration slide) const -> DStream<T> {
     detail::check_window("reduce_by_window", w, slide, slide_duration());
     return add_node<T>(std::make_shared<detail::ReduceWindowNode<T, F, InvF>>(
         node_, std::move(f), std::move(inv_f), w, slide));
@@ -353,8 +369,8 @@ class DStream {
 
   /// (k, f(f(v1, v2), v3)...) per key; f associative and commutative; combined map-side.
   template <class F>
-  requires KeyValue<T> DStream<T> reduce_by_key(F f, std::size_t num_partitions = 0)
-  const {
+  requires KeyValue<T>
+  auto reduce_by_key(F f, std::size_t num_partitions = 0) const -> DStream<T> {
     using K = typename T::first_type;
     using V = typename T::second_type;
     using Policy = detail::ReducePolicy<V, F>;
@@ -432,9 +448,9 @@ class DStream {
 
   /// window(w, slide).reduce_by_key(f), reducing each batch by key first.
   template <class F>
-  requires KeyValue<T> DStream<T> reduce_by_key_and_window(F f, Duration w, Duration slide,
-                                                           std::size_t num_partitions = 0)
-  const {
+  requires KeyValue<T>
+  auto reduce_by_key_and_window(F f, Duration w, Duration slide,
+                                std::size_t num_partitions = 0) const -> DStream<T> {
     detail::check_window("reduce_by_key_and_window", w, slide, slide_duration());
     return reduce_by_key(f, num_partitions).window(w, slide).reduce_by_key(f, num_partitions);
   }
@@ -442,17 +458,18 @@ class DStream {
   /// The same result as reduce_by_key_and_window(f, w, slide), updated incrementally with the
   /// inverse inv_f; a key with no record left in the window disappears (unlike Spark).
   template <class F, class InvF>
-  requires KeyValue<T> &&(!std::convertible_to<InvF, Duration>)DStream<T> reduce_by_key_and_window(
-      F f, InvF inv_f, Duration w, Duration slide, std::size_t num_partitions = 0) const {
+  requires KeyValue<T> && detail::NotDuration<InvF>
+  auto reduce_by_key_and_window(F f, InvF inv_f, Duration w, Duration slide,
+                                std::size_t num_partitions = 0) const -> DStream<T> {
     return keyed_window<F, InvF, bool (*)(const T&)>(std::move(f), std::move(inv_f), std::nullopt,
                                                      w, slide, num_partitions);
   }
 
   /// As above, keeping only the (k, v) for which filter_fn is true.
   template <class F, class InvF, class Filter>
-  requires KeyValue<T> && std::predicate<Filter&, const T&> DStream<T> reduce_by_key_and_window(
-      F f, InvF inv_f, Duration w, Duration slide, Filter filter_fn, std::size_t num_partitions = 0)
-  const {
+  requires KeyValue<T> && std::predicate<Filter&, const T&>
+  auto reduce_by_key_and_window(F f, InvF inv_f, Duration w, Duration slide, Filter filter_fn,
+                                std::size_t num_partitions = 0) const -> DStream<T> {
     return keyed_window<F, InvF, Filter>(std::move(f), std::move(inv_f), std::move(filter_fn), w,
                                          slide, num_partitions);
   }
@@ -511,22 +528,20 @@ class DStream {
 
   // ---- output operations ----
 
-  // clang-format off
   /// f(const Batch<T>&, Time) on the batch thread, at every batch time of this stream. After a
   /// crash f may see a batch again (same time, same contents): at least once.
   template <class F>
-    requires std::invocable<F&, const Batch<T>&, Time>
+  requires detail::BatchFunction<F, T>
   void foreach_batch(F f) const {
     add_output(std::make_shared<detail::ForeachOutput<T, F>>(node_, std::move(f), false));
   }
   /// The same, with the user's promise that f is idempotent per batch time (running batch t
   /// twice leaves what running it once does): counts as exactly once.
   template <class F>
-    requires std::invocable<F&, const Batch<T>&, Time>
+  requires detail::BatchFunction<F, T>
   void foreach_batch(F f, idempotent_t) const {
     add_output(std::make_shared<detail::ForeachOutput<T, F>>(node_, std::move(f), true));
   }
-  // clang-format on
 
   /// Writes the first n records of every batch to stdout in Spark's layout, flushed per batch.
   void print(std::size_t n = 10) const {
