@@ -144,7 +144,18 @@ void Engine::start(Duration remember) {
   }
   for (const auto& input : graph_->inputs())
     input->start_input(*this, zero_);
-  if (restored) restore(*restored);
+  if (restored) {
+    try {
+      restore(*restored);
+    } catch (...) {
+      // Nothing runs yet: stop the receivers and leave the context stopped.
+      for (const auto& input : graph_->inputs())
+        input->stop_input();
+      std::lock_guard lock(mutex_);
+      state_ = ContextState::stopped;
+      throw;
+    }
+  }
   batch_thread_ = std::thread([this] { batch_loop(); });
   scheduler_thread_ = std::thread([this] {
     RillThreadScope scope;
