@@ -151,6 +151,15 @@ std::vector<std::pair<std::uint64_t, std::string>> WriteAheadLog::read_from(
   return out;
 }
 
+std::optional<std::pair<std::uint64_t, std::string>> WriteAheadLog::last() const {
+  std::lock_guard lock(mutex_);
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    auto blocks = read_segment(it->path);
+    if (!blocks.empty()) return std::move(blocks.back());
+  }
+  return std::nullopt;
+}
+
 void WriteAheadLog::truncate_before(std::uint64_t first) {
   std::lock_guard lock(mutex_);
   std::error_code ec;

@@ -23,6 +23,7 @@ class WriteAheadLog final : public BlockLog {
   std::uint64_t append(std::string_view block) override;
   [[nodiscard]] std::vector<std::pair<std::uint64_t, std::string>> read_from(
       std::uint64_t first) const override;
+  [[nodiscard]] std::optional<std::pair<std::uint64_t, std::string>> last() const override;
   void truncate_before(std::uint64_t first) override;
 
  private:

@@ -144,6 +144,11 @@ void Engine::start(Duration remember) {
   }
   for (const auto& input : graph_->inputs())
     input->start_input(*this, zero_);
+  if (checkpointer_ && !restored) {
+    // A first checkpoint at the zero time: a restart before the first batch's checkpoint still
+    // finds the zero time and every input's starting position, and replays the sealed batches.
+    write_checkpoint(zero_);
+  }
   if (restored) {
     try {
       restore(*restored);

@@ -11,6 +11,10 @@
 #include <random>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,9 +40,11 @@ struct Outcome {
 
 class Child {
  public:
-  Child(const fs::path& ckpt, const fs::path& out, const std::string& crash_point) {
-    std::vector<std::string> args = {RILL_CRASH_CHILD, ckpt.string(), out.string(),
-                                     std::to_string(kBatches)};
+  Child(const fs::path& ckpt, const fs::path& out, const std::string& crash_point)
+      : Child({ckpt.string(), out.string(), std::to_string(kBatches)}, crash_point) {}
+  Child(std::vector<std::string> child_args, const std::string& crash_point) {
+    std::vector<std::string> args = {RILL_CRASH_CHILD};
+    args.insert(args.end(), child_args.begin(), child_args.end());
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -203,5 +209,132 @@ TEST(CrashRecovery, ACorruptSealRecordIsSealedAgain) {
   ASSERT_FALSE(outcome.killed);
   ASSERT_EQ(outcome.code, 0);
   EXPECT_EQ(read_outputs(root / "out"), model());
+  fs::remove_all(root);
+}
+
+namespace {
+/// The source of the reliable-receiver test: sends "<offset>\n" for 0..last, resending from the
+/// last acknowledged offset on every new connection.
+class OffsetServer {
+ public:
+  explicit OffsetServer(std::int64_t last) : last_(last) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(listen_fd_, 4);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~OffsetServer() {
+    stop_ = true;
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    ::close(listen_fd_);
+    thread_.join();
+  }
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] int connections() const { return connections_.load(); }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      ++connections_;
+      std::atomic<bool> open{true};
+      std::thread acks([&] {
+        std::string buffer;
+        char chunk[256];
+        for (;;) {
+          const auto n = ::read(fd, chunk, sizeof chunk);
+          if (n <= 0) break;
+          buffer.append(chunk, static_cast<std::size_t>(n));
+          for (auto nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
+            const auto acked = std::stoll(buffer.substr(4, nl - 4));
+            if (acked > acked_) acked_ = acked;
+            buffer.erase(0, nl + 1);
+          }
+        }
+        open = false;
+      });
+      for (std::int64_t next = acked_ + 1; open && next <= last_;) {
+        std::string lines;
+        for (int i = 0; i < 40 && next <= last_; ++i)
+          lines += std::to_string(next++) + "\n";
+        if (::send(fd, lines.data(), lines.size(), MSG_NOSIGNAL) < 0) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      acks.join();  // until the client closes or dies
+      ::close(fd);
+    }
+  }
+
+  std::int64_t last_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> acked_{-1};
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+}  // namespace
+
+TEST(CrashRecovery, AReliableReceiverLosesNothingAndCountsNothingTwice) {
+  // Enough lines that every random kill lands while the server is still sending.
+  const int random = std::max(5, random_kills() / 2);
+  const std::int64_t kLast = std::max<std::int64_t>(19999, 2000LL * random - 1);
+  const fs::path root = fs::temp_directory_path() / fmt::format("rill-reliable-{}", ::getpid());
+  fs::remove_all(root);
+  fs::create_directories(root / "out");
+  OffsetServer server(kLast);
+  const std::vector<std::string> args = {"receiver", (root / "ckpt").string(),
+                                         (root / "out").string(), std::to_string(server.port()),
+                                         std::to_string(kLast)};
+  std::map<std::string, int> kills;
+  // Random kills first, while the server still has most of its lines to send (about 40,000 a
+  // second), then kills inside the log append, a seal or checkpoint write, and the commit.
+  std::mt19937 rng(static_cast<unsigned>(::getpid()) + 1);
+  std::uniform_int_distribution<int> delay_ms(10, 60);
+  for (int i = 0; i < random; ++i) {
+    Child child(args, "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    child.kill();
+    if (child.wait().killed) ++kills["random"];
+  }
+  for (int n : {1, 3}) {
+    for (const char* step : {"wal", "write", "commit"}) {
+      Child child(args, fmt::format("{}:{}", step, n));
+      const Outcome outcome = child.wait();
+      if (outcome.killed) ++kills[step];
+    }
+  }
+  Child last(args, "");
+  const Outcome final_run = last.wait();
+  ASSERT_FALSE(final_run.killed);
+  ASSERT_EQ(final_run.code, 0);
+
+  std::map<std::int64_t, int> seen;
+  for (const auto& [name, text] : read_outputs(root / "out")) {
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+      ++seen[std::stoll(line)];
+  }
+  std::string summary;
+  for (const auto& [phase, count] : kills)
+    summary += fmt::format(" {}={}", phase, count);
+  std::printf("reliable receiver: kills per phase:%s, %d connections\n", summary.c_str(),
+              server.connections());
+  EXPECT_GT(kills["wal"], 0);
+  EXPECT_GT(kills["random"], 0);
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(kLast + 1)) << "lines lost";
+  for (const auto& [offset, count] : seen)
+    ASSERT_EQ(count, 1) << "offset " << offset << " twice";
+  EXPECT_EQ(seen.begin()->first, 0);
+  EXPECT_EQ(seen.rbegin()->first, kLast);
   fs::remove_all(root);
 }

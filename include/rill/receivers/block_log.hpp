@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,8 @@ class BlockLog {
   /// The blocks with sequence numbers >= first, in order.
   [[nodiscard]] virtual std::vector<std::pair<std::uint64_t, std::string>> read_from(
       std::uint64_t first) const = 0;
+  /// The newest block, if any.
+  [[nodiscard]] virtual std::optional<std::pair<std::uint64_t, std::string>> last() const = 0;
   /// Forgets the blocks before `first` (deleting whole segments).
   virtual void truncate_before(std::uint64_t first) = 0;
 };

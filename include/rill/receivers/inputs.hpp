@@ -188,13 +188,25 @@ class ReceiverInputNode final : public SealedInputNode<T> {
   void attach_block_log(std::unique_ptr<BlockLog> log) override {
     if constexpr (is_serializable_v<T>) {
       log_ = std::move(log);
-      queue_.set_log([this](const std::vector<T>& block) {
-        return static_cast<std::int64_t>(log_->append(to_bytes(block)));
+      queue_.set_log([this](const std::vector<T>& block, const std::string& position) {
+        return static_cast<std::int64_t>(log_->append(to_bytes(position, block)));
       });
+      // The last durable block tells a reliable receiver where its source stands.
+      if (auto last = log_->last()) {
+        std::string position;
+        std::vector<T> block;
+        from_bytes(last->second, position, block);
+        receiver_->set_recovered_position(std::move(position));
+        logged_before_start_ = last->first + 1;
+      }
     }
   }
 
   std::int64_t seal(Time t, bool take_buffered) override {
+    if (!take_buffered) {
+      std::lock_guard lock(log_mutex_);
+      assigned_at_[t] = assigned_end_;
+    }
     if (!take_buffered) return this->seal_records(t, {});
     recover_unassigned();
     auto [records, parts] = queue_.drain();
@@ -262,8 +274,9 @@ class ReceiverInputNode final : public SealedInputNode<T> {
               fmt::format("receiver {}: block {} of batch {} is missing from the write-ahead log",
                           this->name(), seq, t));
         }
+        std::string position;
         std::vector<T> block;
-        from_bytes(it->second, block);
+        from_bytes(it->second, position, block);
         records.insert(records.end(), std::make_move_iterator(block.begin()),
                        std::make_move_iterator(block.end()));
       }
@@ -337,8 +350,11 @@ class ReceiverInputNode final : public SealedInputNode<T> {
     }
     if constexpr (is_serializable_v<T>) {
       for (auto& [seq, bytes] : log_->read_from(from)) {
+        // Blocks this run logged are in the queue already.
+        if (seq >= logged_before_start_) break;
+        std::string position;
         std::vector<T> block;
-        from_bytes(bytes, block);
+        from_bytes(bytes, position, block);
         queue_.push_recovered(static_cast<std::int64_t>(seq), std::move(block));
       }
     }
@@ -349,7 +365,8 @@ class ReceiverInputNode final : public SealedInputNode<T> {
   std::unique_ptr<ReceiverSupervisor> supervisor_;
   std::unique_ptr<BlockLog> log_;
   mutable std::mutex log_mutex_;
-  std::uint64_t assigned_end_ = 0;  // 1 + the last logged block a batch took
+  std::uint64_t assigned_end_ = 0;         // 1 + the last logged block a batch took
+  std::uint64_t logged_before_start_ = 0;  // blocks below were logged by an earlier run
   std::map<Time, std::vector<typename BlockQueue<T>::Part>> parts_;
   std::map<Time, std::uint64_t> assigned_at_;
   bool recovering_ = false;

@@ -32,7 +32,9 @@ class BlockQueue {
   explicit BlockQueue(std::size_t capacity) : capacity_(capacity) {}
 
   /// With a write-ahead log: `log(block)` makes a block durable and returns its sequence.
-  void set_log(std::function<std::int64_t(const std::vector<T>&)> log) { log_ = std::move(log); }
+  void set_log(std::function<std::int64_t(const std::vector<T>&, const std::string&)> log) {
+    log_ = std::move(log);
+  }
 
   void push(T item) {
     std::unique_lock lock(mutex_);
@@ -42,7 +44,7 @@ class BlockQueue {
     ++count_;
   }
 
-  void push_block(std::vector<T> items) {
+  void push_block(std::vector<T> items, const std::string& position = {}) {
     if (items.empty()) return;
     std::lock_guard append(append_mutex_);  // blocks enter the log and the queue in one order
     {
@@ -53,7 +55,7 @@ class BlockQueue {
       if (!open_()) throw_stopped();
     }
     // Once logged the block is accepted, even if stopping begins meanwhile: it is durable.
-    const std::int64_t seq = log_ ? log_(items) : -1;
+    const std::int64_t seq = log_ ? log_(items, position) : -1;
     std::lock_guard lock(mutex_);
     flush_open_block();
     count_ += items.size();
@@ -122,7 +124,7 @@ class BlockQueue {
   }
 
   const std::size_t capacity_;
-  std::function<std::int64_t(const std::vector<T>&)> log_;
+  std::function<std::int64_t(const std::vector<T>&, const std::string&)> log_;
   std::mutex append_mutex_;
   mutable std::mutex mutex_;
   std::condition_variable not_full_;
@@ -158,6 +160,19 @@ class ReceiverBase {
   /// Asks for on_stop(), then on_start() after `delay` on the context's clock (default 2 s, as in
   /// Spark). Returns at once; callable from any thread.
   void restart(std::string reason, std::optional<Duration> delay = {});
+  /// With a checkpoint directory, after a restart: the position given with the last block that
+  /// reached the write-ahead log before the process ended (store(items, position)); nullopt when
+  /// there is none. Valid from on_start().
+  [[nodiscard]] std::optional<std::string> recovered_position() const {
+    std::lock_guard lock(position_mutex_);
+    return recovered_position_;
+  }
+  /// Internal: set by the engine before on_start().
+  void set_recovered_position(std::optional<std::string> position) {
+    std::lock_guard lock(position_mutex_);
+    recovered_position_ = std::move(position);
+  }
+
   /// True once the receiver is stopping or restarting: loops in receiver threads should end.
   [[nodiscard]] bool is_stopped() const noexcept;
 
@@ -174,6 +189,8 @@ class ReceiverBase {
 
  private:
   detail::ReceiverSupervisor* supervisor_ = nullptr;
+  mutable std::mutex position_mutex_;
+  std::optional<std::string> recovered_position_;
 };
 
 /// A user receiver: override on_start() and on_stop(), call store() from any thread.
@@ -185,6 +202,10 @@ class Receiver : public ReceiverBase {
   void store(T item);
   /// Buffers a block of records at once (cheaper); the same blocking and stopping rules.
   void store(std::vector<T> items);
+  /// Stores a block with the source position it ends at (an offset, say), logged with it: after
+  /// a restart, recovered_position() returns the position of the last block that was durable,
+  /// so a reliable receiver can skip what its source sends again.
+  void store(std::vector<T> items, std::string position);
 
   /// Internal: the queue store() writes to.
   void attach_queue(detail::BlockQueue<T>* queue) noexcept { queue_ = queue; }
@@ -243,6 +264,15 @@ void Receiver<T>::store(T item) {
   if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
   queue_->push(std::move(item));
   sup.count_stored(1);
+}
+
+template <class T>
+void Receiver<T>::store(std::vector<T> items, std::string position) {
+  auto& sup = supervisor();
+  if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
+  const auto n = static_cast<std::int64_t>(items.size());
+  queue_->push_block(std::move(items), position);
+  sup.count_stored(n);
 }
 
 template <class T>
