@@ -160,10 +160,4 @@ void FileInputNode::release_input(Time t) {
   seen_in_.erase(seen_in_.begin(), seen_in_.upper_bound(t));
 }
 
-std::vector<std::string> FileInputNode::files_of(Time t) const {
-  std::lock_guard lock(files_mutex_);
-  auto it = files_.find(t);
-  return it == files_.end() ? std::vector<std::string>{} : it->second;
-}
-
 }  // namespace rill::detail

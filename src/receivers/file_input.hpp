@@ -30,9 +30,6 @@ class FileInputNode final : public SealedInputNode<std::string> {
   [[nodiscard]] std::string save_state(Time t) const override;
   void load_state(std::string_view bytes) override;
 
-  /// Files taken by batch t (for checkpoints), in reading order.
-  [[nodiscard]] std::vector<std::string> files_of(Time t) const;
-
  private:
   /// Candidate files now in the directory, sorted by name.
   std::vector<std::filesystem::path> list();

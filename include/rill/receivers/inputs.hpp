@@ -335,9 +335,6 @@ class ReceiverInputNode final : public SealedInputNode<T> {
     return stats;
   }
 
-  [[nodiscard]] std::size_t buffered() const { return queue_.size(); }
-  [[nodiscard]] Receiver<T>& receiver() const noexcept { return *receiver_; }
-
  private:
   /// After a restart, the logged blocks no batch took go first into the next batch.
   void recover_unassigned() {
