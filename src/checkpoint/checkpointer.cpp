@@ -12,18 +12,48 @@ namespace rill::detail {
 namespace fs = std::filesystem;
 
 namespace {
-constexpr std::uint32_t kCheckpointKind = 1;
+constexpr std::uint32_t kSnapshotKind = 1;
 constexpr std::uint32_t kSealKind = 2;
-constexpr std::string_view kCheckpointPrefix = "checkpoint-";
+constexpr std::uint32_t kDeltaKind = 3;
+constexpr std::string_view kSnapshotPrefix = "snapshot-";
+constexpr std::string_view kDeltaPrefix = "delta-";
 constexpr std::string_view kSealPrefix = "sealed-";
 constexpr std::string_view kSuffix = ".rill";
 
 fs::path file_for(const fs::path& dir, std::string_view prefix, std::int64_t t) {
   return dir / fmt::format("{}{}{}", prefix, t, kSuffix);
 }
+
+/// Reads and decodes one checkpoint file; nullopt (logged, naming the file) when it is torn,
+/// corrupt or not what its name says.
+std::optional<CheckpointData> read_checkpoint(const fs::path& path, std::uint32_t kind,
+                                              std::int64_t t) {
+  std::string why;
+  auto frame = read_framed(path, kind, &why);
+  if (!frame) {
+    logger().warn("checkpoint '{}' {}; trying the previous one", path.string(), why);
+    return std::nullopt;
+  }
+  try {
+    CheckpointData data;
+    from_bytes(frame->payload, data);
+    if (data.batch_time != t || data.is_delta() != (kind == kDeltaKind) ||
+        (data.previous && *data.previous >= t)) {
+      logger().warn("checkpoint '{}' holds batch {} ms (previous {}); skipped", path.string(),
+                    data.batch_time, data.previous.value_or(-1));
+      return std::nullopt;
+    }
+    return data;
+  } catch (const std::exception& e) {
+    logger().warn("checkpoint '{}' cannot be decoded ({}); trying the previous one", path.string(),
+                  e.what());
+    return std::nullopt;
+  }
+}
 }  // namespace
 
-Checkpointer::Checkpointer(fs::path dir) : dir_(std::move(dir)) {
+Checkpointer::Checkpointer(fs::path dir, std::size_t retained)
+    : dir_(std::move(dir)), retained_(std::max<std::size_t>(1, retained)) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) {
@@ -50,49 +80,91 @@ std::vector<std::pair<std::int64_t, fs::path>> Checkpointer::list(std::string_vi
   return out;
 }
 
+std::vector<std::int64_t> Checkpointer::checkpoint_times() const {
+  std::vector<std::int64_t> times;
+  for (const auto& [t, path] : list(kSnapshotPrefix))
+    times.push_back(t);
+  for (const auto& [t, path] : list(kDeltaPrefix))
+    times.push_back(t);
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  return times;
+}
+
 void Checkpointer::write_seal(const SealData& seal) {
   write_durable(file_for(dir_, kSealPrefix, seal.batch_time), kSealKind, to_bytes(seal));
 }
 
-void Checkpointer::write_checkpoint(const CheckpointData& data) {
-  write_durable(file_for(dir_, kCheckpointPrefix, data.batch_time), kCheckpointKind,
-                to_bytes(data));
+std::size_t Checkpointer::write_checkpoint(const CheckpointData& data) {
+  const bool delta = data.is_delta();
+  const std::string payload = to_bytes(data);
+  write_durable(file_for(dir_, delta ? kDeltaPrefix : kSnapshotPrefix, data.batch_time),
+                delta ? kDeltaKind : kSnapshotKind, payload);
+  // A file of the other kind at the same time (left by an earlier run) is superseded.
   std::error_code ec;
+  fs::remove(file_for(dir_, delta ? kSnapshotPrefix : kDeltaPrefix, data.batch_time), ec);
   for (const auto& [t, path] : list(kSealPrefix)) {
     if (t <= data.batch_time) fs::remove(path, ec);
   }
-  const auto checkpoints = list(kCheckpointPrefix);
-  if (checkpoints.size() > kKeep) {
-    for (std::size_t i = 0; i + kKeep < checkpoints.size(); ++i)
-      fs::remove(checkpoints[i].second, ec);
+  prune();
+  return payload.size();
+}
+
+void Checkpointer::prune() {
+  const auto times = checkpoint_times();
+  if (times.size() <= retained_) return;
+  // The oldest checkpoint to keep restorable needs its chain back to the newest snapshot at or
+  // before it; everything older goes.
+  const std::int64_t oldest_kept = times[times.size() - retained_];
+  std::optional<std::int64_t> base;
+  for (const auto& [t, path] : list(kSnapshotPrefix)) {
+    if (t <= oldest_kept) base = t;
+  }
+  if (!base) return;  // chains of an older run: keep everything rather than guess
+  std::error_code ec;
+  for (std::string_view prefix : {kSnapshotPrefix, kDeltaPrefix}) {
+    for (const auto& [t, path] : list(prefix)) {
+      if (t < *base) fs::remove(path, ec);
+    }
   }
 }
 
 bool Checkpointer::has_checkpoints() const {
-  return !list(kCheckpointPrefix).empty();
+  return !checkpoint_times().empty();
 }
 
-std::optional<CheckpointData> Checkpointer::load_latest() const {
-  auto files = list(kCheckpointPrefix);
-  for (auto it = files.rbegin(); it != files.rend(); ++it) {
-    std::string why;
-    auto frame = read_framed(it->second, kCheckpointKind, &why);
-    if (!frame) {
-      logger().warn("checkpoint '{}' {}; trying the previous one", it->second.string(), why);
-      continue;
+std::optional<std::vector<CheckpointData>> Checkpointer::load_latest() const {
+  const auto times = checkpoint_times();
+  // Each file is read at most once; nullopt marks one that cannot be used.
+  std::map<std::int64_t, std::optional<CheckpointData>> read;
+  auto at = [&](std::int64_t t) -> const std::optional<CheckpointData>& {
+    auto it = read.find(t);
+    if (it != read.end()) return it->second;
+    std::optional<CheckpointData> data;
+    const fs::path snapshot = file_for(dir_, kSnapshotPrefix, t);
+    const fs::path delta = file_for(dir_, kDeltaPrefix, t);
+    if (fs::exists(snapshot)) data = read_checkpoint(snapshot, kSnapshotKind, t);
+    if (!data && fs::exists(delta)) data = read_checkpoint(delta, kDeltaKind, t);
+    return read.emplace(t, std::move(data)).first->second;
+  };
+  for (auto it = times.rbegin(); it != times.rend(); ++it) {
+    std::vector<CheckpointData> chain;
+    std::optional<std::int64_t> t = *it;
+    while (t) {
+      const auto& data = at(*t);
+      if (!data) break;
+      chain.push_back(*data);
+      t = data->previous;
     }
-    try {
-      CheckpointData data;
-      from_bytes(frame->payload, data);
-      if (data.batch_time != it->first) {
-        logger().warn("checkpoint '{}' holds batch {} ms; skipped", it->second.string(),
-                      data.batch_time);
-        continue;
-      }
-      return data;
-    } catch (const std::exception& e) {
-      logger().warn("checkpoint '{}' cannot be decoded ({}); trying the previous one",
-                    it->second.string(), e.what());
+    if (!chain.empty() && !chain.back().is_delta()) {
+      std::reverse(chain.begin(), chain.end());
+      return chain;
+    }
+    if (at(*it)) {
+      logger().warn(
+          "checkpoint of batch {} ms in '{}' is a delta whose chain back to a snapshot is "
+          "broken at batch {} ms; trying the previous one",
+          *it, dir_.string(), chain.empty() ? *it : *chain.back().previous);
     }
   }
   return std::nullopt;

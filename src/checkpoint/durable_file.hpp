@@ -11,7 +11,7 @@ namespace rill::detail {
 /// rill's on-disk frame for checkpoint and log files: a header with a magic, the format version,
 /// the file's kind and the payload's length and CRC-32, then the payload. A torn, truncated or
 /// corrupted file is detected when read.
-inline constexpr std::uint32_t kFormatVersion = 1;
+inline constexpr std::uint32_t kFormatVersion = 2;  // 2: incremental checkpoints
 
 struct FramedFile {
   std::uint32_t kind = 0;

@@ -62,6 +62,25 @@ Config& Config::delivery(Delivery d) {
   return *this;
 }
 
+Config& Config::checkpoint_snapshot_interval(std::size_t checkpoints) {
+  if (checkpoints == 0) {
+    throw InvalidArgument(
+        "Config::checkpoint_snapshot_interval: every n-th checkpoint is a snapshot; n must be at "
+        "least 1, got 0");
+  }
+  checkpoint_snapshot_interval_ = checkpoints;
+  return *this;
+}
+
+Config& Config::checkpoints_retained(std::size_t n) {
+  if (n == 0) {
+    throw InvalidArgument(
+        "Config::checkpoints_retained: at least 1 checkpoint must be kept, got 0");
+  }
+  checkpoints_retained_ = n;
+  return *this;
+}
+
 std::size_t Config::worker_threads() const noexcept {
   if (worker_threads_) return *worker_threads_;
   return std::max<std::size_t>(1, std::thread::hardware_concurrency());

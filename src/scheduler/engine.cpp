@@ -98,10 +98,14 @@ void Engine::start(Duration remember) {
   check_delivery();
 
   Time first = clock_->now().floor(interval_) + interval_;
-  std::optional<CheckpointData> restored;
+  std::optional<std::vector<CheckpointData>> chain;  // restores the newest checkpoint
+  const CheckpointData* restored = nullptr;
   if (!checkpoint_dir_.empty()) {
-    checkpointer_ = std::make_unique<Checkpointer>(checkpoint_dir_);
+    checkpointer_ =
+        std::make_unique<Checkpointer>(checkpoint_dir_, graph_->config().checkpoints_retained());
     check_serializable();
+    for (NodeBase* node : graph_->stateful_nodes())
+      node->track_changes();
     for (const auto& input : graph_->inputs()) {
       if (input->wants_block_log()) {
         input->attach_block_log(
@@ -109,7 +113,8 @@ void Engine::start(Duration remember) {
       }
     }
     if (recover_) {
-      restored = checkpointer_->load_latest();
+      chain = checkpointer_->load_latest();
+      if (chain) restored = &chain->back();
       if (!restored && checkpointer_->has_checkpoints() && !start_fresh_) {
         checkpointer_.reset();
         throw CheckpointError(fmt::format(
@@ -118,7 +123,8 @@ void Engine::start(Duration remember) {
             checkpoint_dir_.string()));
       }
       if (restored) {
-        check_compatible(*restored);
+        for (const auto& data : *chain)
+          check_compatible(data);
         first = Time{restored->batch_time} + interval_;
       }
     }
@@ -151,7 +157,7 @@ void Engine::start(Duration remember) {
   }
   if (restored) {
     try {
-      restore(*restored);
+      restore(*chain);
     } catch (...) {
       // Nothing runs yet: stop the receivers and leave the context stopped.
       for (const auto& input : graph_->inputs())
@@ -259,20 +265,29 @@ void Engine::check_compatible(const CheckpointData& data) const {
   }
 }
 
-void Engine::restore(const CheckpointData& data) {
-  std::map<std::string, const NodeSnapshot*> saved;
-  for (const auto& snapshot : data.nodes)
-    saved.emplace(snapshot.name, &snapshot);
-  for (NodeBase* node : graph_->stateful_nodes()) {
-    try {
-      node->load_state(saved.at(node->name())->payload);
-    } catch (const std::exception& e) {
-      throw CheckpointError(
-          fmt::format("the state of operator '{}' in the checkpoint in '{}' "
-                      "cannot be read: {}",
-                      node->name(), checkpoint_dir_.string(), e.what()));
+void Engine::restore(const std::vector<CheckpointData>& chain) {
+  // The snapshot, then each delta in order: a node's entry is its whole state or its changes.
+  for (const CheckpointData& data : chain) {
+    std::map<std::string, const NodeSnapshot*> saved;
+    for (const auto& snapshot : data.nodes)
+      saved.emplace(snapshot.name, &snapshot);
+    for (NodeBase* node : graph_->stateful_nodes()) {
+      try {
+        const NodeSnapshot& snapshot = *saved.at(node->name());
+        if (snapshot.delta) {
+          node->load_delta(snapshot.payload);
+        } else {
+          node->load_state(snapshot.payload);
+        }
+      } catch (const std::exception& e) {
+        throw CheckpointError(
+            fmt::format("the state of operator '{}' in the checkpoint of batch {} ms in '{}' "
+                        "cannot be read: {}",
+                        node->name(), data.batch_time, checkpoint_dir_.string(), e.what()));
+      }
     }
   }
+  const CheckpointData& data = chain.back();
   replay_ = checkpointer_->load_seals_after(data.batch_time);
   {
     // The batches up to the checkpoint completed before the restart.
@@ -288,11 +303,53 @@ void Engine::write_checkpoint(Time t) {
   data.batch_time = t.milliseconds();
   data.zero = zero_.milliseconds();
   data.interval = interval_.count();
-  for (const NodeBase* node : graph_->stateful_nodes()) {
+  const auto nodes = graph_->stateful_nodes();
+  // A snapshot first in each run, then every snapshot_interval-th checkpoint, and whenever the
+  // deltas since the last snapshot outweigh it (restoring them would cost more than it; below
+  // kCompactBytes a chain is cheap to read whatever its length).
+  constexpr std::size_t kCompactBytes = 64 * 1024;
+  bool snapshot = !last_checkpoint_ ||
+                  deltas_since_snapshot_ + 1 >= graph_->config().checkpoint_snapshot_interval() ||
+                  delta_bytes_since_snapshot_ > std::max(snapshot_bytes_, kCompactBytes);
+  std::size_t whole_bytes = 0;  // of nodes that cannot write a delta this time
+  for (const NodeBase* node : nodes) {
     const auto d = node->state_descriptor();
-    data.nodes.push_back(NodeSnapshot{d->name, d->kind, d->fingerprint, node->save_state(t)});
+    NodeSnapshot entry{d->name, d->kind, d->fingerprint, false, {}};
+    if (!snapshot) {
+      if (auto delta = node->save_delta(t)) {
+        entry.delta = true;
+        entry.payload = std::move(*delta);
+      }
+    }
+    if (!entry.delta) {
+      entry.payload = node->save_state(t);
+      whole_bytes += entry.payload.size();
+    }
+    data.nodes.push_back(std::move(entry));
   }
-  checkpointer_->write_checkpoint(data);
+  if (!snapshot && whole_bytes > std::max(snapshot_bytes_ / 2, kCompactBytes)) {
+    // Mostly whole states anyway (e.g. every key changed): make it a snapshot, which ends the
+    // chain.
+    snapshot = true;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (!data.nodes[i].delta) continue;
+      data.nodes[i].delta = false;
+      data.nodes[i].payload = nodes[i]->save_state(t);
+    }
+  }
+  if (!snapshot) data.previous = last_checkpoint_->milliseconds();
+  const std::size_t bytes = checkpointer_->write_checkpoint(data);
+  if (snapshot) {
+    deltas_since_snapshot_ = 0;
+    delta_bytes_since_snapshot_ = 0;
+    snapshot_bytes_ = bytes;
+  } else {
+    ++deltas_since_snapshot_;
+    delta_bytes_since_snapshot_ += bytes;
+  }
+  last_checkpoint_ = t;
+  for (NodeBase* node : nodes)
+    node->state_saved(t);
 }
 
 // ---------------------------------------------------------------- scheduler thread

@@ -78,7 +78,8 @@ class Engine final : public Runtime {
   void check_delivery() const;
   void check_serializable() const;
   void check_compatible(const CheckpointData& data) const;
-  void restore(const CheckpointData& data);
+  /// Restores the state a chain of checkpoints holds (a snapshot, then deltas).
+  void restore(const std::vector<CheckpointData>& chain);
   // batch thread
   void write_checkpoint(Time t);
 
@@ -120,6 +121,12 @@ class Engine final : public Runtime {
   bool recover_ = false;
   bool start_fresh_ = false;
   std::unique_ptr<Checkpointer> checkpointer_;
+  // Incremental checkpoints (batch thread): the last checkpoint this run wrote, and the deltas
+  // written since the last snapshot.
+  std::optional<Time> last_checkpoint_;
+  std::size_t deltas_since_snapshot_ = 0;
+  std::size_t delta_bytes_since_snapshot_ = 0;
+  std::size_t snapshot_bytes_ = 0;
   std::map<std::int64_t, SealData> replay_;  // scheduler thread, after start()
   bool draining_ = false;                    // scheduler thread
   Time next_tick_;                           // scheduler thread

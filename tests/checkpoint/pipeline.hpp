@@ -41,17 +41,26 @@ inline auto sorted(const rill::DStream<T>& s) {
 struct Options {
   std::string state_name = "totals";
   bool long_state = false;  // changes the state's type
+  // Small enough that 12 batches write snapshots and chains of deltas.
+  std::size_t snapshot_interval = 4;
+  std::size_t retained = 10;
 };
 
-/// Words of the generated lines counted three ways, each written sorted to text files: running
-/// totals (update_state_by_key), sums over 3 s (incremental window) and the words in 2 s (plain
-/// window). Exactly once: queue input, text-file outputs.
+/// Words of the generated lines counted four ways, each written sorted to text files: running
+/// totals (update_state_by_key), sessions that end after 2 s without the word (map_with_state
+/// with a timeout), sums over 3 s (incremental window) and the words in 2 s (plain window).
+/// Exactly once: queue input, text-file outputs.
 inline std::unique_ptr<rill::StreamingContext> pipeline(const fs::path& out,
                                                         std::shared_ptr<rill::ManualClock> clock,
                                                         Options options, int batches) {
   auto ctx = std::make_unique<rill::StreamingContext>(
-      rill::Config{}.batch_interval(1s).parallelism(2).clock(clock).delivery(
-          rill::Delivery::exactly_once));
+      rill::Config{}
+          .batch_interval(1s)
+          .parallelism(2)
+          .clock(clock)
+          .delivery(rill::Delivery::exactly_once)
+          .checkpoint_snapshot_interval(options.snapshot_interval)
+          .checkpoints_retained(options.retained));
   auto words = ctx->queue_stream<std::string>(lines(batches))
                    .flat_map([](const std::string& l) { return rill::split_words(l); })
                    .map([](const std::string& w) {
@@ -70,6 +79,15 @@ inline std::unique_ptr<rill::StreamingContext> pipeline(const fs::path& out,
         });
     sorted(totals.name(options.state_name)).save_as_text_files((out / "totals").string());
   }
+  auto sessions = words.map_with_state(
+      rill::state_spec<std::string, int, int>([](const std::string& w, std::optional<int> one,
+                                                 rill::State<int>& st) {
+        if (!one) return w + " ended at " + std::to_string(st.get());
+        const int n = (st.exists() ? st.get() : 0) + *one;
+        st.update(n);
+        return w + " " + std::to_string(n);
+      }).timeout(2s));
+  sorted(sessions.name("sessions")).save_as_text_files((out / "sessions").string());
   auto recent = words.reduce_by_key_and_window([](int a, int b) { return a + b; },
                                                [](int a, int b) { return a - b; }, 3s, 1s);
   sorted(recent.name("recent")).save_as_text_files((out / "recent").string());

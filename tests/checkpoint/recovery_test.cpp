@@ -3,6 +3,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
 
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
@@ -54,15 +57,22 @@ class Recovery : public ::testing::Test {
     ctx->stop(rill::StopOptions{.graceful = false});
   }
 
+  /// The checkpoint files (snapshot-<t>.rill, delta-<t>.rill), oldest first.
   std::vector<fs::path> checkpoints() const {
-    std::vector<fs::path> out;
+    std::vector<std::pair<long, fs::path>> found;
     for (const auto& e : fs::directory_iterator(root_ / "ckpt")) {
-      if (e.path().filename().string().starts_with("checkpoint-")) out.push_back(e.path());
+      const std::string stem = e.path().stem().string();
+      if (stem.starts_with("snapshot-") || stem.starts_with("delta-"))
+        found.emplace_back(std::stol(stem.substr(stem.find('-') + 1)), e.path());
     }
-    std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) {
-      return std::stol(a.stem().string().substr(11)) < std::stol(b.stem().string().substr(11));
-    });
+    std::sort(found.begin(), found.end());
+    std::vector<fs::path> out;
+    for (auto& [t, path] : found)
+      out.push_back(std::move(path));
     return out;
+  }
+  fs::path checkpoint_file(const std::string& kind, long batch_ms) const {
+    return root_ / "ckpt" / fmt::format("{}-{}.rill", kind, batch_ms);
   }
 
   fs::path root_;
@@ -72,7 +82,7 @@ class Recovery : public ::testing::Test {
 }  // namespace
 
 TEST_F(Recovery, ReferenceRunWroteEveryBatch) {
-  EXPECT_EQ(reference_.size(), 3u * kBatches);
+  EXPECT_EQ(reference_.size(), 4u * kBatches);
   // Batches 2000 and 3000 hold "b a", then "c a" and "d c".
   EXPECT_EQ(reference_.at("totals-3000"), "(a,2)\n(b,1)\n(c,2)\n(d,1)\n");
   EXPECT_EQ(reference_.at("window_count-3000"), "6\n");
@@ -115,6 +125,119 @@ TEST_F(Recovery, ACorruptCheckpointFallsBackToThePreviousOne) {
   fs::resize_file(files[files.size() - 2], 10);  // truncate the one before
   run(kBatches);
   EXPECT_EQ(read_dir(root_ / "out"), reference_);
+}
+
+TEST_F(Recovery, RestartsGiveTheSameOutputsWhateverTheSnapshotInterval) {
+  // 1: snapshots only; 4: chains of 3 deltas; 100: one snapshot per run, deltas after it.
+  for (std::size_t interval : {1u, 4u, 100u}) {
+    SCOPED_TRACE(interval);
+    fs::remove_all(root_ / "ckpt");
+    fs::remove_all(root_ / "out");
+    fs::create_directories(root_ / "out");
+    Options options;
+    options.snapshot_interval = interval;
+    for (int until : {3, 5, 6, 10, kBatches})
+      run(until, options);
+    EXPECT_EQ(read_dir(root_ / "out"), reference_);
+  }
+}
+
+TEST_F(Recovery, WritesSnapshotsEveryIntervalAndDeltasBetween) {
+  run(kBatches);  // interval 4: snapshots at 0, 4, 8 and 12 s
+  std::vector<std::string> names;
+  for (const auto& f : checkpoints())
+    names.push_back(f.stem().string());
+  const std::vector<std::string> expected = {
+      "snapshot-0",  "delta-1000",  "delta-2000",    "delta-3000",    "snapshot-4000",
+      "delta-5000",  "delta-6000",  "delta-7000",    "snapshot-8000", "delta-9000",
+      "delta-10000", "delta-11000", "snapshot-12000"};
+  // The newest 10 stay restorable: 3000 needs the chain from 0.
+  EXPECT_EQ(names, expected);
+}
+
+TEST_F(Recovery, KeepsOnlyTheFilesTheRetainedCheckpointsNeedAndTheOldestStillRestores) {
+  Options options;
+  options.retained = 3;
+  run(kBatches, options);
+  // The newest 3 are 10, 11 and 12 s; 10 s is a delta over 9 s over the snapshot at 8 s.
+  ASSERT_EQ(checkpoints().size(), 5u);
+  EXPECT_EQ(checkpoints().front(), checkpoint_file("snapshot", 8000));
+  // Without the two newest, the oldest retained one is restored through its chain, and the
+  // batches after it run again with the same outputs.
+  fs::remove(checkpoint_file("snapshot", 12000));
+  fs::remove(checkpoint_file("delta", 11000));
+  fs::remove_all(root_ / "out");
+  fs::create_directories(root_ / "out");
+  run(kBatches, options);
+  auto got = read_dir(root_ / "out");
+  std::map<std::string, std::string> want;
+  for (const auto& [name, text] : reference_) {
+    if (std::stol(name.substr(name.rfind('-') + 1)) > 10000) want.emplace(name, text);
+  }
+  EXPECT_EQ(got, want);
+}
+
+namespace {
+/// Captures what rill logs while it lives (contexts must not run when it is made or destroyed).
+class LogCapture {
+ public:
+  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
+    rill::get_logger()->sinks().push_back(sink_);
+  }
+  ~LogCapture() { std::erase(rill::get_logger()->sinks(), sink_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+  [[nodiscard]] std::string text() const { return text_.str(); }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+}  // namespace
+
+TEST_F(Recovery, ADamagedSnapshotOrDeltaFallsBackToTheNewestIntactChain) {
+  struct Case {
+    std::string file;  // damaged
+    std::string how;   // flip, truncate, delete
+    long restored_ms;  // the checkpoint recovery must restore
+  };
+  // After 6 batches with interval 4: snapshot-0, delta-1000..3000, snapshot-4000, delta-5000,
+  // delta-6000.
+  const std::vector<Case> cases = {
+      {"delta-6000", "flip", 5000},      {"delta-6000", "truncate", 5000},
+      {"delta-6000", "delete", 5000},    {"delta-5000", "flip", 4000},
+      {"delta-5000", "truncate", 4000},  {"delta-5000", "delete", 4000},
+      {"snapshot-4000", "flip", 3000},   {"snapshot-4000", "truncate", 3000},
+      {"snapshot-4000", "delete", 3000}, {"delta-2000", "flip", 6000},
+      {"snapshot-0", "delete", 6000},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.file + " " + c.how);
+    fs::remove_all(root_ / "ckpt");
+    fs::remove_all(root_ / "out");
+    fs::create_directories(root_ / "out");
+    run(6);
+    const fs::path file = root_ / "ckpt" / (c.file + ".rill");
+    ASSERT_TRUE(fs::exists(file));
+    if (c.how == "flip") {
+      std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(fs::file_size(file) / 2));
+      f.put('\x5a');
+    } else if (c.how == "truncate") {
+      fs::resize_file(file, fs::file_size(file) / 2);
+    } else {
+      fs::remove(file);
+    }
+    std::string log;
+    {
+      LogCapture capture;
+      run(kBatches);
+      log = capture.text();
+    }
+    EXPECT_NE(log.find(fmt::format("restored batch {} ms", c.restored_ms)), std::string::npos)
+        << log;
+    EXPECT_EQ(read_dir(root_ / "out"), reference_);
+  }
 }
 
 TEST_F(Recovery, NoValidCheckpointIsAClearErrorUnlessStartingFresh) {

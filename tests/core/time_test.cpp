@@ -41,6 +41,10 @@ TEST(Config, RejectsBadValuesAtTheCall) {
   EXPECT_THROW(rill::Config{}.worker_threads(0), rill::InvalidArgument);
   EXPECT_THROW(rill::Config{}.max_pending_batches(0), rill::InvalidArgument);
   EXPECT_THROW(rill::Config{}.clock(nullptr), rill::InvalidArgument);
+  EXPECT_THROW(rill::Config{}.checkpoint_snapshot_interval(0), rill::InvalidArgument);
+  EXPECT_THROW(rill::Config{}.checkpoints_retained(0), rill::InvalidArgument);
+  EXPECT_EQ(rill::Config{}.checkpoint_snapshot_interval(), 10u);
+  EXPECT_EQ(rill::Config{}.checkpoints_retained(), 10u);
   EXPECT_THROW(rill::StreamingContext{rill::Config{}}, rill::InvalidArgument);
   const auto c = rill::Config{}.batch_interval(500ms).worker_threads(3);
   EXPECT_EQ(c.batch_interval(), 500ms);

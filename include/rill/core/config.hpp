@@ -25,6 +25,13 @@ class Config {
   Config& receiver_queue_capacity(std::size_t records);
   Config& clock(std::shared_ptr<Clock> c);
   Config& delivery(Delivery d);
+  /// Incremental checkpoints: every n-th checkpoint is a full snapshot of the state; those
+  /// between hold only what changed since the checkpoint before them. Default 10 (as Spark's
+  /// stateStore.minDeltasForSnapshot); 1 writes full snapshots only.
+  Config& checkpoint_snapshot_interval(std::size_t checkpoints);
+  /// The newest n checkpoints are kept restorable (with the snapshot and deltas they need); older
+  /// files are deleted. Default 10.
+  Config& checkpoints_retained(std::size_t n);
 
   [[nodiscard]] Duration batch_interval() const noexcept { return batch_interval_; }
   /// Default: the number of worker threads.
@@ -38,6 +45,10 @@ class Config {
   /// Default: a new SystemClock.
   [[nodiscard]] std::shared_ptr<Clock> clock() const;
   [[nodiscard]] Delivery delivery() const noexcept { return delivery_; }
+  [[nodiscard]] std::size_t checkpoint_snapshot_interval() const noexcept {
+    return checkpoint_snapshot_interval_;
+  }
+  [[nodiscard]] std::size_t checkpoints_retained() const noexcept { return checkpoints_retained_; }
   [[nodiscard]] bool has_batch_interval() const noexcept { return batch_interval_.count() > 0; }
 
  private:
@@ -48,6 +59,8 @@ class Config {
   std::size_t receiver_queue_capacity_ = 262144;
   std::shared_ptr<Clock> clock_;
   Delivery delivery_ = Delivery::at_least_once;
+  std::size_t checkpoint_snapshot_interval_ = 10;
+  std::size_t checkpoints_retained_ = 10;
 };
 
 /// How StreamingContext::stop() ends processing.

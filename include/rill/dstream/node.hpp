@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -128,6 +129,18 @@ class NodeBase {
   /// state_descriptor(); batch thread), and its restoration before the first batch.
   [[nodiscard]] virtual std::string save_state(Time /*t*/) const { return {}; }
   virtual void load_state(std::string_view /*bytes*/) {}
+  /// Incremental checkpoints (docs/checkpoint-format.md). With a checkpoint directory, start()
+  /// asks every stateful node to track what its batches change.
+  virtual void track_changes() {}
+  /// What changed since the last checkpoint that was written (state_saved()), as of the end of
+  /// batch t; nullopt when the node can only write its whole state (save_state()).
+  [[nodiscard]] virtual std::optional<std::string> save_delta(Time /*t*/) const {
+    return std::nullopt;
+  }
+  /// Applies a save_delta() on top of the state restored so far (load_state, then deltas).
+  virtual void load_delta(std::string_view /*bytes*/) {}
+  /// The checkpoint of batch t, full or delta, is durable: changes count from here.
+  virtual void state_saved(Time /*t*/) {}
 
   /// Size of what a stateful operator keeps (BatchInfo::state); nullopt for stateless nodes.
   [[nodiscard]] virtual std::optional<StateInfo> state_info() const { return std::nullopt; }
@@ -268,6 +281,38 @@ class Node : public NodeBase {
       for (auto& [t, parts] : saved) {
         cache_[t] = std::make_shared<const Batch<T>>(std::move(parts));
       }
+    }
+  }
+
+  /// Incremental checkpoints of windows: the times of the batches cached after `after`, and
+  /// those of them after `since` (the ones the last checkpoint did not hold).
+  [[nodiscard]] std::string save_cache_delta(Time after, Time since) const {
+    if constexpr (is_serializable_v<T>) {
+      std::vector<Time> kept;
+      std::vector<std::pair<Time, typename Batch<T>::Partitions>> added;
+      std::lock_guard lock(cache_mutex_);
+      for (const auto& [t, batch] : cache_) {
+        if (t <= after) continue;
+        kept.push_back(t);
+        if (t > since) added.emplace_back(t, batch->partitions());
+      }
+      return to_bytes(kept, added);
+    } else {
+      return {};
+    }
+  }
+  /// Applies a save_cache_delta(): drops the batches it no longer keeps, adds the new ones.
+  void load_cache_delta(std::string_view bytes) {
+    if constexpr (is_serializable_v<T>) {
+      std::vector<Time> kept;
+      std::vector<std::pair<Time, typename Batch<T>::Partitions>> added;
+      from_bytes(bytes, kept, added);
+      std::lock_guard lock(cache_mutex_);
+      std::erase_if(cache_, [&](const auto& entry) {
+        return std::find(kept.begin(), kept.end(), entry.first) == kept.end();
+      });
+      for (auto& [t, parts] : added)
+        cache_[t] = std::make_shared<const Batch<T>>(std::move(parts));
     }
   }
 

@@ -8,6 +8,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "rill/dstream/changes.hpp"
 #include "rill/dstream/shuffle.hpp"
 #include "rill/dstream/state.hpp"
 
@@ -79,6 +80,22 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
       }
     }
   }
+  void track_changes() override { changes_.enable(state_.size()); }
+  /// The keys fn was called with new values for, and the idle keys whose state fn changed (all
+  /// idle keys when S has no operator==).
+  [[nodiscard]] std::optional<std::string> save_delta(Time /*t*/) const override {
+    if constexpr (all_serializable_v<K, S>) {
+      return changes_.template save<S>(state_, [](const S& s) { return s; });
+    } else {
+      return std::nullopt;
+    }
+  }
+  void load_delta(std::string_view bytes) override {
+    if constexpr (all_serializable_v<K, S>) {
+      KeyChanges<K>::template load<S>(bytes, state_, [](S&& s) { return std::move(s); });
+    }
+  }
+  void state_saved(Time /*t*/) override { changes_.clear(); }
 
  protected:
   std::shared_ptr<const Batch<std::pair<K, S>>> compute(Time t, Exec& ex) override {
@@ -93,6 +110,7 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
       F fn = fn_;
       // Keys with new values, in first-appearance order.
       for (auto& [k, values] : fresh.entries()) {
+        changes_.mark(q, k);
         auto it = state.find(k);
         std::optional<S> previous;
         if (it != state.end()) previous = std::move(it->second);
@@ -113,7 +131,19 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
       std::vector<K> removed;
       for (auto& [k, s] : state) {
         if (fresh.contains(k)) continue;
-        std::optional<S> next = std::invoke(fn, none, std::optional<S>(std::move(s)));
+        std::optional<S> next;
+        if constexpr (std::equality_comparable<S>) {
+          if (changes_.on()) {
+            // Incremental checkpoints: only a state fn changed goes into the next delta.
+            next = std::invoke(fn, none, std::optional<S>(s));
+            if (!next || !(*next == s)) changes_.mark(q, k);
+          } else {
+            next = std::invoke(fn, none, std::optional<S>(std::move(s)));
+          }
+        } else {
+          changes_.mark(q, k);
+          next = std::invoke(fn, none, std::optional<S>(std::move(s)));
+        }
         if (next) {
           s = std::move(*next);
           out.emplace_back(k, s);
@@ -131,6 +161,7 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
   std::shared_ptr<Node<std::pair<K, V>>> parent_;
   F fn_;
   std::vector<boost::unordered_flat_map<K, S, boost::hash<K>>> state_;
+  KeyChanges<K> changes_;
 };
 
 /// Sends each record of one source partition to its key's output partition, in order.
@@ -230,6 +261,27 @@ class MapWithStateNode final : public StatefulNode<M> {
     }
   }
 
+  void track_changes() override { changes_.enable(state_.size()); }
+  /// The keys that had records or timed out (everything once the initial state's timeouts
+  /// start: the batch after the zero time writes a full snapshot).
+  [[nodiscard]] std::optional<std::string> save_delta(Time /*t*/) const override {
+    if constexpr (all_serializable_v<K, S>) {
+      if (initial_pending_) return std::nullopt;
+      return changes_.template save<std::pair<S, Time>>(
+          state_, [](const Entry& e) { return std::pair<S, Time>(e.value, e.last_update); });
+    } else {
+      return std::nullopt;
+    }
+  }
+  void load_delta(std::string_view bytes) override {
+    if constexpr (all_serializable_v<K, S>) {
+      KeyChanges<K>::template load<std::pair<S, Time>>(bytes, state_, [](std::pair<S, Time>&& e) {
+        return Entry{std::move(e.first), e.second};
+      });
+    }
+  }
+  void state_saved(Time /*t*/) override { changes_.clear(); }
+
   /// The state after batch t (state_snapshots()); t must be computed first.
   [[nodiscard]] const std::vector<Table>& tables() const noexcept { return state_; }
 
@@ -242,6 +294,7 @@ class MapWithStateNode final : public StatefulNode<M> {
           e.last_update = ex.zero();
       }
       initial_pending_ = false;
+      changes_.mark_all();
     }
     const std::size_t n = this->num_partitions();
     // Records go to their key's partition as they are, in arrival order: fn runs once per record,
@@ -254,6 +307,7 @@ class MapWithStateNode final : public StatefulNode<M> {
       F fn = fn_;
       for (auto& from_partition : routed) {
         for (auto& [k, v] : from_partition[q]) {
+          changes_.mark(q, k);
           auto it = state.find(k);
           State<S> st(it != state.end() ? &it->second.value : nullptr);
           out.push_back(std::invoke(fn, std::as_const(k), std::optional<V>(std::move(v)), st));
@@ -278,6 +332,7 @@ class MapWithStateNode final : public StatefulNode<M> {
         if (e.last_update + *timeout_ >= t) continue;
         State<S> st(&e.value, /*timing_out=*/true);
         out.push_back(std::invoke(fn, k, std::optional<V>(), st));
+        changes_.mark(q, k);
         timed_out.push_back(k);
       }
       for (const auto& k : timed_out)
@@ -292,6 +347,7 @@ class MapWithStateNode final : public StatefulNode<M> {
   std::optional<Duration> timeout_;
   std::vector<Table> state_;
   bool initial_pending_ = false;
+  KeyChanges<K> changes_;
 };
 
 /// state_snapshots(): every key and state of a map_with_state after each batch.

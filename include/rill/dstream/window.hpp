@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "rill/core/errors.hpp"
 #include "rill/dstream/aggregate.hpp"
+#include "rill/dstream/changes.hpp"
 #include "rill/dstream/shuffle.hpp"
 
 /// Window operators (Spark's grid): the window at batch time t holds the parent's batches with
@@ -52,6 +54,16 @@ class WindowNode final : public Node<T> {
     return parent_->save_cache(t - parent_->remember_duration());
   }
   void load_state(std::string_view bytes) override { parent_->load_cache(bytes); }
+  /// A delta holds the parent batches computed since the last checkpoint.
+  void track_changes() override { tracking_ = true; }
+  [[nodiscard]] std::optional<std::string> save_delta(Time t) const override {
+    if (!saved_) return std::nullopt;
+    return parent_->save_cache_delta(t - parent_->remember_duration(), *saved_);
+  }
+  void load_delta(std::string_view bytes) override { parent_->load_cache_delta(bytes); }
+  void state_saved(Time t) override {
+    if (tracking_) saved_ = t;
+  }
   /// Every parent batch is computed in its own interval, while its input is still there.
   void on_batch(Time t, Exec& ex) override {
     if (parent_->defined_at(t, ex.zero())) (void)parent_->get(t, ex);
@@ -73,6 +85,8 @@ class WindowNode final : public Node<T> {
   std::shared_ptr<Node<T>> parent_;
   Duration window_;
   Time zero_;
+  bool tracking_ = false;
+  std::optional<Time> saved_;  // the batch of the last checkpoint written
 };
 
 /// Keeps per-batch pre-aggregates of a parent for the incremental window forms: computes one
@@ -80,7 +94,10 @@ class WindowNode final : public Node<T> {
 template <class Pre>
 class WindowLedger {
  public:
-  void put(Time t, Pre pre) { waiting_.emplace(t, std::move(pre)); }
+  void put(Time t, Pre pre) {
+    if (tracking_) added_.push_back(t);
+    waiting_.emplace(t, std::move(pre));
+  }
 
   /// Moves the window to end at t; calls enter(pre) for the batches that slid in and
   /// leave(pre) for those that slid out.
@@ -111,6 +128,60 @@ class WindowLedger {
   void load(std::string_view bytes) {
     if constexpr (is_serializable_v<Pre>) from_bytes(bytes, waiting_, inside_);
   }
+  /// Incremental checkpoints: which batches each side holds, and the pre-aggregates put since
+  /// the last checkpoint (older ones are in the checkpoints before).
+  void track_changes() noexcept { tracking_ = true; }
+  [[nodiscard]] std::string save_delta() const {
+    if constexpr (is_serializable_v<Pre>) {
+      std::vector<Time> waiting;
+      std::vector<Time> inside;
+      std::map<Time, const Pre*> added;
+      for (const auto& [t, pre] : waiting_) {
+        waiting.push_back(t);
+        if (std::find(added_.begin(), added_.end(), t) != added_.end()) added.emplace(t, &pre);
+      }
+      for (const auto& [t, pre] : inside_) {
+        inside.push_back(t);
+        if (std::find(added_.begin(), added_.end(), t) != added_.end()) added.emplace(t, &pre);
+      }
+      std::map<Time, Pre> copies;
+      for (const auto& [t, pre] : added)
+        copies.emplace(t, *pre);
+      return to_bytes(waiting, inside, copies);
+    } else {
+      return {};
+    }
+  }
+  void load_delta(std::string_view bytes) {
+    if constexpr (is_serializable_v<Pre>) {
+      std::vector<Time> waiting;
+      std::vector<Time> inside;
+      std::map<Time, Pre> added;
+      from_bytes(bytes, waiting, inside, added);
+      std::map<Time, Pre> old = std::move(added);  // merge() keeps these over older copies
+      old.merge(waiting_);
+      old.merge(inside_);
+      auto take = [&](Time t) {
+        auto it = old.find(t);
+        if (it == old.end()) {
+          throw CheckpointError(fmt::format(
+              "a window delta needs the pre-aggregate of batch {}, which no earlier checkpoint "
+              "holds",
+              t));
+        }
+        return std::move(it->second);
+      };
+      std::map<Time, Pre> next_waiting;
+      std::map<Time, Pre> next_inside;
+      for (Time t : waiting)
+        next_waiting.emplace(t, take(t));
+      for (Time t : inside)
+        next_inside.emplace(t, take(t));
+      waiting_ = std::move(next_waiting);
+      inside_ = std::move(next_inside);
+    }
+  }
+  void saved() noexcept { added_.clear(); }
   template <class Fn>
   void for_each(Fn&& fn) const {
     for (const auto& [t, pre] : inside_)
@@ -122,6 +193,8 @@ class WindowLedger {
  private:
   std::map<Time, Pre> waiting_;
   std::map<Time, Pre> inside_;
+  bool tracking_ = false;
+  std::vector<Time> added_;  // put since the last checkpoint (when tracking)
 };
 
 /// Base of the incremental window forms: sees every parent batch, pre-aggregates it, and
@@ -370,6 +443,34 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
       }
     }
   }
+  void track_changes() override {
+    ledger_.track_changes();
+    changes_.enable(state_.size());
+  }
+  /// The pre-aggregates of the batches since the last checkpoint, and the per-key values that
+  /// the batches entering and leaving the window changed.
+  [[nodiscard]] std::optional<std::string> save_delta(Time /*t*/) const override {
+    if constexpr (all_serializable_v<K, V>) {
+      auto keys = changes_.template save<Counted>(state_, [](const Counted& c) { return c; });
+      if (!keys) return std::nullopt;
+      return to_bytes(ledger_.save_delta(), *keys);
+    } else {
+      return std::nullopt;
+    }
+  }
+  void load_delta(std::string_view bytes) override {
+    if constexpr (all_serializable_v<K, V>) {
+      std::string ledger;
+      std::string keys;
+      from_bytes(bytes, ledger, keys);
+      ledger_.load_delta(ledger);
+      KeyChanges<K>::template load<Counted>(keys, state_, [](Counted&& c) { return std::move(c); });
+    }
+  }
+  void state_saved(Time /*t*/) override {
+    ledger_.saved();
+    changes_.clear();
+  }
   [[nodiscard]] std::optional<StateInfo> state_info() const override {
     std::int64_t keys = 0;
     for (const auto& s : state_)
@@ -419,6 +520,7 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
         for (const auto& [k, c] : (*pre)[q]) {
           auto it = state.find(k);
           if (it == state.end()) continue;
+          changes_.mark(q, k);
           it->second.second -= c.second;
           if (it->second.second == 0) {
             state.erase(it);
@@ -429,6 +531,7 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
       }
       for (const Pre* pre : entering) {
         for (const auto& [k, c] : (*pre)[q]) {
+          changes_.mark(q, k);
           auto [it, inserted] = state.try_emplace(k, c);
           if (!inserted) {
             it->second.first = std::invoke(f, std::move(it->second.first), c.first);
@@ -452,6 +555,7 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
   std::optional<Filter> filter_;
   WindowLedger<Pre> ledger_;
   std::vector<boost::unordered_flat_map<K, Counted, boost::hash<K>>> state_;
+  KeyChanges<K> changes_;
 };
 
 }  // namespace rill::detail
