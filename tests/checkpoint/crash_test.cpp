@@ -221,30 +221,39 @@ TEST(CrashRecovery, OutputsEqualTheModelAfterKillsAtEveryStep) {
   fs::remove_all(root);
 }
 
-TEST(CrashRecovery, ACorruptSealRecordIsSealedAgain) {
-  const fs::path root = fs::temp_directory_path() / fmt::format("rill-seal-{}", ::getpid());
-  fs::remove_all(root);
-  fs::create_directories(root / "out");
-  const fs::path ckpt = root / "ckpt";
-  // Killed between batch outputs and their checkpoint: a seal record stays behind.
-  Child first(ckpt, root / "out", "commit:5");
-  ASSERT_TRUE(first.wait().killed);
-  std::vector<fs::path> seals;
-  for (const auto& e : fs::directory_iterator(ckpt)) {
-    if (e.path().filename().string().starts_with("sealed-")) seals.push_back(e.path());
+TEST(CrashRecovery, ADamagedSealRecordIsSealedAgain) {
+  for (const std::string how : {"flip", "truncate", "delete"}) {
+    SCOPED_TRACE(how);
+    const fs::path root = fs::temp_directory_path() / fmt::format("rill-seal-{}", ::getpid());
+    fs::remove_all(root);
+    fs::create_directories(root / "out");
+    const fs::path ckpt = root / "ckpt";
+    // Killed between batch outputs and their checkpoint: a seal record stays behind.
+    Child first(ckpt, root / "out", "commit:5");
+    ASSERT_TRUE(first.wait().killed);
+    std::vector<fs::path> seals;
+    for (const auto& e : fs::directory_iterator(ckpt)) {
+      if (e.path().filename().string().starts_with("sealed-")) seals.push_back(e.path());
+    }
+    ASSERT_FALSE(seals.empty());
+    for (const auto& seal : seals) {
+      if (how == "flip") {
+        std::fstream f(seal, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(std::max<std::streamoff>(0, static_cast<std::streamoff>(fs::file_size(seal)) - 3));
+        f.put('\x5a');  // fails its checksum
+      } else if (how == "truncate") {
+        fs::resize_file(seal, fs::file_size(seal) / 2);
+      } else {
+        fs::remove(seal);
+      }
+    }
+    Child second(ckpt, root / "out", "");
+    const Outcome outcome = second.wait();
+    ASSERT_FALSE(outcome.killed);
+    ASSERT_EQ(outcome.code, 0);
+    EXPECT_EQ(read_outputs(root / "out"), model());
+    fs::remove_all(root);
   }
-  ASSERT_FALSE(seals.empty());
-  for (const auto& seal : seals) {
-    std::fstream f(seal, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(std::max<std::streamoff>(0, static_cast<std::streamoff>(fs::file_size(seal)) - 3));
-    f.put('\x5a');  // fails its checksum
-  }
-  Child second(ckpt, root / "out", "");
-  const Outcome outcome = second.wait();
-  ASSERT_FALSE(outcome.killed);
-  ASSERT_EQ(outcome.code, 0);
-  EXPECT_EQ(read_outputs(root / "out"), model());
-  fs::remove_all(root);
 }
 
 namespace {

@@ -293,6 +293,14 @@ class ReceiverInputNode final : public SealedInputNode<T> {
   void load_state(std::string_view bytes) override {
     std::lock_guard lock(log_mutex_);
     from_bytes(bytes, assigned_end_);
+    if (log_ && assigned_end_ > logged_before_start_) {
+      // The log always keeps its newest block; without it, where the source stands is unknown,
+      // and a reliable receiver would be sent again what batches already counted.
+      throw CheckpointError(fmt::format(
+          "receiver {}: batches took its blocks up to {}, but its write-ahead log ends at block "
+          "{}: the log was damaged or removed",
+          this->name(), assigned_end_, logged_before_start_));
+    }
     recovering_ = true;
   }
   void checkpoint_written(Time t) override {
