@@ -18,6 +18,8 @@
 // Latency/socket: a real context (system clock, 10 ms batches, no checkpoint) reads
 // socket_text_stream from a loopback server sending 200,000 lines/s, each carrying its send time;
 // a foreach_batch output records, per line, the end of its batch's output minus the send time.
+// Latency/socket_10ms_checkpoint: the same with a checkpoint directory (the write-ahead log
+// fdatasyncs every block the socket stores; every batch writes a seal record and a checkpoint).
 // EmptyBatch/*: process CPU time per batch of a context with one output and no data.
 //
 // RILL_BENCH_ITERATIONS=N sets the timed iterations of the workloads (default 20).
@@ -44,6 +46,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -775,7 +778,10 @@ class LineServer {
   std::thread thread_;
 };
 
-void latency_socket(benchmark::State& state) {
+/// With `checkpoint`, the context checkpoints into a temporary directory: the socket's blocks go
+/// through the write-ahead log (fdatasync per block) and every batch writes a seal record and a
+/// checkpoint.
+void latency_socket(benchmark::State& state, bool checkpoint) {
   constexpr std::int64_t kRate = 200'000;
   const auto run_for = smoke() ? 400ms : 3000ms;
   const auto warm_up = smoke() ? 100ms : 500ms;  // lines sent before it are not measured
@@ -787,6 +793,10 @@ void latency_socket(benchmark::State& state) {
   for (auto _ : state) {
     LineServer server(kRate);
     rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};  // system clock
+    const auto dir =
+        std::filesystem::temp_directory_path() / fmt::format("rill-bench-latency-{}", ::getpid());
+    std::filesystem::remove_all(dir);
+    if (checkpoint) ctx.checkpoint(dir);
     std::mutex mutex;
     std::int64_t measure_from = std::numeric_limits<std::int64_t>::max();
     ctx.socket_text_stream("127.0.0.1", server.port())
@@ -823,6 +833,7 @@ void latency_socket(benchmark::State& state) {
     std::this_thread::sleep_for(50ms);  // what is in flight arrives
     ctx.stop();
     sent = server.sent();
+    std::filesystem::remove_all(dir);
   }
   if (latencies.empty()) return fail(state, "no line came through the socket source");
   std::sort(latencies.begin(), latencies.end());
@@ -912,7 +923,9 @@ int main(int argc, char** argv) {
   register_workload("W3_sliding_window", w3_baseline, w3_rill);
   register_workload("W4_session_state", w4_baseline, w4_rill);
   register_workload("W5_narrow_chain", w5_baseline, w5_rill);
-  configure(benchmark::RegisterBenchmark("Latency/socket_10ms", latency_socket), 1);
+  configure(benchmark::RegisterBenchmark("Latency/socket_10ms", latency_socket, false), 1);
+  configure(benchmark::RegisterBenchmark("Latency/socket_10ms_checkpoint", latency_socket, true),
+            1);
   const std::int64_t ticks = smoke() ? 100 : 2000;
   configure(benchmark::RegisterBenchmark("EmptyBatch/manual_clock/p1", empty_batch_manual,
                                          std::size_t{1}),
