@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -29,32 +30,57 @@ std::size_t partition_of(const K& key, std::size_t n) noexcept {
   return static_cast<std::size_t>(h % n);
 }
 
-/// Keys with their combined values, in first-appearance order, with a flat hash index.
+/// Keys with their combined values. The hash table holds each key once, with its combiner and
+/// its first-appearance rank, so combining a record is one lookup. entries() lists them in
+/// first-appearance order: the order depends on the input only, never on the table's capacity
+/// (reserve hints come from earlier batches; replays must give the same output).
 template <class K, class C>
 class KeyTable {
+  /// Builds the combiner in place, only when the key is new.
+  template <class Create, class VV>
+  struct Make {
+    Create& create;
+    VV&& value;
+  };
+  struct Slot {
+    template <class Create, class VV>
+    Slot(Make<Create, VV> make, std::uint32_t rank)
+        : combiner(make.create(std::forward<VV>(make.value))), rank(rank) {}
+    C combiner;
+    std::uint32_t rank;
+  };
+
  public:
   /// Combines (key, value) in: `create(v) -> C` for a new key, `merge(C&, v)` otherwise.
   template <class KK, class VV, class Create, class Merge>
   void add(KK&& key, VV&& value, Create& create, Merge& merge) {
-    const K& lookup = key;  // copied into the index; the entry may take the key by move
-    auto [it, inserted] = index_.try_emplace(lookup, static_cast<std::uint32_t>(entries_.size()));
-    if (inserted) {
-      entries_.emplace_back(std::forward<KK>(key), create(std::forward<VV>(value)));
-    } else {
-      merge(entries_[it->second].second, std::forward<VV>(value));
+    const auto rank = static_cast<std::uint32_t>(map_.size());
+    auto [it, inserted] = map_.try_emplace(std::forward<KK>(key),
+                                           Make<Create, VV>{create, std::forward<VV>(value)}, rank);
+    if (!inserted) merge(it->second.combiner, std::forward<VV>(value));
+  }
+  /// The keys and their combiners in first-appearance order. The first call moves the combiners
+  /// out of the table (keys are copied: contains() still answers); add() must not follow.
+  [[nodiscard]] std::vector<std::pair<K, C>>& entries() {
+    if (!listed_) {
+      listed_ = true;
+      std::vector<std::pair<const K, Slot>*> order(map_.size());
+      for (auto& kv : map_)
+        order[kv.second.rank] = &kv;
+      entries_.reserve(order.size());
+      for (auto* kv : order)
+        entries_.emplace_back(kv->first, std::move(kv->second.combiner));
     }
+    return entries_;
   }
-  [[nodiscard]] std::vector<std::pair<K, C>>& entries() noexcept { return entries_; }
-  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
-  [[nodiscard]] bool contains(const K& key) const { return index_.contains(key); }
-  void reserve(std::size_t n) {
-    index_.reserve(n);
-    entries_.reserve(n);
-  }
+  [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
+  [[nodiscard]] bool contains(const K& key) const { return map_.contains(key); }
+  void reserve(std::size_t n) { map_.reserve(n); }
 
  private:
-  boost::unordered_flat_map<K, std::uint32_t, boost::hash<K>> index_;
+  boost::unordered_flat_map<K, Slot, boost::hash<K>> map_;
   std::vector<std::pair<K, C>> entries_;
+  bool listed_ = false;
 };
 
 /// A combine policy: how values become combiners and combiners merge (Spark's combineByKey).
@@ -138,15 +164,21 @@ class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
 };
 
 /// Runs the map side of a shuffle over every partition of `parent` at t: result[p][q] is the
-/// table of source partition p for output partition q.
+/// table of source partition p for output partition q. `reserve` keys are reserved in each table
+/// (a hint, e.g. from the previous batch; it changes no output).
 template <class K, class V, class C, class Policy>
 std::vector<std::vector<KeyTable<K, C>>> shuffle_write(Node<std::pair<K, V>>& parent, Time t,
                                                        Exec& ex, std::size_t n,
-                                                       const Policy& policy) {
+                                                       const Policy& policy,
+                                                       std::size_t reserve = 0) {
   parent.prepare(t, ex);
   std::vector<std::vector<KeyTable<K, C>>> tables(parent.num_partitions());
   ex.parallel_for(tables.size(), [&](std::size_t p) {
     tables[p].resize(n);
+    if (reserve > 0) {
+      for (auto& table : tables[p])
+        table.reserve(reserve);
+    }
     Policy local = policy;
     ShuffleWriteSink<K, V, C, Policy> sink(tables[p], local);
     parent.stream(t, p, sink);
@@ -183,19 +215,24 @@ class CombineByKeyNode final : public Node<std::pair<K, C>> {
  protected:
   std::shared_ptr<const Batch<std::pair<K, C>>> compute(Time t, Exec& ex) override {
     const std::size_t n = this->num_partitions();
-    auto tables = shuffle_write<K, V, C>(*parent_, t, ex, n, policy_);
+    // Each table is sized for what an output partition held last batch: no rehashing as it fills.
+    auto tables = shuffle_write<K, V, C>(*parent_, t, ex, n, policy_,
+                                         last_keys_.load(std::memory_order_relaxed) / n);
     typename Batch<std::pair<K, C>>::Partitions parts(n);
     ex.parallel_for(n, [&](std::size_t q) {
       Policy local = policy_;
       auto merge = [&local](C& a, C&& b) { local.merge_combiners(a, std::move(b)); };
       parts[q] = std::move(shuffle_merge(tables, q, merge).entries());
     });
-    return std::make_shared<const Batch<std::pair<K, C>>>(std::move(parts));
+    auto batch = std::make_shared<const Batch<std::pair<K, C>>>(std::move(parts));
+    last_keys_.store(batch->size(), std::memory_order_relaxed);
+    return batch;
   }
 
  private:
   std::shared_ptr<Node<std::pair<K, V>>> parent_;
   Policy policy_;
+  std::atomic<std::size_t> last_keys_{0};
 };
 
 /// cogroup: for every key in either stream, its values from each, in input order.
