@@ -121,7 +121,7 @@ class Engine final : public Runtime {
   bool start_fresh_ = false;
   std::unique_ptr<Checkpointer> checkpointer_;
   std::map<std::int64_t, SealData> replay_;  // scheduler thread, after start()
-  bool draining_ = false;                    // scheduler thread
+  std::atomic<bool> draining_{false};        // written by the scheduler thread
   Time next_tick_;                           // scheduler thread
 
   mutable std::mutex mutex_;
