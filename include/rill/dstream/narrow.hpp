@@ -335,7 +335,7 @@ class RepartitionNode final : public Node<T> {
       all.insert(all.end(), std::make_move_iterator(p.begin()), std::make_move_iterator(p.end()));
     }
     return std::make_shared<const Batch<T>>(
-        split_contiguous(std::move(all), this->num_partitions()));
+        Batch<T>::contiguous(std::move(all), this->num_partitions()));
   }
 
  private:
