@@ -135,13 +135,21 @@ struct GroupPolicy {
   }
 };
 
-/// Map side of a shuffle: routes each record of one source partition to its output partition's
-/// table, combining on the way.
+/// Records a source partition combines before it decides whether combining pays (below).
+inline constexpr std::size_t kCombineProbe = 4096;
+
+/// Map side of a shuffle: routes each record of one source partition to its output partition.
+/// With one output partition it always combines into the table. With several, it combines the
+/// first kCombineProbe records; if more than three in four of them had a key of their own, the
+/// combine saves little, and the rest of the partition is only routed (appended to its output
+/// partition's buffer, combined once on the reduce side, in shuffle_write). The choice depends on
+/// the batch's input only; the first-appearance order of keys is the same either way.
 template <class K, class V, class C, class Policy>
 class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
  public:
-  ShuffleWriteSink(std::vector<KeyTable<K, C>>& tables, Policy& policy)
-      : tables_(tables), policy_(policy) {}
+  ShuffleWriteSink(std::vector<KeyTable<K, C>>& tables,
+                   std::vector<std::vector<std::pair<K, V>>>& routed, Policy& policy)
+      : tables_(tables), routed_(routed), policy_(policy) {}
   void push(std::span<const std::pair<K, V>> items) override {
     for (const auto& [k, v] : items)
       add(k, v);
@@ -154,34 +162,79 @@ class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
  private:
   template <class KK, class VV>
   void add(KK&& k, VV&& v) {
-    auto& table = tables_.size() == 1 ? tables_[0] : tables_[partition_of(k, tables_.size())];
+    if (tables_.size() == 1) {
+      combine(tables_[0], std::forward<KK>(k), std::forward<VV>(v));
+      return;
+    }
+    const std::size_t q = partition_of(k, tables_.size());
+    if (!combining_) {
+      routed_[q].emplace_back(std::forward<KK>(k), std::forward<VV>(v));
+      return;
+    }
+    combine(tables_[q], std::forward<KK>(k), std::forward<VV>(v));
+    if (++seen_ == kCombineProbe) {
+      std::size_t keys = 0;
+      for (const auto& table : tables_)
+        keys += table.size();
+      combining_ = keys * 4 <= seen_ * 3;
+    }
+  }
+  template <class KK, class VV>
+  void combine(KeyTable<K, C>& table, KK&& k, VV&& v) {
     auto create = [this](auto&& x) { return policy_.create(std::forward<decltype(x)>(x)); };
     auto merge = [this](C& c, auto&& x) { policy_.merge_value(c, std::forward<decltype(x)>(x)); };
     table.add(std::forward<KK>(k), std::forward<VV>(v), create, merge);
   }
   std::vector<KeyTable<K, C>>& tables_;
+  std::vector<std::vector<std::pair<K, V>>>& routed_;
   Policy& policy_;
+  std::size_t seen_ = 0;
+  bool combining_ = true;
 };
 
 /// Runs the map side of a shuffle over every partition of `parent` at t: result[p][q] is the
-/// table of source partition p for output partition q. `reserve` keys are reserved in each table
-/// (a hint, e.g. from the previous batch; it changes no output).
+/// table of source partition p for output partition q. With several output partitions, each
+/// output partition's records are then combined into result[0][q] (the other tables are left
+/// empty), one output partition per task, in source-partition order. `reserve` is a hint of the
+/// keys of one output partition (e.g. from the previous batch; it changes no output).
 template <class K, class V, class C, class Policy>
 std::vector<std::vector<KeyTable<K, C>>> shuffle_write(Node<std::pair<K, V>>& parent, Time t,
                                                        Exec& ex, std::size_t n,
                                                        const Policy& policy,
                                                        std::size_t reserve = 0) {
   parent.prepare(t, ex);
-  std::vector<std::vector<KeyTable<K, C>>> tables(parent.num_partitions());
-  ex.parallel_for(tables.size(), [&](std::size_t p) {
+  const std::size_t sources = parent.num_partitions();
+  std::vector<std::vector<KeyTable<K, C>>> tables(sources);
+  std::vector<std::vector<std::vector<std::pair<K, V>>>> routed(sources);
+  ex.parallel_for(sources, [&](std::size_t p) {
     tables[p].resize(n);
-    if (reserve > 0) {
-      for (auto& table : tables[p])
-        table.reserve(reserve);
-    }
+    routed[p].resize(n);
+    if (n == 1 && reserve > 0) tables[p][0].reserve(reserve);
     Policy local = policy;
-    ShuffleWriteSink<K, V, C, Policy> sink(tables[p], local);
+    ShuffleWriteSink<K, V, C, Policy> sink(tables[p], routed[p], local);
     parent.stream(t, p, sink);
+  });
+  if (n == 1 || sources == 0) return tables;
+  ex.parallel_for(n, [&](std::size_t q) {
+    Policy local = policy;
+    auto keep = [](C&& c) { return std::move(c); };
+    auto merge = [&local](C& a, C&& b) { local.merge_combiners(a, std::move(b)); };
+    auto create = [&local](V&& v) { return local.create(std::move(v)); };
+    auto merge_value = [&local](C& c, V&& v) { local.merge_value(c, std::move(v)); };
+    KeyTable<K, C> acc = std::move(tables[0][q]);
+    tables[0][q] = KeyTable<K, C>{};
+    if (reserve > 0) acc.reserve(reserve);
+    for (std::size_t p = 0; p < sources; ++p) {
+      if (p > 0) {
+        for (auto& [k, c] : tables[p][q].entries())
+          acc.add(std::move(k), std::move(c), keep, merge);
+        tables[p][q] = KeyTable<K, C>{};
+      }
+      for (auto& [k, v] : routed[p][q])
+        acc.add(std::move(k), std::move(v), create, merge_value);
+      routed[p][q] = {};
+    }
+    tables[0][q] = std::move(acc);
   });
   return tables;
 }
@@ -215,7 +268,7 @@ class CombineByKeyNode final : public Node<std::pair<K, C>> {
  protected:
   std::shared_ptr<const Batch<std::pair<K, C>>> compute(Time t, Exec& ex) override {
     const std::size_t n = this->num_partitions();
-    // Each table is sized for what an output partition held last batch: no rehashing as it fills.
+    // Each output partition's table is sized for what it held last batch: no rehashing.
     auto tables = shuffle_write<K, V, C>(*parent_, t, ex, n, policy_,
                                          last_keys_.load(std::memory_order_relaxed) / n);
     typename Batch<std::pair<K, C>>::Partitions parts(n);
