@@ -9,9 +9,15 @@ constexpr bool is_space(char c) noexcept {
 }  // namespace
 
 std::vector<std::string> split_words(std::string_view line) {
-  std::vector<std::string> words;
-  std::size_t i = 0;
   const std::size_t n = line.size();
+  // Counted first: one allocation of the vector, no string moved by its growth.
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!is_space(line[i]) && (i == 0 || is_space(line[i - 1]))) ++count;
+  }
+  std::vector<std::string> words;
+  words.reserve(count);
+  std::size_t i = 0;
   while (i < n) {
     while (i < n && is_space(line[i]))
       ++i;
