@@ -516,7 +516,9 @@ void Engine::batch_loop() {
       running_batch_ = false;
     }
     if (!ok) break;
-    post([this] { check_drained(); });
+    // Only a graceful stop waits for batches to complete: wake the scheduler thread then only.
+    // (begin_drain() sets draining_ before it looks at running_batch_ under the mutex.)
+    if (draining_.load()) post([this] { check_drained(); });
   }
   bus_->post([this] {
     std::lock_guard lock(mutex_);

@@ -128,7 +128,7 @@ class Engine final : public Runtime {
   std::size_t delta_bytes_since_snapshot_ = 0;
   std::size_t snapshot_bytes_ = 0;
   std::map<std::int64_t, SealData> replay_;  // scheduler thread, after start()
-  bool draining_ = false;                    // scheduler thread
+  std::atomic<bool> draining_{false};        // written by the scheduler thread
   Time next_tick_;                           // scheduler thread
 
   mutable std::mutex mutex_;

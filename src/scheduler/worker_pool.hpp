@@ -17,7 +17,8 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   /// Runs fn(i) for i in [0, n) and waits; rethrows the first exception (the remaining indices
-  /// are then skipped). With one worker, or one index, runs on the calling thread.
+  /// are then skipped). The calling thread runs indices too, alongside up to threads() - 1
+  /// workers; with one worker, or one index, it runs them all.
   void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
   void join();
   [[nodiscard]] std::size_t threads() const noexcept { return threads_; }

@@ -660,8 +660,13 @@ TEST(ReceiverStream, BackPressureBoundsTheBufferAndLosesNothing) {
 
   gate.notify([&] { open = true; });
   h.run_batches(3);  // 2000, 3000, 4000
-  for (int i = 0; i < 100 && static_cast<int>(flatten(collected()).size()) < kTotal; ++i)
+  for (int i = 0; i < 100 && static_cast<int>(flatten(collected()).size()) < kTotal; ++i) {
+    // The next batch takes a full queue, or the rest: the producer thread refills the queue
+    // while the batches run, and batches are far quicker than a loaded machine's time slice.
+    const auto taken = static_cast<std::int64_t>(flatten(collected()).size());
+    ASSERT_TRUE(h.await_records_stored(std::min<std::int64_t>(kTotal, taken + cap), 10s));
     h.run_batches(1);
+  }
 
   const auto all_batches = collected();
   ASSERT_GE(all_batches.size(), 4U);

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <iterator>
 #include <span>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -22,14 +23,33 @@ class Batch {
     for (const auto& p : parts_)
       size_ += p.size();
   }
+  /// `all` cut into n contiguous partitions in order (Spark's parallelize slicing), without
+  /// copying: the partitions are ranges of one buffer.
+  static Batch contiguous(std::vector<T> all, std::size_t n) {
+    Batch b;
+    b.size_ = all.size();
+    b.flat_ = std::move(all);
+    b.bounds_.resize(n + 1);
+    for (std::size_t i = 0; i <= n; ++i)
+      b.bounds_[i] = n == 0 ? 0 : i * b.size_ / n;
+    return b;
+  }
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-  [[nodiscard]] std::size_t num_partitions() const noexcept { return parts_.size(); }
-  [[nodiscard]] std::span<const T> partition(std::size_t i) const { return parts_.at(i); }
+  [[nodiscard]] std::size_t num_partitions() const noexcept {
+    return bounds_.empty() ? parts_.size() : bounds_.size() - 1;
+  }
+  [[nodiscard]] std::span<const T> partition(std::size_t i) const {
+    if (bounds_.empty()) return parts_.at(i);
+    if (i + 1 >= bounds_.size())
+      throw std::out_of_range("rill::Batch::partition: no such partition");
+    return std::span<const T>(flat_.data() + bounds_[i], bounds_[i + 1] - bounds_[i]);
+  }
 
   /// All elements, in partition order.
   [[nodiscard]] std::vector<T> collect() const {
+    if (!bounds_.empty()) return flat_;
     std::vector<T> out;
     out.reserve(size_);
     for (const auto& p : parts_)
@@ -46,12 +66,12 @@ class Batch {
     using reference = const T&;
 
     const_iterator() = default;
-    const_iterator(const Partitions* parts, std::size_t p, std::size_t i)
-        : parts_(parts), p_(p), i_(i) {
+    const_iterator(const Batch* batch, std::size_t p, std::size_t i) : batch_(batch), p_(p), i_(i) {
+      if (batch_ != nullptr && p_ < batch_->num_partitions()) part_ = batch_->partition(p_);
       skip_empty();
     }
-    reference operator*() const { return (*parts_)[p_][i_]; }
-    pointer operator->() const { return &(*parts_)[p_][i_]; }
+    reference operator*() const { return part_[i_]; }
+    pointer operator->() const { return &part_[i_]; }
     const_iterator& operator++() {
       ++i_;
       skip_empty();
@@ -68,25 +88,40 @@ class Batch {
 
    private:
     void skip_empty() {
-      while (parts_ != nullptr && p_ < parts_->size() && i_ >= (*parts_)[p_].size()) {
+      if (batch_ == nullptr) return;
+      const std::size_t n = batch_->num_partitions();
+      while (p_ < n && i_ >= part_.size()) {
         ++p_;
         i_ = 0;
+        part_ = p_ < n ? batch_->partition(p_) : std::span<const T>();
       }
     }
-    const Partitions* parts_ = nullptr;
+    const Batch* batch_ = nullptr;
+    std::span<const T> part_;
     std::size_t p_ = 0;
     std::size_t i_ = 0;
   };
   using iterator = const_iterator;
 
-  [[nodiscard]] const_iterator begin() const { return const_iterator(&parts_, 0, 0); }
-  [[nodiscard]] const_iterator end() const { return const_iterator(&parts_, parts_.size(), 0); }
+  [[nodiscard]] const_iterator begin() const { return const_iterator(this, 0, 0); }
+  [[nodiscard]] const_iterator end() const { return const_iterator(this, num_partitions(), 0); }
 
-  /// Internal: the partitions themselves.
-  [[nodiscard]] const Partitions& partitions() const noexcept { return parts_; }
+  /// Internal: a copy of the partitions (checkpoints).
+  [[nodiscard]] Partitions partitions() const {
+    if (bounds_.empty()) return parts_;
+    Partitions out(num_partitions());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      auto part = partition(i);
+      out[i].assign(part.begin(), part.end());
+    }
+    return out;
+  }
 
  private:
   Partitions parts_;
+  // Contiguous batches: one buffer, partition i is [bounds_[i], bounds_[i + 1]).
+  std::vector<T> flat_;
+  std::vector<std::size_t> bounds_;
   std::size_t size_ = 0;
 };
 

@@ -122,7 +122,7 @@ class TransformNode final : public Node<U> {
     auto in = parent_->get(t, ex);
     std::vector<U> out = std::invoke(f_, *in, t);
     return std::make_shared<const Batch<U>>(
-        split_contiguous(std::move(out), this->num_partitions()));
+        Batch<U>::contiguous(std::move(out), this->num_partitions()));
   }
 
  private:
@@ -147,7 +147,7 @@ class TransformWithNode final : public Node<V> {
     auto y = b_->get(t, ex);
     std::vector<V> out = std::invoke(f_, *x, *y, t);
     return std::make_shared<const Batch<V>>(
-        split_contiguous(std::move(out), this->num_partitions()));
+        Batch<V>::contiguous(std::move(out), this->num_partitions()));
   }
 
  private:

@@ -29,6 +29,8 @@ namespace rill {
 
 template <class T>
 class DStream;
+template <class T, class N>
+class StepDStream;
 template <class K, class V, class S, class M, class F>
 class MapWithStateDStream;
 
@@ -203,9 +205,7 @@ class DStream {
   /// Keeps the records for which f(const T&) is true.
   template <class F>
   requires std::predicate<F&, const T&>
-  auto filter(F f) const -> DStream<T> {
-    return add_step<T>("filter", detail::FilterStep<F>{std::move(f)});
-  }
+  auto filter(F f) const { return add_step<T>("filter", detail::FilterStep<F>{std::move(f)}); }
 
   /// f(std::span<const T>) -> std::vector<U>, once per partition.
   template <class F>
@@ -565,9 +565,18 @@ class DStream {
   };
 
   template <class U, class Step>
-  DStream<U> add_step(const char* kind, Step step) const {
-    return add_node<U>(
-        std::make_shared<detail::StepNode<T, U, Step>>(kind, node_, std::move(step)));
+  auto add_step(const char* kind, Step step) const {
+    return add_step_on<U>(node_, kind, std::move(step));
+  }
+  /// A step node reading `parent` (node_, with its static type when known): the stream it
+  /// returns keeps the new node's static type, so that the next step fuses into it.
+  template <class U, class Step, class Parent>
+  auto add_step_on(std::shared_ptr<Parent> parent, const char* kind, Step step) const {
+    using N = detail::StepNode<T, U, Step, Parent>;
+    auto node = std::make_shared<N>(kind, std::move(parent), std::move(step));
+    graph_->check_open(fmt::format("DStream::{}", node->kind()));
+    graph_->add_node(node);
+    return StepDStream<U, N>(graph_, std::move(node));
   }
 
   template <class U>
@@ -615,9 +624,66 @@ class DStream {
 
   template <class U>
   friend class DStream;
+  template <class U, class N>
+  friend class StepDStream;
 
   std::shared_ptr<detail::Graph> graph_;
   std::shared_ptr<detail::Node<T>> node_;
+};
+
+/// The stream a per-record step returns (map, filter, flat_map, map_values, flat_map_values):
+/// a DStream<T> that also knows its node's type N, so that the steps applied to it compose
+/// statically: a chain of them runs as one loop per partition, without a buffer between steps.
+template <class T, class N>
+class StepDStream : public DStream<T> {
+ public:
+  StepDStream(std::shared_ptr<detail::Graph> graph, std::shared_ptr<N> node)
+      : DStream<T>(graph, node), typed_(std::move(node)) {}
+
+  StepDStream name(std::string name) const {
+    DStream<T>::name(std::move(name));
+    return *this;
+  }
+  using DStream<T>::name;
+
+  template <class F>
+  requires std::invocable<F&, const T&>
+  auto map(F f) const {
+    using U = std::remove_cvref_t<std::invoke_result_t<F&, const T&>>;
+    return this->template add_step_on<U>(typed_, "map", detail::MapStep<F>{std::move(f)});
+  }
+  template <class F>
+  requires std::invocable<F&, const T&> && std::ranges::range<std::invoke_result_t<F&, const T&>>
+  auto flat_map(F f) const {
+    using U = detail::range_element_t<std::invoke_result_t<F&, const T&>>;
+    return this->template add_step_on<U>(typed_, "flat_map", detail::FlatMapStep<F>{std::move(f)});
+  }
+  template <class F>
+  requires std::predicate<F&, const T&>
+  auto filter(F f) const {
+    return this->template add_step_on<T>(typed_, "filter", detail::FilterStep<F>{std::move(f)});
+  }
+  template <class F>
+  requires KeyValue<T>
+  auto map_values(F f) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using W = std::remove_cvref_t<std::invoke_result_t<F&, const V&>>;
+    return this->template add_step_on<std::pair<K, W>>(typed_, "map_values",
+                                                       detail::MapValuesStep<F>{std::move(f)});
+  }
+  template <class F>
+  requires KeyValue<T>
+  auto flat_map_values(F f) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using W = detail::range_element_t<std::invoke_result_t<F&, const V&>>;
+    return this->template add_step_on<std::pair<K, W>>(typed_, "flat_map_values",
+                                                       detail::FlatMapValuesStep<F>{std::move(f)});
+  }
+
+ private:
+  std::shared_ptr<N> typed_;
 };
 
 /// The stream map_with_state returns: the mapped values, plus the state itself.

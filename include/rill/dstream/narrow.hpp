@@ -24,11 +24,17 @@ decltype(auto) call_owned(F& f, T& x) {
   }
 }
 
-/// Base of sinks that transform records into an output buffer flushed a chunk at a time.
+/// The end of a fused chain: collects the records the last step emits and hands them downstream
+/// a chunk at a time (the one virtual call per chunk).
 template <class Out>
-class BufferedSink {
+class BufferedEmit {
  public:
-  explicit BufferedSink(Sink<Out>& down) : down_(down) { buf_.reserve(kChunk); }
+  explicit BufferedEmit(Sink<Out>& down) : down_(down) { buf_.reserve(kChunk); }
+  template <class U>
+  void operator()(U&& value) {
+    buf_.push_back(std::forward<U>(value));
+    if (buf_.size() >= kChunk) flush();
+  }
   void flush() {
     if (!buf_.empty()) {
       down_.push_owned(std::span<Out>(buf_));
@@ -36,65 +42,98 @@ class BufferedSink {
     }
   }
 
- protected:
-  template <class U>
-  void emit(U&& value) {
-    buf_.push_back(std::forward<U>(value));
-    if (buf_.size() >= kChunk) flush();
-  }
-
  private:
   Sink<Out>& down_;
   std::vector<Out> buf_;
 };
 
-/// One fused narrow step: `Step` is a callable object `step(record, emit)` where record is a
-/// `const In&` or an `In&` it may move from. One class serves map, filter, flat_map and the
-/// *_values forms.
-template <class In, class Out, class Step>
-class StepSink final : public Sink<In>, public BufferedSink<Out> {
+/// `step` followed by `emit`, as the emit of the step before: a record emitted as an rvalue is
+/// owned (the step may move from it), one emitted as an lvalue is passed on read-only. Inlined:
+/// a chain of steps is one loop body.
+template <class Step, class Emit>
+struct Then {
+  Step& step;
+  Emit& emit;
+  template <class U>
+  void operator()(U&& value) {
+    if constexpr (std::is_lvalue_reference_v<U>) {
+      step(std::as_const(value), emit);
+    } else {
+      step(value, emit);
+    }
+  }
+};
+
+/// The first step of a fused chain: reads chunks from a Sink and runs `step` on every record.
+/// `Step` is a callable object `step(record, emit)` where record is a `const In&` or an `In&` it
+/// may move from. One class serves map, filter, flat_map and the *_values forms.
+template <class In, class Step, class Emit>
+class StepSink final : public Sink<In> {
  public:
-  StepSink(Step& step, Sink<Out>& down) : BufferedSink<Out>(down), step_(step) {}
+  StepSink(Step& step, Emit& emit) : step_(step), emit_(emit) {}
   void push(std::span<const In> items) override {
     for (const In& x : items)
-      step_(x, *this);
+      step_(x, emit_);
   }
   void push_owned(std::span<In> items) override {
     for (In& x : items)
-      step_(x, *this);
-  }
-  template <class U>
-  void operator()(U&& value) {
-    this->emit(std::forward<U>(value));
+      step_(x, emit_);
   }
 
  private:
   Step& step_;
+  Emit& emit_;
 };
+
+template <class In, class Out, class Step, class Parent>
+class StepNode;
+
+template <class N>
+struct is_step_node : std::false_type {};
+template <class In, class Out, class Step, class Parent>
+struct is_step_node<StepNode<In, Out, Step, Parent>> : std::true_type {};
 
 /// A narrow operator defined by a per-record step (map, filter, flat_map, map_values...).
 /// The step object is copied for every partition task, as Spark ships a closure to each task.
-template <class In, class Out, class Step>
+/// `Parent` is the parent node's static type when the stream API knows it (a StepNode): a chain
+/// of step nodes that all stream then runs as one loop per partition, each step calling the next
+/// directly, with one buffer at the chain's end.
+template <class In, class Out, class Step, class Parent = Node<In>>
 class StepNode final : public Node<Out> {
  public:
-  StepNode(std::string kind, std::shared_ptr<Node<In>> parent, Step step)
+  StepNode(std::string kind, std::shared_ptr<Parent> parent, Step step)
       : Node<Out>(std::move(kind), {parent}, parent->slide(), parent->num_partitions()),
         parent_(std::move(parent)),
         step_(std::move(step)) {}
 
   [[nodiscard]] bool fusable() const noexcept override { return true; }
 
+  /// Runs partition p of batch t through this step (and the streaming step nodes above it) into
+  /// `emit`, called per output record. After prepare(t), when this node streams.
+  template <class Emit>
+  void stream_into(Time t, std::size_t p, Emit& emit) {
+    Step step = step_;
+    if constexpr (is_step_node<Parent>::value) {
+      if (parent_->streams()) {
+        Then<Step, Emit> next{step, emit};
+        parent_->stream_into(t, p, next);
+        return;
+      }
+    }
+    StepSink<In, Step, Emit> sink(step, emit);
+    parent_->stream(t, p, sink);
+  }
+
  protected:
   void prepare_stream(Time t, Exec& ex) override { parent_->prepare(t, ex); }
   void stream_partition(Time t, std::size_t p, Sink<Out>& down) override {
-    Step step = step_;
-    StepSink<In, Out, Step> sink(step, down);
-    parent_->stream(t, p, sink);
-    sink.flush();
+    BufferedEmit<Out> out(down);
+    stream_into(t, p, out);
+    out.flush();
   }
 
  private:
-  std::shared_ptr<Node<In>> parent_;
+  std::shared_ptr<Parent> parent_;
   Step step_;
 };
 
@@ -296,7 +335,7 @@ class RepartitionNode final : public Node<T> {
       all.insert(all.end(), std::make_move_iterator(p.begin()), std::make_move_iterator(p.end()));
     }
     return std::make_shared<const Batch<T>>(
-        split_contiguous(std::move(all), this->num_partitions()));
+        Batch<T>::contiguous(std::move(all), this->num_partitions()));
   }
 
  private:

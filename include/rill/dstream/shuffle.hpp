@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -29,32 +30,57 @@ std::size_t partition_of(const K& key, std::size_t n) noexcept {
   return static_cast<std::size_t>(h % n);
 }
 
-/// Keys with their combined values, in first-appearance order, with a flat hash index.
+/// Keys with their combined values. The hash table holds each key once, with its combiner and
+/// its first-appearance rank, so combining a record is one lookup. entries() lists them in
+/// first-appearance order: the order depends on the input only, never on the table's capacity
+/// (reserve hints come from earlier batches; replays must give the same output).
 template <class K, class C>
 class KeyTable {
+  /// Builds the combiner in place, only when the key is new.
+  template <class Create, class VV>
+  struct Make {
+    Create& create;
+    VV&& value;
+  };
+  struct Slot {
+    template <class Create, class VV>
+    Slot(Make<Create, VV> make, std::uint32_t rank)
+        : combiner(make.create(std::forward<VV>(make.value))), rank(rank) {}
+    C combiner;
+    std::uint32_t rank;
+  };
+
  public:
   /// Combines (key, value) in: `create(v) -> C` for a new key, `merge(C&, v)` otherwise.
   template <class KK, class VV, class Create, class Merge>
   void add(KK&& key, VV&& value, Create& create, Merge& merge) {
-    const K& lookup = key;  // copied into the index; the entry may take the key by move
-    auto [it, inserted] = index_.try_emplace(lookup, static_cast<std::uint32_t>(entries_.size()));
-    if (inserted) {
-      entries_.emplace_back(std::forward<KK>(key), create(std::forward<VV>(value)));
-    } else {
-      merge(entries_[it->second].second, std::forward<VV>(value));
+    const auto rank = static_cast<std::uint32_t>(map_.size());
+    auto [it, inserted] = map_.try_emplace(std::forward<KK>(key),
+                                           Make<Create, VV>{create, std::forward<VV>(value)}, rank);
+    if (!inserted) merge(it->second.combiner, std::forward<VV>(value));
+  }
+  /// The keys and their combiners in first-appearance order. The first call moves the combiners
+  /// out of the table (keys are copied: contains() still answers); add() must not follow.
+  [[nodiscard]] std::vector<std::pair<K, C>>& entries() {
+    if (!listed_) {
+      listed_ = true;
+      std::vector<std::pair<const K, Slot>*> order(map_.size());
+      for (auto& kv : map_)
+        order[kv.second.rank] = &kv;
+      entries_.reserve(order.size());
+      for (auto* kv : order)
+        entries_.emplace_back(kv->first, std::move(kv->second.combiner));
     }
+    return entries_;
   }
-  [[nodiscard]] std::vector<std::pair<K, C>>& entries() noexcept { return entries_; }
-  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
-  [[nodiscard]] bool contains(const K& key) const { return index_.contains(key); }
-  void reserve(std::size_t n) {
-    index_.reserve(n);
-    entries_.reserve(n);
-  }
+  [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
+  [[nodiscard]] bool contains(const K& key) const { return map_.contains(key); }
+  void reserve(std::size_t n) { map_.reserve(n); }
 
  private:
-  boost::unordered_flat_map<K, std::uint32_t, boost::hash<K>> index_;
+  boost::unordered_flat_map<K, Slot, boost::hash<K>> map_;
   std::vector<std::pair<K, C>> entries_;
+  bool listed_ = false;
 };
 
 /// A combine policy: how values become combiners and combiners merge (Spark's combineByKey).
@@ -109,13 +135,21 @@ struct GroupPolicy {
   }
 };
 
-/// Map side of a shuffle: routes each record of one source partition to its output partition's
-/// table, combining on the way.
+/// Records a source partition combines before it decides whether combining pays (below).
+inline constexpr std::size_t kCombineProbe = 4096;
+
+/// Map side of a shuffle: routes each record of one source partition to its output partition.
+/// With one output partition it always combines into the table. With several, it combines the
+/// first kCombineProbe records; if more than three in four of them had a key of their own, the
+/// combine saves little, and the rest of the partition is only routed (appended to its output
+/// partition's buffer, combined once on the reduce side, in shuffle_write). The choice depends on
+/// the batch's input only; the first-appearance order of keys is the same either way.
 template <class K, class V, class C, class Policy>
 class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
  public:
-  ShuffleWriteSink(std::vector<KeyTable<K, C>>& tables, Policy& policy)
-      : tables_(tables), policy_(policy) {}
+  ShuffleWriteSink(std::vector<KeyTable<K, C>>& tables,
+                   std::vector<std::vector<std::pair<K, V>>>& routed, Policy& policy)
+      : tables_(tables), routed_(routed), policy_(policy) {}
   void push(std::span<const std::pair<K, V>> items) override {
     for (const auto& [k, v] : items)
       add(k, v);
@@ -128,28 +162,79 @@ class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
  private:
   template <class KK, class VV>
   void add(KK&& k, VV&& v) {
-    auto& table = tables_.size() == 1 ? tables_[0] : tables_[partition_of(k, tables_.size())];
+    if (tables_.size() == 1) {
+      combine(tables_[0], std::forward<KK>(k), std::forward<VV>(v));
+      return;
+    }
+    const std::size_t q = partition_of(k, tables_.size());
+    if (!combining_) {
+      routed_[q].emplace_back(std::forward<KK>(k), std::forward<VV>(v));
+      return;
+    }
+    combine(tables_[q], std::forward<KK>(k), std::forward<VV>(v));
+    if (++seen_ == kCombineProbe) {
+      std::size_t keys = 0;
+      for (const auto& table : tables_)
+        keys += table.size();
+      combining_ = keys * 4 <= seen_ * 3;
+    }
+  }
+  template <class KK, class VV>
+  void combine(KeyTable<K, C>& table, KK&& k, VV&& v) {
     auto create = [this](auto&& x) { return policy_.create(std::forward<decltype(x)>(x)); };
     auto merge = [this](C& c, auto&& x) { policy_.merge_value(c, std::forward<decltype(x)>(x)); };
     table.add(std::forward<KK>(k), std::forward<VV>(v), create, merge);
   }
   std::vector<KeyTable<K, C>>& tables_;
+  std::vector<std::vector<std::pair<K, V>>>& routed_;
   Policy& policy_;
+  std::size_t seen_ = 0;
+  bool combining_ = true;
 };
 
 /// Runs the map side of a shuffle over every partition of `parent` at t: result[p][q] is the
-/// table of source partition p for output partition q.
+/// table of source partition p for output partition q. With several output partitions, each
+/// output partition's records are then combined into result[0][q] (the other tables are left
+/// empty), one output partition per task, in source-partition order. `reserve` is a hint of the
+/// keys of one output partition (e.g. from the previous batch; it changes no output).
 template <class K, class V, class C, class Policy>
 std::vector<std::vector<KeyTable<K, C>>> shuffle_write(Node<std::pair<K, V>>& parent, Time t,
                                                        Exec& ex, std::size_t n,
-                                                       const Policy& policy) {
+                                                       const Policy& policy,
+                                                       std::size_t reserve = 0) {
   parent.prepare(t, ex);
-  std::vector<std::vector<KeyTable<K, C>>> tables(parent.num_partitions());
-  ex.parallel_for(tables.size(), [&](std::size_t p) {
+  const std::size_t sources = parent.num_partitions();
+  std::vector<std::vector<KeyTable<K, C>>> tables(sources);
+  std::vector<std::vector<std::vector<std::pair<K, V>>>> routed(sources);
+  ex.parallel_for(sources, [&](std::size_t p) {
     tables[p].resize(n);
+    routed[p].resize(n);
+    if (n == 1 && reserve > 0) tables[p][0].reserve(reserve);
     Policy local = policy;
-    ShuffleWriteSink<K, V, C, Policy> sink(tables[p], local);
+    ShuffleWriteSink<K, V, C, Policy> sink(tables[p], routed[p], local);
     parent.stream(t, p, sink);
+  });
+  if (n == 1 || sources == 0) return tables;
+  ex.parallel_for(n, [&](std::size_t q) {
+    Policy local = policy;
+    auto keep = [](C&& c) { return std::move(c); };
+    auto merge = [&local](C& a, C&& b) { local.merge_combiners(a, std::move(b)); };
+    auto create = [&local](V&& v) { return local.create(std::move(v)); };
+    auto merge_value = [&local](C& c, V&& v) { local.merge_value(c, std::move(v)); };
+    KeyTable<K, C> acc = std::move(tables[0][q]);
+    tables[0][q] = KeyTable<K, C>{};
+    if (reserve > 0) acc.reserve(reserve);
+    for (std::size_t p = 0; p < sources; ++p) {
+      if (p > 0) {
+        for (auto& [k, c] : tables[p][q].entries())
+          acc.add(std::move(k), std::move(c), keep, merge);
+        tables[p][q] = KeyTable<K, C>{};
+      }
+      for (auto& [k, v] : routed[p][q])
+        acc.add(std::move(k), std::move(v), create, merge_value);
+      routed[p][q] = {};
+    }
+    tables[0][q] = std::move(acc);
   });
   return tables;
 }
@@ -183,19 +268,24 @@ class CombineByKeyNode final : public Node<std::pair<K, C>> {
  protected:
   std::shared_ptr<const Batch<std::pair<K, C>>> compute(Time t, Exec& ex) override {
     const std::size_t n = this->num_partitions();
-    auto tables = shuffle_write<K, V, C>(*parent_, t, ex, n, policy_);
+    // Each output partition's table is sized for what it held last batch: no rehashing.
+    auto tables = shuffle_write<K, V, C>(*parent_, t, ex, n, policy_,
+                                         last_keys_.load(std::memory_order_relaxed) / n);
     typename Batch<std::pair<K, C>>::Partitions parts(n);
     ex.parallel_for(n, [&](std::size_t q) {
       Policy local = policy_;
       auto merge = [&local](C& a, C&& b) { local.merge_combiners(a, std::move(b)); };
       parts[q] = std::move(shuffle_merge(tables, q, merge).entries());
     });
-    return std::make_shared<const Batch<std::pair<K, C>>>(std::move(parts));
+    auto batch = std::make_shared<const Batch<std::pair<K, C>>>(std::move(parts));
+    last_keys_.store(batch->size(), std::memory_order_relaxed);
+    return batch;
   }
 
  private:
   std::shared_ptr<Node<std::pair<K, V>>> parent_;
   Policy policy_;
+  std::atomic<std::size_t> last_keys_{0};
 };
 
 /// cogroup: for every key in either stream, its values from each, in input order.

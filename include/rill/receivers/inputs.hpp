@@ -56,7 +56,7 @@ class SealedInputNode : public Node<T> {
       if (auto it = sealed_.find(t); it != sealed_.end()) records = std::move(it->second);
     }
     return std::make_shared<const Batch<T>>(
-        split_contiguous(std::move(records), this->num_partitions()));
+        Batch<T>::contiguous(std::move(records), this->num_partitions()));
   }
 
   std::atomic<std::int64_t> records_{0};
