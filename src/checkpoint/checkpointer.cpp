@@ -18,6 +18,7 @@ constexpr std::uint32_t kDeltaKind = 3;
 constexpr std::string_view kSnapshotPrefix = "snapshot-";
 constexpr std::string_view kDeltaPrefix = "delta-";
 constexpr std::string_view kSealPrefix = "sealed-";
+constexpr std::string_view kFormat1Prefix = "checkpoint-";  // before incremental checkpoints
 constexpr std::string_view kSuffix = ".rill";
 
 fs::path file_for(const fs::path& dir, std::string_view prefix, std::int64_t t) {
@@ -130,10 +131,16 @@ void Checkpointer::prune() {
 }
 
 bool Checkpointer::has_checkpoints() const {
-  return !checkpoint_times().empty();
+  return !checkpoint_times().empty() || !list(kFormat1Prefix).empty();
 }
 
 std::optional<std::vector<CheckpointData>> Checkpointer::load_latest() const {
+  if (const auto old = list(kFormat1Prefix); !old.empty()) {
+    logger().warn(
+        "checkpoint '{}' (and {} more) is of format version 1, which this rill does not "
+        "read",
+        old.back().second.string(), old.size() - 1);
+  }
   const auto times = checkpoint_times();
   // Each file is read at most once; nullopt marks one that cannot be used.
   std::map<std::int64_t, std::optional<CheckpointData>> read;

@@ -499,3 +499,12 @@ TEST_F(Recovery, ADamagedWriteAheadLogIsDetected) {
     }
   }
 }
+
+TEST_F(Recovery, ADirectoryOfAnOlderFormatIsRefusedNotIgnored) {
+  fs::create_directories(root_ / "ckpt");
+  std::ofstream(root_ / "ckpt" / "checkpoint-3000.rill") << "RILL, format version 1";
+  auto clock = rill::ManualClock::create();
+  auto ctx = rill::StreamingContext::get_or_create(
+      root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kBatches); });
+  EXPECT_THROW(ctx->start(), rill::CheckpointError);
+}

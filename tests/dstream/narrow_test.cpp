@@ -408,6 +408,30 @@ TEST(Narrow, LongChainKeepsOrderAcrossChunks) {
             (Batches<std::size_t>{{2500, 2500, 2500, 2500}, {750, 750, 750, 751}}));
 }
 
+// map, filter, flat_map, map_values and flat_map_values return a StepDStream (a DStream that
+// knows its node's type, so that chains fuse statically). Held as a DStream<T>, a stream can be
+// reassigned step by step, e.g. in a loop; the chain then runs through the dynamic sink path
+// and gives the same result.
+TEST(Narrow, StepStreamsHeldAsDStreamsCanBeReassigned) {
+  rill::testing::Harness h{rill_test::config(2)};
+  auto in = h.input<int>({iota_vector(0, 3000)});
+  DStream<int> s = in.map([](int x) { return x + 1; });
+  for (int k : {2, 3, 5})
+    s = s.filter([k](int x) { return x % k != 0; });
+  s = s.flat_map([](int x) { return std::vector<int>{x, -x}; });
+  auto out = h.collect(s);
+  h.run_batches(1);
+  std::vector<int> expected;
+  for (int x = 1; x <= 3000; ++x) {
+    if (x % 2 == 0 || x % 3 == 0 || x % 5 == 0) continue;
+    expected.push_back(x);
+    expected.push_back(-x);
+  }
+  auto got = out.batches();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], expected);
+}
+
 // A record a node holds for two consumers must not be moved from by either of them.
 TEST(Narrow, SharedRecordsAreNotMovedFrom) {
   rill::testing::Harness h{1s};

@@ -344,24 +344,6 @@ class Node : public NodeBase {
   std::map<Time, std::shared_ptr<const Batch<T>>> cache_;
 };
 
-/// Splits `all` into n contiguous slices in order (Spark's parallelize slicing).
-template <class T>
-typename Batch<T>::Partitions split_contiguous(std::vector<T>&& all, std::size_t n) {
-  typename Batch<T>::Partitions parts(n);
-  const std::size_t len = all.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t from = i * len / n;
-    const std::size_t to = (i + 1) * len / n;
-    if (n == 1) {
-      parts[0] = std::move(all);
-      break;
-    }
-    parts[i].assign(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(from)),
-                    std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(to)));
-  }
-  return parts;
-}
-
 /// An output operation: runs at every batch time at which its stream is defined.
 class OutputOp {
  public:
