@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -100,11 +101,15 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
  protected:
   std::shared_ptr<const Batch<std::pair<K, S>>> compute(Time t, Exec& ex) override {
     const std::size_t n = this->num_partitions();
-    auto tables = shuffle_write<K, V, std::vector<V>>(*parent_, t, ex, n, GroupPolicy<V>{});
+    // Tables sized for the previous batch's keys (the hint changes no output).
+    auto tables = shuffle_write<K, V, std::vector<V>>(*parent_, t, ex, n, GroupPolicy<V>{},
+                                                      last_fresh_keys_.load() / n);
+    last_fresh_keys_.store(0);
     typename Batch<std::pair<K, S>>::Partitions parts(n);
     ex.parallel_for(n, [&](std::size_t q) {
       MergeGroups<V> merge;
       auto fresh = shuffle_merge(tables, q, merge);
+      last_fresh_keys_.fetch_add(fresh.size(), std::memory_order_relaxed);
       auto& state = state_[q];
       auto& out = parts[q];
       F fn = fn_;
@@ -162,6 +167,7 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
   F fn_;
   std::vector<boost::unordered_flat_map<K, S, boost::hash<K>>> state_;
   KeyChanges<K> changes_;
+  std::atomic<std::size_t> last_fresh_keys_{0};  // keys with new values in the last batch
 };
 
 /// Sends each record of one source partition to its key's output partition, in order.

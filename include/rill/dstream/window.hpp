@@ -492,13 +492,18 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
   void pre_aggregate(Time t, Exec& ex) override {
     const std::size_t n = this->num_partitions();
     using Policy = CountedReducePolicy<V, F>;
-    auto tables = shuffle_write<K, V, Counted>(*this->parent_, t, ex, n, Policy{f_});
+    // Tables sized for the previous batch's keys: no rehashing (the hint changes no output).
+    auto tables =
+        shuffle_write<K, V, Counted>(*this->parent_, t, ex, n, Policy{f_}, last_pre_keys_ / n);
     Pre pre(n);
     ex.parallel_for(n, [&](std::size_t q) {
       Policy local{f_};
       auto merge = [&local](Counted& a, Counted&& b) { local.merge_combiners(a, std::move(b)); };
       pre[q] = std::move(shuffle_merge(tables, q, merge).entries());
     });
+    last_pre_keys_ = 0;
+    for (const auto& part : pre)
+      last_pre_keys_ += part.size();
     ledger_.put(t, std::move(pre));
   }
 
@@ -556,6 +561,7 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
   WindowLedger<Pre> ledger_;
   std::vector<boost::unordered_flat_map<K, Counted, boost::hash<K>>> state_;
   KeyChanges<K> changes_;
+  std::size_t last_pre_keys_ = 0;  // keys of the last pre-aggregate (batch thread)
 };
 
 }  // namespace rill::detail
