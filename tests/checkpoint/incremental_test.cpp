@@ -58,6 +58,20 @@ class Incremental : public ::testing::Test {
     ctx->stop(rill::StopOptions{.graceful = false});
   }
 
+  /// Runs `build` again from nothing, stopping and restarting after each of `stops`, and
+  /// expects `sink` to end as it was after the uninterrupted run.
+  template <class Build, class Sink>
+  void expect_restarts_give_the_same(Build build, Sink& sink,
+                                     std::initializer_list<std::int64_t> stops) {
+    const auto uninterrupted = sink;
+    fs::remove_all(dir_);
+    sink.clear();
+    for (std::int64_t until : stops)
+      run(build, until);
+    run(build);
+    EXPECT_EQ(sink, uninterrupted);
+  }
+
   [[nodiscard]] std::uintmax_t size_of(const std::string& name) const {
     return fs::file_size(dir_ / (name + ".rill"));
   }
@@ -107,12 +121,7 @@ TEST_F(Incremental, UpdateStateByKeyDeltasHoldOnlyTheKeysThatChanged) {
     EXPECT_LT(size_of(fmt::format("delta-{}", b * 1000)), snapshot / 100);
   }
   // Restored from the snapshot and 4 deltas, the run goes on as if it never stopped.
-  const auto uninterrupted = *sink;
-  fs::remove_all(dir_);
-  sink->clear();
-  run(build, 4);
-  run(build);
-  EXPECT_EQ(*sink, uninterrupted);
+  expect_restarts_give_the_same(build, *sink, {4});
 }
 
 TEST_F(Incremental, AStateWithoutEqualityIsWholeInEveryDeltaSoSnapshotsTakeOver) {
@@ -169,15 +178,9 @@ TEST_F(Incremental, MapWithStateDeltasHoldTheKeysWithRecordsAndTimeouts) {
     SCOPED_TRACE(b);
     EXPECT_LT(size_of(fmt::format("delta-{}", b * 1000)), snapshot / 100);
   }
-  const auto uninterrupted = *sink;
   // Keys 0, 1, 2, 3, 7 and 11 had records by 4000; the others time out then.
-  ASSERT_EQ(uninterrupted.at(rill::Time{4000}).size(), 3u + kKeys - 6u);
-  fs::remove_all(dir_);
-  sink->clear();
-  run(build, 3);
-  run(build, 6);
-  run(build);
-  EXPECT_EQ(*sink, uninterrupted);
+  ASSERT_EQ(sink->at(rill::Time{4000}).size(), 3u + kKeys - 6u);
+  expect_restarts_give_the_same(build, *sink, {3, 6});
 }
 
 TEST_F(Incremental, KeyedWindowDeltasHoldTheNewPreAggregatesAndTheKeysTheyMoved) {
@@ -210,11 +213,5 @@ TEST_F(Incremental, KeyedWindowDeltasHoldTheNewPreAggregatesAndTheKeysTheyMoved)
     SCOPED_TRACE(b);
     EXPECT_LT(size_of(fmt::format("delta-{}", b * 1000)), snapshot / 50);
   }
-  const auto uninterrupted = *sink;
-  fs::remove_all(dir_);
-  sink->clear();
-  run(build, 2);
-  run(build, 5);
-  run(build);
-  EXPECT_EQ(*sink, uninterrupted);
+  expect_restarts_give_the_same(build, *sink, {2, 5});
 }

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -135,19 +134,19 @@ class WindowLedger {
     if constexpr (is_serializable_v<Pre>) {
       std::vector<Time> waiting;
       std::vector<Time> inside;
-      std::map<Time, const Pre*> added;
-      for (const auto& [t, pre] : waiting_) {
+      for (const auto& [t, pre] : waiting_)
         waiting.push_back(t);
-        if (std::find(added_.begin(), added_.end(), t) != added_.end()) added.emplace(t, &pre);
-      }
-      for (const auto& [t, pre] : inside_) {
+      for (const auto& [t, pre] : inside_)
         inside.push_back(t);
-        if (std::find(added_.begin(), added_.end(), t) != added_.end()) added.emplace(t, &pre);
+      std::map<Time, Pre> added;  // put since the last checkpoint and still held
+      for (Time t : added_) {
+        if (auto it = waiting_.find(t); it != waiting_.end()) {
+          added.emplace(t, it->second);
+        } else if (auto in = inside_.find(t); in != inside_.end()) {
+          added.emplace(t, in->second);
+        }
       }
-      std::map<Time, Pre> copies;
-      for (const auto& [t, pre] : added)
-        copies.emplace(t, *pre);
-      return to_bytes(waiting, inside, copies);
+      return to_bytes(waiting, inside, added);
     } else {
       return {};
     }
