@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   try {
     rill::StreamingContext ctx{2s};
     ctx.text_file_stream(argv[1])
-        .flat_map([](const std::string& line) { return rill::split_words(line); })
+        .flat_map(rill::split_words)
         .map([](const std::string& w) {
           return std::pair{w, 1L};
         })

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   try {
     rill::StreamingContext ctx{1s};
     ctx.socket_text_stream(argv[1], static_cast<std::uint16_t>(std::stoi(argv[2])))
-        .flat_map([](const std::string& line) { return rill::split_words(line); })
+        .flat_map(rill::split_words)
         .map([](const std::string& w) {
           return std::pair{w, 1L};
         })

@@ -5,31 +5,18 @@
 
 namespace rill {
 
-namespace {
-/// Space, tab, newline, vertical tab, form feed, carriage return ('\t' to '\r' are 9 to 13).
-constexpr bool is_space(char c) noexcept {
-  return c == ' ' || static_cast<unsigned char>(c - '\t') <= '\r' - '\t';
-}
-}  // namespace
-
-std::vector<std::string> split_words(std::string_view line) {
+std::vector<std::string> SplitWords::operator()(std::string_view line) const {
   // The words are found first (up to kLocal of them on the stack), so that the vector is
   // allocated once and no string is moved by its growth.
   constexpr std::size_t kLocal = 64;
   std::array<std::string_view, kLocal> found;
   std::size_t k = 0;
   std::vector<std::string> words;
-  std::size_t i = 0;
-  const std::size_t n = line.size();
-  while (i < n) {
-    while (i < n && is_space(line[i]))
-      ++i;
-    const std::size_t start = i;
-    while (i < n && !is_space(line[i]))
-      ++i;
-    if (i == start) continue;
+  std::size_t pos = 0;
+  for (auto word = detail::next_word(line, pos); !word.empty();
+       word = detail::next_word(line, pos)) {
     if (k < kLocal) {
-      found[k++] = line.substr(start, i - start);
+      found[k++] = word;
       continue;
     }
     if (words.empty()) {
@@ -37,7 +24,7 @@ std::vector<std::string> split_words(std::string_view line) {
       for (std::size_t j = 0; j < k; ++j)
         words.emplace_back(found[j]);
     }
-    words.emplace_back(line.substr(start, i - start));
+    words.emplace_back(word);
   }
   if (words.empty() && k > 0) {
     words.reserve(k);

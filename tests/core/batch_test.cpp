@@ -27,4 +27,15 @@ TEST(SplitWords, OnWhiteSpace) {
   EXPECT_EQ(rill::split_words("  a b\tc\r\n d  "), (std::vector<std::string>{"a", "b", "c", "d"}));
   EXPECT_TRUE(rill::split_words("   ").empty());
   EXPECT_TRUE(rill::split_words("").empty());
+  // More words than split_words finds on the stack (64) before it allocates.
+  std::string many;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 150; ++i) {
+    expected.push_back("w" + std::to_string(i));
+    many += expected.back() + (i % 2 == 0 ? " " : "\t\n");
+  }
+  EXPECT_EQ(rill::split_words(many), expected);
+  std::vector<std::string> each;
+  rill::split_words.each(many, [&](std::string w) { each.push_back(std::move(w)); });
+  EXPECT_EQ(each, expected);
 }

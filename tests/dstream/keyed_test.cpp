@@ -508,6 +508,40 @@ TEST(Keyed, ManyKeysAreHashPartitionedConsistently) {
   EXPECT_EQ(used.size(), 3u);
 }
 
+// String keys over several partitions: the map side hashes each key once, for its partition and
+// its table (Prehashed); the sums and the partition of every key are those of a plain count.
+TEST(Keyed, StringKeysAreCountedOncePerPartition) {
+  Batches<std::pair<std::string, int>> input(2);
+  for (int i = 0; i < 6000; ++i)
+    input[static_cast<std::size_t>(i % 2)].push_back({"key" + std::to_string(i * 31 % 700), i});
+  for (std::size_t p : {std::size_t{1}, std::size_t{2}, std::size_t{4}}) {
+    SCOPED_TRACE("parallelism " + std::to_string(p));
+    rill::testing::Harness h{rill_test::config(p)};
+    auto in = h.input<std::pair<std::string, int>>(input);
+    std::vector<std::map<std::string, std::pair<int, std::size_t>>> got;  // key -> (sum, part)
+    in.reduce_by_key(plus, 3).foreach_batch(
+        [&](const rill::Batch<std::pair<std::string, int>>& batch, rill::Time) {
+          auto& sums = got.emplace_back();
+          for (std::size_t q = 0; q < batch.num_partitions(); ++q) {
+            for (const auto& [k, v] : batch.partition(q)) {
+              EXPECT_TRUE(sums.emplace(k, std::pair{v, q}).second) << k << " appears twice";
+              EXPECT_EQ(q, rill::detail::partition_of(k, 3)) << k;
+            }
+          }
+        });
+    h.run_batches(2);
+    ASSERT_EQ(got.size(), 2u);
+    for (std::size_t b = 0; b < 2; ++b) {
+      std::map<std::string, int> expected;
+      for (const auto& [k, v] : input[b])
+        expected[k] += v;
+      ASSERT_EQ(got[b].size(), expected.size());
+      for (const auto& [k, sum] : expected)
+        EXPECT_EQ(got[b][k].first, sum) << k;
+    }
+  }
+}
+
 // Grouped values keep input order (source partition, then position), whatever the parallelism
 // and the partition count, also after a repartition upstream.
 TEST(Keyed, GroupValuesInInputOrderAtScale) {

@@ -497,6 +497,57 @@ TEST(Narrow, FlatMapUsesTheRangesValueType) {
             (Batches<std::pair<std::string, int>>{{{"k", 0}, {"k", 1}, {"k", 2}}}));
 }
 
+// flat_map(rill::split_words) emits each word as it is found (SplitWords::each), and gives what
+// the lambda returning split_words' vector gives, in order, for lines shared by two consumers
+// (read-only) and owned by one.
+TEST(Narrow, FlatMapSplitWordsMatchesTheVectorForm) {
+  const Batches<std::string> lines{
+      {"  a b\tc\r\n d  ", "", "   ", "one", "x  y"}, {}, {std::string(200, 'w') + " z"}};
+  for (std::size_t p : {std::size_t{1}, std::size_t{3}}) {
+    rill::testing::Harness h{rill_test::config(p)};
+    auto in = h.input<std::string>(lines);
+    auto direct = h.collect(in.flat_map(rill::split_words));
+    auto by_vector =
+        h.collect(in.flat_map([](const std::string& l) { return rill::split_words(l); }));
+    auto owned = h.collect(in.map([](const std::string& l) { return l + " !"; })
+                               .flat_map(rill::split_words)
+                               .filter([](const std::string& w) { return w != "!"; }));
+    h.run_batches(3);
+    EXPECT_EQ(direct.batches(), by_vector.batches());
+    EXPECT_EQ(direct.batches(), owned.batches());
+    EXPECT_EQ(direct.batches(),
+              (Batches<std::string>{
+                  {"a", "b", "c", "d", "one", "x", "y"}, {}, {std::string(200, 'w'), "z"}}));
+  }
+}
+
+// A flat_map function object with each(x, emit) is called through it: its elements are emitted
+// one by one, and operator() is not called.
+struct Digits {
+  int* vectors_built;
+  std::vector<int> operator()(int x) const {
+    ++*vectors_built;
+    std::vector<int> out;
+    each(x, [&](int d) { out.push_back(d); });
+    return out;
+  }
+  template <class Emit>
+  void each(int x, Emit&& emit) const {
+    for (; x > 0; x /= 10)
+      emit(x % 10);
+  }
+};
+
+TEST(Narrow, FlatMapCallsAFunctionObjectsEach) {
+  int vectors_built = 0;
+  rill::testing::Harness h{1s};
+  auto in = h.input<int>({{123, 0, 45}});
+  auto out = h.collect(in.flat_map(Digits{&vectors_built}).map([](int d) { return d * 2; }));
+  h.run_batches(1);
+  EXPECT_EQ(out.batches(), (Batches<int>{{6, 4, 2, 10, 8}}));
+  EXPECT_EQ(vectors_built, 0);
+}
+
 // An exception thrown by an operator function on a worker thread fails the batch: run_batches
 // rethrows it, after the earlier batches' outputs ran.
 TEST(Narrow, ExceptionInMapFailsRunBatches) {

@@ -175,16 +175,32 @@ void emit_range(R&& range, E& emit) {
   }
 }
 
+/// A flat_map function object that can emit its elements one by one: `f.each(x, emit)` calls
+/// emit(element) for the elements f(x) returns, in order (Flink's flatMap with a Collector).
+/// flat_map then builds no range per record. rill::split_words is one.
+template <class F, class X>
+concept EmitsEach = requires(F& f, const X& x, void (*emit)(int)) {
+  f.each(x, emit);
+};
+
 template <class F>
 struct FlatMapStep {
   F f;
   template <class X, class E>
   void operator()(X& x, E& emit) {
-    emit_range(call_owned(f, x), emit);
+    if constexpr (EmitsEach<F, X>) {
+      f.each(std::as_const(x), emit);
+    } else {
+      emit_range(call_owned(f, x), emit);
+    }
   }
   template <class X, class E>
   void operator()(const X& x, E& emit) {
-    emit_range(std::invoke(f, x), emit);
+    if constexpr (EmitsEach<F, X>) {
+      f.each(x, emit);
+    } else {
+      emit_range(std::invoke(f, x), emit);
+    }
   }
 };
 

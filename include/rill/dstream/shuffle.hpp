@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <boost/container_hash/hash.hpp>
+#include <boost/unordered/hash_traits.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "rill/dstream/node.hpp"
@@ -18,10 +20,9 @@
 /// keys first appear (source partition, then position): deterministic, with no seeded hash.
 namespace rill::detail {
 
-/// The output partition of a key: boost::hash (unseeded, stable across runs), mixed.
-template <class K>
-std::size_t partition_of(const K& key, std::size_t n) noexcept {
-  std::uint64_t h = boost::hash<K>{}(key);
+/// The output partition of a key whose boost::hash is `hash`, mixed.
+inline std::size_t partition_of_hash(std::size_t hash, std::size_t n) noexcept {
+  std::uint64_t h = hash;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
@@ -29,6 +30,50 @@ std::size_t partition_of(const K& key, std::size_t n) noexcept {
   h ^= h >> 33;
   return static_cast<std::size_t>(h % n);
 }
+
+/// The output partition of a key: boost::hash (unseeded, stable across runs), mixed.
+template <class K>
+std::size_t partition_of(const K& key, std::size_t n) noexcept {
+  return partition_of_hash(boost::hash<K>{}(key), n);
+}
+
+/// A key with its boost::hash, computed once: looked up without hashing it again.
+template <class K>
+struct Prehashed {
+  const K& key;
+  std::size_t hash;
+};
+
+/// Whether a key's hash is worth computing once only: not for integers and the like, whose
+/// boost::hash is the value itself (a transparent hasher costs their lookups a little).
+template <class K>
+inline constexpr bool kPrehash = !std::is_arithmetic_v<K> && !std::is_enum_v<K>;
+
+/// Marks KeyHash as avalanching when boost::hash<K> is (strings): the table then does not mix.
+template <class K, bool = boost::unordered::hash_is_avalanching<boost::hash<K>>::value>
+struct Avalanching {};
+template <class K>
+struct Avalanching<K, true> {
+  using is_avalanching = void;
+};
+
+/// boost::hash, and the hash a Prehashed key carries.
+template <class K>
+struct KeyHash : Avalanching<K> {
+  using is_transparent = void;
+  std::size_t operator()(const K& key) const noexcept(noexcept(boost::hash<K>{}(key))) {
+    return boost::hash<K>{}(key);
+  }
+  std::size_t operator()(const Prehashed<K>& key) const noexcept { return key.hash; }
+};
+
+template <class K>
+struct KeyEqual {
+  using is_transparent = void;
+  bool operator()(const K& a, const K& b) const { return a == b; }
+  bool operator()(const Prehashed<K>& a, const K& b) const { return a.key == b; }
+  bool operator()(const K& a, const Prehashed<K>& b) const { return a == b.key; }
+};
 
 /// Keys with their combined values. The hash table holds each key once, with its combiner and
 /// its first-appearance rank, so combining a record is one lookup. entries() lists them in
@@ -59,6 +104,18 @@ class KeyTable {
                                            Make<Create, VV>{create, std::forward<VV>(value)}, rank);
     if (!inserted) merge(it->second.combiner, std::forward<VV>(value));
   }
+  /// add(), for a key whose boost::hash is `hash`: a key already in the table is not hashed
+  /// again (a new one is).
+  template <class KK, class VV, class Create, class Merge>
+  void add_hashed(std::size_t hash, KK&& key, VV&& value, Create& create, Merge& merge) {
+    if constexpr (kPrehash<K>) {
+      if (auto it = map_.find(Prehashed<K>{key, hash}); it != map_.end()) {
+        merge(it->second.combiner, std::forward<VV>(value));
+        return;
+      }
+    }
+    add(std::forward<KK>(key), std::forward<VV>(value), create, merge);
+  }
   /// The keys and their combiners in first-appearance order. The first call moves the combiners
   /// out of the table (keys are copied: contains() still answers); add() must not follow.
   [[nodiscard]] std::vector<std::pair<K, C>>& entries() {
@@ -78,7 +135,9 @@ class KeyTable {
   void reserve(std::size_t n) { map_.reserve(n); }
 
  private:
-  boost::unordered_flat_map<K, Slot, boost::hash<K>> map_;
+  using Hash = std::conditional_t<kPrehash<K>, KeyHash<K>, boost::hash<K>>;
+  using Equal = std::conditional_t<kPrehash<K>, KeyEqual<K>, std::equal_to<K>>;
+  boost::unordered_flat_map<K, Slot, Hash, Equal> map_;
   std::vector<std::pair<K, C>> entries_;
   bool listed_ = false;
 };
@@ -144,6 +203,8 @@ inline constexpr std::size_t kCombineProbe = 4096;
 /// combine saves little, and the rest of the partition is only routed (appended to its output
 /// partition's buffer, combined once on the reduce side, in shuffle_write). The choice depends on
 /// the batch's input only; the first-appearance order of keys is the same either way.
+/// (Records arrive a chunk at a time even from a fused chain: a chunk of pairs, then a tight
+/// table loop, measured faster than the chain calling the table per record.)
 template <class K, class V, class C, class Policy>
 class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
  public:
@@ -162,28 +223,26 @@ class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
  private:
   template <class KK, class VV>
   void add(KK&& k, VV&& v) {
+    auto create = [this](auto&& x) { return policy_.create(std::forward<decltype(x)>(x)); };
+    auto merge = [this](C& c, auto&& x) { policy_.merge_value(c, std::forward<decltype(x)>(x)); };
     if (tables_.size() == 1) {
-      combine(tables_[0], std::forward<KK>(k), std::forward<VV>(v));
+      tables_[0].add(std::forward<KK>(k), std::forward<VV>(v), create, merge);
       return;
     }
-    const std::size_t q = partition_of(k, tables_.size());
+    // The key's hash picks its partition and finds it in the table: it is computed once.
+    const std::size_t hash = boost::hash<K>{}(k);
+    const std::size_t q = partition_of_hash(hash, tables_.size());
     if (!combining_) {
       routed_[q].emplace_back(std::forward<KK>(k), std::forward<VV>(v));
       return;
     }
-    combine(tables_[q], std::forward<KK>(k), std::forward<VV>(v));
+    tables_[q].add_hashed(hash, std::forward<KK>(k), std::forward<VV>(v), create, merge);
     if (++seen_ == kCombineProbe) {
       std::size_t keys = 0;
       for (const auto& table : tables_)
         keys += table.size();
       combining_ = keys * 4 <= seen_ * 3;
     }
-  }
-  template <class KK, class VV>
-  void combine(KeyTable<K, C>& table, KK&& k, VV&& v) {
-    auto create = [this](auto&& x) { return policy_.create(std::forward<decltype(x)>(x)); };
-    auto merge = [this](C& c, auto&& x) { policy_.merge_value(c, std::forward<decltype(x)>(x)); };
-    table.add(std::forward<KK>(k), std::forward<VV>(v), create, merge);
   }
   std::vector<KeyTable<K, C>>& tables_;
   std::vector<std::vector<std::pair<K, V>>>& routed_;
