@@ -1,6 +1,11 @@
 #include "scheduler/engine.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include <fmt/ranges.h>
 #include <boost/asio/post.hpp>
@@ -167,15 +172,27 @@ void Engine::start(Duration remember) {
       throw;
     }
   }
+  next_tick_.store(first);
+  if (!clock_->is_manual()) {
+    const int fd = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd >= 0) {
+      backup_timer_.emplace(io_, fd);
+      await_backup_timer();
+    } else {
+      logger().warn(
+          "StreamingContext: timerfd_create failed ({}); the scheduler thread seals "
+          "every batch",
+          std::strerror(errno));
+    }
+  }
   batch_thread_ = std::thread([this] { batch_loop(); });
   scheduler_thread_ = std::thread([this] {
     RillThreadScope scope;
     io_.run();
   });
-  post([this, first] {
-    next_tick_ = first;
-    schedule_at(first, [this, first] { tick(first); });
-  });
+  // On the system clock, the idle batch thread seals the first batch when it is due.
+  if (clock_->is_manual())
+    post([this, first] { schedule_at(first, [this, first] { tick(first); }); });
   logger().debug("StreamingContext started: interval {} ms, zero time {}", interval_.count(),
                  zero_);
 }
@@ -394,9 +411,42 @@ void Engine::rearm_timer() {
   });
 }
 
-void Engine::tick(Time t) {
-  if (t != next_tick_) return;  // already ticked early by a graceful stop under a manual clock
-  next_tick_ = t + interval_;
+void Engine::set_backup_timer(std::optional<Time> at) noexcept {
+  if (!backup_timer_) return;
+  itimerspec spec{};  // zero: disarmed
+  if (at) {
+    const std::int64_t ms = at->milliseconds();
+    spec.it_value.tv_sec = static_cast<time_t>(ms / 1000);
+    spec.it_value.tv_nsec = static_cast<long>(ms % 1000) * 1'000'000;
+    if (ms <= 0) spec.it_value.tv_nsec = 1;  // a zero it_value would disarm it
+  }
+  if (::timerfd_settime(backup_timer_->native_handle(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+    // Not expected with these arguments; were it to happen, an idle batch thread still seals.
+    logger().error("StreamingContext: timerfd_settime failed: {}", std::strerror(errno));
+  }
+}
+
+void Engine::await_backup_timer() {
+  backup_timer_->async_wait(
+      asio::posix::descriptor_base::wait_read, [this](const boost::system::error_code& ec) {
+        if (ec) return;  // cancelled: the context is halting
+        std::uint64_t expirations = 0;
+        // Nothing to read when the timer was set again since it fired (it no longer is due).
+        if (::read(backup_timer_->native_handle(), &expirations, sizeof expirations) ==
+                static_cast<ssize_t>(sizeof expirations) &&
+            expirations > 0) {
+          const Time due = next_tick_.load();
+          if (clock_->now() >= due) tick(due);
+        }
+        await_backup_timer();
+      });
+}
+
+void Engine::tick(Time t, bool scheduler_thread) {
+  std::unique_lock tick_lock(tick_mutex_);
+  // Already ticked: early, by a graceful stop under a manual clock, or by the other thread.
+  if (t != next_tick_.load()) return;
+  next_tick_.store(t + interval_);
   bool take;
   {
     std::lock_guard lock(mutex_);
@@ -442,9 +492,16 @@ void Engine::tick(Time t) {
     std::lock_guard lock(mutex_);
     if (halting_) return;
     pending_.push_back(batch);
+    // While batches wait or run, the scheduler thread seals the next one when it is due.
+    if (backup_timer_) set_backup_timer(t + interval_);
   }
   cv_.notify_all();
-  schedule_at(t + interval_, [this, next = t + interval_] { tick(next); });
+  tick_lock.unlock();
+  if (!scheduler_thread) {
+    if (draining_.load()) post([this] { check_drained(); });
+    return;
+  }
+  if (!backup_timer_) schedule_at(t + interval_, [this, next = t + interval_] { tick(next); });
   check_drained();
 }
 
@@ -470,7 +527,7 @@ void Engine::check_drained() {
         std::lock_guard lock(mutex_);
         room = pending_.size() < graph_->config().max_pending_batches();
       }
-      if (room) tick(next_tick_);
+      if (room) tick(next_tick_.load());
     }
     return;
   }
@@ -484,6 +541,7 @@ void Engine::check_drained() {
 void Engine::halt_inputs() {
   timers_.clear();
   system_timer_.cancel();
+  if (backup_timer_) backup_timer_->cancel();
   for (const auto& input : graph_->inputs()) {
     try {
       input->stop_input();
@@ -504,7 +562,28 @@ void Engine::batch_loop() {
     PendingBatch batch;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return halting_ || !pending_.empty(); });
+      while (!halting_ && pending_.empty()) {
+        if (!backup_timer_) {
+          cv_.wait(lock);
+          continue;
+        }
+        // Idle on the system clock: this thread seals the next batch itself when it is due,
+        // and the scheduler thread is not woken for it.
+        set_backup_timer(std::nullopt);
+        const Time due = next_tick_.load();
+        const auto at = std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                Duration{due.milliseconds()}));
+        if (cv_.wait_until(lock, at) != std::cv_status::timeout) continue;
+        if (halting_ || !pending_.empty()) continue;
+        lock.unlock();
+        try {
+          tick(due, false);
+        } catch (...) {
+          fail(std::current_exception());
+        }
+        lock.lock();
+      }
       if (halting_) break;
       batch = pending_.front();
       pending_.pop_front();

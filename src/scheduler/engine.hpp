@@ -17,6 +17,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/system_timer.hpp>
 
 #include "checkpoint/checkpointer.hpp"
@@ -35,6 +36,10 @@ namespace rill::detail {
 /// - the batch thread runs sealed batches one at a time, in time order: output operations in
 ///   registration order, each computing its lineage with the partitions on the worker pool;
 /// - the listener bus calls listeners on one thread, in order.
+/// On the system clock, a batch thread with nothing to run seals the next batch itself when it
+/// is due, so that one thread wakes per batch, not two. While a batch waits or runs, a backup
+/// timer (a timerfd the scheduler thread watches, armed and disarmed without waking it) seals
+/// the next one on time instead: a slow batch never delays the next one's sealing.
 class Engine final : public Runtime {
  public:
   explicit Engine(std::shared_ptr<Graph> graph);
@@ -87,7 +92,12 @@ class Engine final : public Runtime {
   void schedule_at(Time t, std::function<void()> fn);
   void process_due_timers();
   void rearm_timer();
-  void tick(Time t);
+  /// Seals batch t (when t is the next tick). The scheduler thread's ticks also check a
+  /// graceful stop's progress; the batch thread's (system clock, when idle) leave that to it.
+  void tick(Time t, bool scheduler_thread = true);
+  void await_backup_timer();
+  // under mutex_ (system clock)
+  void set_backup_timer(std::optional<Time> at) noexcept;
   void begin_drain();
   void check_drained();
   void halt_inputs();
@@ -111,6 +121,9 @@ class Engine final : public Runtime {
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   boost::asio::system_timer system_timer_;
+  // The backup timer of the system clock's ticks (see the class comment); absent on a manual
+  // clock. Armed at the next tick while a batch waits or runs, under mutex_.
+  std::optional<boost::asio::posix::stream_descriptor> backup_timer_;
   std::multimap<Time, std::function<void()>> timers_;
   std::shared_ptr<ClockLink> clock_link_;
   std::uint64_t clock_token_ = 0;
@@ -129,7 +142,8 @@ class Engine final : public Runtime {
   std::size_t snapshot_bytes_ = 0;
   std::map<std::int64_t, SealData> replay_;  // scheduler thread, after start()
   std::atomic<bool> draining_{false};        // written by the scheduler thread
-  Time next_tick_;                           // scheduler thread
+  std::mutex tick_mutex_;                    // one tick() at a time
+  std::atomic<Time> next_tick_;              // written by tick(), under tick_mutex_
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;

@@ -571,6 +571,63 @@ TEST(ReceiverStream, GracefulStopUnderTheManualClockProcessesBufferedRecords) {
   EXPECT_LT(took, 1s) << "the graceful stop waited for its timeout";
 }
 
+// On the system clock, a batch holds what was received before its time, even while an earlier
+// batch runs long: the next batches are sealed on time (by the scheduler thread's backup timer
+// while the batch thread is busy; by the idle batch thread itself otherwise), not when the slow
+// batch ends. No record is lost or counted twice.
+TEST(ReceiverStream, ASlowBatchDoesNotDelayTheSealingOfTheNextOnes) {
+  using Clock = std::chrono::system_clock;
+  const auto base = Clock::now();
+  const auto ms_since_base = [base] {
+    return static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - base).count());
+  };
+  std::mutex mutex;
+  std::vector<std::pair<rill::Time, std::vector<int>>> batches;  // batch time, its records
+  std::atomic<int> stored{0};
+  auto receiver = std::make_shared<ThreadReceiver>([&](ThreadReceiver& r, int) {
+    for (;;) {  // a record every millisecond: the time it was stored (ms since base)
+      r.store(ms_since_base());
+      ++stored;
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  rill::StreamingContext ctx{rill::Config{}.batch_interval(50ms).parallelism(1)};
+  ctx.receiver_stream<int>(receiver).foreach_batch([&](const rill::Batch<int>& b, rill::Time t) {
+    std::size_t n;
+    {
+      std::lock_guard lock(mutex);
+      batches.emplace_back(t, b.collect());
+      n = batches.size();
+    }
+    if (n == 3) std::this_thread::sleep_for(400ms);  // the slow batch
+  });
+  ctx.start();
+  for (;;) {
+    std::this_thread::sleep_for(20ms);
+    std::lock_guard lock(mutex);
+    if (batches.size() >= 14) break;
+  }
+  ctx.stop(rill::StopOptions{.graceful = true, .timeout = rill::Duration{10'000}});
+
+  std::lock_guard lock(mutex);
+  std::vector<int> all;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto& [t, records] = batches[i];
+    const auto batch_ms = static_cast<int>(
+        t.milliseconds() -
+        std::chrono::duration_cast<std::chrono::milliseconds>(base.time_since_epoch()).count());
+    if (!records.empty()) {
+      // Sealed at most 100 ms after its time (waiting for the slow batch would be 400 ms).
+      EXPECT_LT(*std::max_element(records.begin(), records.end()), batch_ms + 100)
+          << "batch " << i << " at " << batch_ms << " ms";
+    }
+    all.insert(all.end(), records.begin(), records.end());
+  }
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
+  EXPECT_EQ(static_cast<int>(all.size()), stored.load()) << "records lost or counted twice";
+}
+
 TEST(ReceiverStream, BackPressureBoundsTheBufferAndLosesNothing) {
   constexpr std::size_t kCapacity = 1000;
   constexpr int kTotal = 10 * static_cast<int>(kCapacity);
