@@ -542,6 +542,61 @@ TEST(Keyed, StringKeysAreCountedOncePerPartition) {
   }
 }
 
+// Large batches at several parallelisms: a source partition whose first 4096 records mostly
+// have keys of their own only routes the rest to the reduce side; one whose keys repeat
+// combines on the map side. Either way the sums, the grouped values (in input order) and each
+// partition's key order (first appearance: source partition, then position) are the model's.
+TEST(Keyed, RoutedAndCombinedShufflesGiveTheModelsOutput) {
+  constexpr std::size_t kPartitions = 3;
+  Batches<std::pair<int, int>> input(3);
+  for (int i = 0; i < 20'000; ++i) {
+    input[0].push_back({(i * 7919) % 15'000, i});     // mostly distinct: routed
+    input[1].push_back({i % 50, i});                  // 50 keys: combined
+    input[2].push_back({i < 6000 ? i : i % 300, i});  // distinct first, then repeats: routed
+  }
+  for (std::size_t p : {std::size_t{1}, std::size_t{2}, std::size_t{4}}) {
+    SCOPED_TRACE("parallelism " + std::to_string(p));
+    rill::testing::Harness h{rill_test::config(p)};
+    auto in = h.input<std::pair<int, int>>(input);
+    std::vector<std::vector<std::vector<std::pair<int, int>>>> sums;  // batch, partition
+    std::vector<std::vector<std::vector<std::pair<int, std::vector<int>>>>> groups;
+    in.reduce_by_key(plus, kPartitions)
+        .foreach_batch([&](const rill::Batch<std::pair<int, int>>& b, rill::Time) {
+          auto& parts = sums.emplace_back();
+          for (std::size_t q = 0; q < b.num_partitions(); ++q)
+            parts.emplace_back(b.partition(q).begin(), b.partition(q).end());
+        });
+    in.group_by_key(kPartitions)
+        .foreach_batch([&](const rill::Batch<std::pair<int, std::vector<int>>>& b, rill::Time) {
+          auto& parts = groups.emplace_back();
+          for (std::size_t q = 0; q < b.num_partitions(); ++q)
+            parts.emplace_back(b.partition(q).begin(), b.partition(q).end());
+        });
+    h.run_batches(3);
+    ASSERT_EQ(sums.size(), 3u);
+    ASSERT_EQ(groups.size(), 3u);
+    for (std::size_t b = 0; b < 3; ++b) {
+      // The model: the batch is read in order (sources are contiguous slices of it), each key
+      // listed in its partition where it first appears.
+      std::vector<std::vector<std::pair<int, int>>> want_sums(kPartitions);
+      std::vector<std::vector<std::pair<int, std::vector<int>>>> want_groups(kPartitions);
+      std::map<int, std::size_t> index;  // key -> position in its partition's list
+      for (const auto& [k, v] : input[b]) {
+        const std::size_t q = rill::detail::partition_of(k, kPartitions);
+        auto [it, fresh] = index.emplace(k, want_sums[q].size());
+        if (fresh) {
+          want_sums[q].push_back({k, 0});
+          want_groups[q].push_back({k, {}});
+        }
+        want_sums[q][it->second].second += v;
+        want_groups[q][it->second].second.push_back(v);
+      }
+      EXPECT_EQ(sums[b], want_sums) << "batch " << b;
+      EXPECT_EQ(groups[b], want_groups) << "batch " << b;
+    }
+  }
+}
+
 // Grouped values keep input order (source partition, then position), whatever the parallelism
 // and the partition count, also after a repartition upstream.
 TEST(Keyed, GroupValuesInInputOrderAtScale) {

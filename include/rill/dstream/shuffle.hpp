@@ -212,10 +212,12 @@ class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
                    std::vector<std::vector<std::pair<K, V>>>& routed, Policy& policy)
       : tables_(tables), routed_(routed), policy_(policy) {}
   void push(std::span<const std::pair<K, V>> items) override {
+    chunk_ = items.size();
     for (const auto& [k, v] : items)
       add(k, v);
   }
   void push_owned(std::span<std::pair<K, V>> items) override {
+    chunk_ = items.size();
     for (auto& kv : items)
       add(std::move(kv.first), std::move(kv.second));
   }
@@ -242,12 +244,19 @@ class ShuffleWriteSink final : public Sink<std::pair<K, V>> {
       for (const auto& table : tables_)
         keys += table.size();
       combining_ = keys * 4 <= seen_ * 3;
+      // From now on records are appended: room for this chunk's rest (an input partition
+      // comes as one chunk), so that the buffers do not grow by copying.
+      if (!combining_ && chunk_ > seen_) {
+        for (auto& buffer : routed_)
+          buffer.reserve(buffer.size() + (chunk_ - seen_) / routed_.size() * 5 / 4);
+      }
     }
   }
   std::vector<KeyTable<K, C>>& tables_;
   std::vector<std::vector<std::pair<K, V>>>& routed_;
   Policy& policy_;
   std::size_t seen_ = 0;
+  std::size_t chunk_ = 0;  // records of the chunk being pushed
   bool combining_ = true;
 };
 
