@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <ranges>
 #include <span>
 #include <type_traits>
@@ -25,26 +26,52 @@ decltype(auto) call_owned(F& f, T& x) {
 }
 
 /// The end of a fused chain: collects the records the last step emits and hands them downstream
-/// a chunk at a time (the one virtual call per chunk).
+/// a chunk at a time (the one virtual call per chunk). The chunk is raw storage, so that a
+/// record a map step returns is constructed in place (construct()), not moved in.
 template <class Out>
 class BufferedEmit {
  public:
-  explicit BufferedEmit(Sink<Out>& down) : down_(down) { buf_.reserve(kChunk); }
+  explicit BufferedEmit(Sink<Out>& down)
+      : down_(down), buf_(std::allocator<Out>{}.allocate(kChunk)) {}
+  ~BufferedEmit() {
+    std::destroy_n(buf_, size_);
+    std::allocator<Out>{}.deallocate(buf_, kChunk);
+  }
+  BufferedEmit(const BufferedEmit&) = delete;
+  BufferedEmit& operator=(const BufferedEmit&) = delete;
+
   template <class U>
   void operator()(U&& value) {
-    buf_.push_back(std::forward<U>(value));
-    if (buf_.size() >= kChunk) flush();
+    ::new (static_cast<void*>(buf_ + size_)) Out(std::forward<U>(value));
+    added();
+  }
+  /// Adds the record make() returns, constructed in place.
+  template <class Make>
+  void construct(Make&& make) {
+    ::new (static_cast<void*>(buf_ + size_)) Out(std::forward<Make>(make)());
+    added();
   }
   void flush() {
-    if (!buf_.empty()) {
-      down_.push_owned(std::span<Out>(buf_));
-      buf_.clear();
-    }
+    if (size_ == 0) return;
+    // Destroyed even when downstream throws.
+    struct Clear {
+      Out* buf;
+      std::size_t& size;
+      ~Clear() {
+        std::destroy_n(buf, size);
+        size = 0;
+      }
+    } clear{buf_, size_};
+    down_.push_owned(std::span<Out>(buf_, size_));
   }
 
  private:
+  void added() {
+    if (++size_ == kChunk) flush();
+  }
   Sink<Out>& down_;
-  std::vector<Out> buf_;
+  Out* buf_;
+  std::size_t size_ = 0;
 };
 
 /// `step` followed by `emit`, as the emit of the step before: a record emitted as an rvalue is
@@ -137,16 +164,30 @@ class StepNode final : public Node<Out> {
   Step step_;
 };
 
+/// Whether `emit` can construct a record in place from a function returning it.
+template <class E>
+concept ConstructsInPlace = requires(E& emit) {
+  emit.construct([] { return 0; });
+};
+
 template <class F>
 struct MapStep {
   F f;
   template <class X, class E>
   void operator()(X& x, E& emit) {
-    emit(call_owned(f, x));
+    if constexpr (ConstructsInPlace<E>) {
+      emit.construct([&]() -> decltype(auto) { return call_owned(f, x); });
+    } else {
+      emit(call_owned(f, x));
+    }
   }
   template <class X, class E>
   void operator()(const X& x, E& emit) {
-    emit(std::invoke(f, x));
+    if constexpr (ConstructsInPlace<E>) {
+      emit.construct([&]() -> decltype(auto) { return std::invoke(f, x); });
+    } else {
+      emit(std::invoke(f, x));
+    }
   }
 };
 
