@@ -174,15 +174,26 @@ void Engine::start(Duration remember) {
   }
   next_tick_.store(first);
   if (!clock_->is_manual()) {
+    // Without it (not expected), the scheduler thread seals every batch, as under a manual
+    // clock.
     const int fd = ::timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (fd >= 0) {
-      backup_timer_.emplace(io_, fd);
-      await_backup_timer();
-    } else {
+    if (fd < 0) {
       logger().warn(
           "StreamingContext: timerfd_create failed ({}); the scheduler thread seals "
           "every batch",
           std::strerror(errno));
+    } else {
+      try {
+        backup_timer_.emplace(io_, fd);
+        await_backup_timer();
+      } catch (const std::exception& e) {
+        if (!backup_timer_) ::close(fd);
+        backup_timer_.reset();
+        logger().warn(
+            "StreamingContext: cannot watch the backup timer ({}); the scheduler "
+            "thread seals every batch",
+            e.what());
+      }
     }
   }
   batch_thread_ = std::thread([this] { batch_loop(); });
@@ -191,8 +202,7 @@ void Engine::start(Duration remember) {
     io_.run();
   });
   // On the system clock, the idle batch thread seals the first batch when it is due.
-  if (clock_->is_manual())
-    post([this, first] { schedule_at(first, [this, first] { tick(first); }); });
+  if (!backup_timer_) post([this, first] { schedule_at(first, [this, first] { tick(first); }); });
   logger().debug("StreamingContext started: interval {} ms, zero time {}", interval_.count(),
                  zero_);
 }

@@ -140,7 +140,7 @@ class Engine final : public Runtime {
   std::size_t deltas_since_snapshot_ = 0;
   std::size_t delta_bytes_since_snapshot_ = 0;
   std::size_t snapshot_bytes_ = 0;
-  std::map<std::int64_t, SealData> replay_;  // scheduler thread, after start()
+  std::map<std::int64_t, SealData> replay_;  // tick(), under tick_mutex_, after start()
   std::atomic<bool> draining_{false};        // written by the scheduler thread
   std::mutex tick_mutex_;                    // one tick() at a time
   std::atomic<Time> next_tick_;              // written by tick(), under tick_mutex_
