@@ -26,6 +26,12 @@ Duration elapsed_ms(SteadyClock::time_point from, SteadyClock::time_point to) {
   return std::chrono::duration_cast<Duration>(to - from);
 }
 
+/// A system-clock time as a std::chrono::system_clock time point.
+std::chrono::system_clock::time_point system_time(Time t) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(Duration{t.milliseconds()}));
+}
+
 class BatchExec final : public Exec {
  public:
   BatchExec(WorkerPool& pool, Time zero, bool replaying)
@@ -412,10 +418,7 @@ void Engine::process_due_timers() {
 
 void Engine::rearm_timer() {
   if (clock_->is_manual() || timers_.empty()) return;
-  const auto at = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          Duration{timers_.begin()->first.milliseconds()}));
-  system_timer_.expires_at(at);
+  system_timer_.expires_at(system_time(timers_.begin()->first));
   system_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) process_due_timers();
   });
@@ -581,10 +584,7 @@ void Engine::batch_loop() {
         // and the scheduler thread is not woken for it.
         set_backup_timer(std::nullopt);
         const Time due = next_tick_.load();
-        const auto at = std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                Duration{due.milliseconds()}));
-        if (cv_.wait_until(lock, at) != std::cv_status::timeout) continue;
+        if (cv_.wait_until(lock, system_time(due)) != std::cv_status::timeout) continue;
         if (halting_ || !pending_.empty()) continue;
         lock.unlock();
         try {
