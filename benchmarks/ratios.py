@@ -88,6 +88,10 @@ def main():
         if name in runs:
             cpu = runs[name]["cpu_us_per_batch"]
             print(f"| {name} | {cpu:.1f} µs | < 50 µs | {met(cpu < 50)} |")
+    floor = runs.get("EmptyBatch/bare_wakeup_10ms")
+    if floor:
+        print(f"| EmptyBatch/bare_wakeup_10ms (no rill: a thread waking every 10 ms, this "
+              f"machine's floor) | {floor['cpu_us_per_batch']:.1f} µs | | reference |")
 
     print("\n| rill run | retained first → last | state first → last | grows? |")
     print("|---|---:|---:|---|")

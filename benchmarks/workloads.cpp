@@ -902,6 +902,46 @@ void empty_batch_system_clock(benchmark::State& state) {
   state.SetItemsProcessed(measured);
 }
 
+/// The platform's floor under EmptyBatch/system_clock_10ms, without rill: one thread that waits
+/// on a condition variable until each 10 ms grid time, as rill's idle batch thread does. Its CPU
+/// per wake-up is what any timer-driven batch costs on this machine.
+void empty_batch_bare_wakeup(benchmark::State& state) {
+  const auto run_for = smoke() ? 200ms : 2000ms;
+  double cpu = 0;
+  std::int64_t wakeups = 0;
+  for (auto _ : state) {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::atomic<std::int64_t> woken{0};
+    std::atomic<bool> stop{false};
+    std::thread waker([&] {
+      auto next = std::chrono::system_clock::now();
+      std::unique_lock lock(mutex);
+      while (!stop.load()) {
+        next += 10ms;
+        cv.wait_until(lock, next, [&] { return stop.load(); });
+        ++woken;
+      }
+    });
+    std::this_thread::sleep_for(100ms);
+    const double cpu0 = process_cpu_seconds();
+    const std::int64_t woken0 = woken.load();
+    std::this_thread::sleep_for(run_for);
+    cpu = process_cpu_seconds() - cpu0;
+    wakeups = woken.load() - woken0;
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    cv.notify_all();
+    waker.join();
+  }
+  if (wakeups == 0) return fail(state, "the thread never woke");
+  state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(wakeups);
+  state.counters["batches"] = static_cast<double>(wakeups);
+  state.SetItemsProcessed(wakeups);
+}
+
 // ---- registration ----
 
 benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b,
@@ -940,6 +980,8 @@ int main(int argc, char** argv) {
             ticks, benchmark::kMicrosecond);
   configure(benchmark::RegisterBenchmark("EmptyBatch/system_clock_10ms", empty_batch_system_clock),
             1, benchmark::kMicrosecond);
+  configure(benchmark::RegisterBenchmark("EmptyBatch/bare_wakeup_10ms", empty_batch_bare_wakeup), 1,
+            benchmark::kMicrosecond);
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
