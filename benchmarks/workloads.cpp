@@ -877,58 +877,63 @@ void empty_batch_manual(benchmark::State& state, std::size_t k) {
 }
 
 /// A real context (system clock, 10 ms batches) with one output and no data, for a while.
-void empty_batch_system_clock(benchmark::State& state) {
-  const auto run_for = smoke() ? 200ms : 2000ms;
-  std::atomic<std::int64_t> batches{0};
+/// The empty-batch benchmarks' steady state: from 100 ms after the start, for 2 s (0.2 s in the
+/// smoke run), the process's CPU time and how many `events` happened; then reported per event.
+struct SteadyCpu {
   double cpu = 0;
-  std::int64_t measured = 0;
+  std::int64_t events = 0;
+
+  void measure(const std::atomic<std::int64_t>& counter) {
+    std::this_thread::sleep_for(100ms);
+    const double cpu0 = process_cpu_seconds();
+    const std::int64_t events0 = counter.load();
+    std::this_thread::sleep_for(smoke() ? 200ms : 2000ms);
+    cpu = process_cpu_seconds() - cpu0;
+    events = counter.load() - events0;
+  }
+  void report(benchmark::State& state) const {
+    if (events == 0) return fail(state, "nothing happened while measured");
+    state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(events);
+    state.counters["batches"] = static_cast<double>(events);
+    state.SetItemsProcessed(events);
+  }
+};
+
+void empty_batch_system_clock(benchmark::State& state) {
+  std::atomic<std::int64_t> batches{0};
+  SteadyCpu steady;
   for (auto _ : state) {
     rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};
     ctx.queue_stream<std::int64_t>({}).foreach_batch(
         [&batches](const rill::Batch<std::int64_t>&, rill::Time) { ++batches; });
     ctx.start();
     // Steady state only: starting and stopping the context's threads is not a batch's cost.
-    std::this_thread::sleep_for(100ms);
-    const double cpu0 = process_cpu_seconds();
-    const std::int64_t batches0 = batches.load();
-    std::this_thread::sleep_for(run_for);
-    cpu = process_cpu_seconds() - cpu0;
-    measured = batches.load() - batches0;
+    steady.measure(batches);
     ctx.stop();
   }
-  if (measured == 0) return fail(state, "no batch ran");
-  state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(measured);
-  state.counters["batches"] = static_cast<double>(measured);
-  state.SetItemsProcessed(measured);
+  steady.report(state);
 }
 
 /// The platform's floor under EmptyBatch/system_clock_10ms, without rill: one thread that waits
 /// on a condition variable until each 10 ms grid time, as rill's idle batch thread does. Its CPU
 /// per wake-up is what any timer-driven batch costs on this machine.
 void empty_batch_bare_wakeup(benchmark::State& state) {
-  const auto run_for = smoke() ? 200ms : 2000ms;
-  double cpu = 0;
-  std::int64_t wakeups = 0;
+  SteadyCpu steady;
   for (auto _ : state) {
     std::mutex mutex;
     std::condition_variable cv;
     std::atomic<std::int64_t> woken{0};
-    std::atomic<bool> stop{false};
+    bool stop = false;  // under mutex
     std::thread waker([&] {
       auto next = std::chrono::system_clock::now();
       std::unique_lock lock(mutex);
-      while (!stop.load()) {
+      while (!stop) {
         next += 10ms;
-        cv.wait_until(lock, next, [&] { return stop.load(); });
+        cv.wait_until(lock, next, [&] { return stop; });
         ++woken;
       }
     });
-    std::this_thread::sleep_for(100ms);
-    const double cpu0 = process_cpu_seconds();
-    const std::int64_t woken0 = woken.load();
-    std::this_thread::sleep_for(run_for);
-    cpu = process_cpu_seconds() - cpu0;
-    wakeups = woken.load() - woken0;
+    steady.measure(woken);
     {
       std::lock_guard lock(mutex);
       stop = true;
@@ -936,10 +941,7 @@ void empty_batch_bare_wakeup(benchmark::State& state) {
     cv.notify_all();
     waker.join();
   }
-  if (wakeups == 0) return fail(state, "the thread never woke");
-  state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(wakeups);
-  state.counters["batches"] = static_cast<double>(wakeups);
-  state.SetItemsProcessed(wakeups);
+  steady.report(state);
 }
 
 // ---- registration ----
