@@ -506,7 +506,7 @@ void Engine::tick(Time t, bool scheduler_thread) {
     if (halting_) return;
     pending_.push_back(batch);
     // While batches wait or run, the scheduler thread seals the next one when it is due.
-    if (backup_timer_) set_backup_timer(t + interval_);
+    set_backup_timer(t + interval_);
   }
   cv_.notify_all();
   tick_lock.unlock();

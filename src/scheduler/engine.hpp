@@ -96,7 +96,7 @@ class Engine final : public Runtime {
   /// graceful stop's progress; the batch thread's (system clock, when idle) leave that to it.
   void tick(Time t, bool scheduler_thread = true);
   void await_backup_timer();
-  // under mutex_ (system clock)
+  // Under mutex_; does nothing without a backup timer (manual clock).
   void set_backup_timer(std::optional<Time> at) noexcept;
   void begin_drain();
   void check_drained();

@@ -170,24 +170,27 @@ concept ConstructsInPlace = requires(E& emit) {
   emit.construct([] { return 0; });
 };
 
+/// Emits the record make() returns: constructed in place at a chain's end (BufferedEmit),
+/// passed on as a value to the next step otherwise.
+template <class E, class Make>
+void emit_made(E& emit, Make&& make) {
+  if constexpr (ConstructsInPlace<E>) {
+    emit.construct(std::forward<Make>(make));
+  } else {
+    emit(make());
+  }
+}
+
 template <class F>
 struct MapStep {
   F f;
   template <class X, class E>
   void operator()(X& x, E& emit) {
-    if constexpr (ConstructsInPlace<E>) {
-      emit.construct([&]() -> decltype(auto) { return call_owned(f, x); });
-    } else {
-      emit(call_owned(f, x));
-    }
+    emit_made(emit, [&]() -> decltype(auto) { return call_owned(f, x); });
   }
   template <class X, class E>
   void operator()(const X& x, E& emit) {
-    if constexpr (ConstructsInPlace<E>) {
-      emit.construct([&]() -> decltype(auto) { return std::invoke(f, x); });
-    } else {
-      emit(std::invoke(f, x));
-    }
+    emit_made(emit, [&]() -> decltype(auto) { return std::invoke(f, x); });
   }
 };
 
@@ -250,12 +253,14 @@ struct MapValuesStep {
   F f;
   template <class P, class E>
   void operator()(P& kv, E& emit) {
-    auto v = call_owned(f, kv.second);
-    emit(std::pair{std::move(kv.first), std::move(v)});
+    emit_made(emit, [&] {
+      auto v = call_owned(f, kv.second);
+      return std::pair{std::move(kv.first), std::move(v)};
+    });
   }
   template <class P, class E>
   void operator()(const P& kv, E& emit) {
-    emit(std::pair{kv.first, std::invoke(f, kv.second)});
+    emit_made(emit, [&] { return std::pair{kv.first, std::invoke(f, kv.second)}; });
   }
 };
 
