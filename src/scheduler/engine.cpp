@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -24,6 +27,22 @@ thread_local bool tl_rill_thread = false;
 
 Duration elapsed_ms(SteadyClock::time_point from, SteadyClock::time_point to) {
   return std::chrono::duration_cast<Duration>(to - from);
+}
+
+/// A system-clock time as a timespec (CLOCK_REALTIME), never zero.
+timespec realtime_spec(Time t) {
+  const std::int64_t ms = t.milliseconds();
+  timespec spec{};
+  spec.tv_sec = static_cast<time_t>(ms / 1000);
+  spec.tv_nsec = static_cast<long>(ms % 1000) * 1'000'000;
+  if (ms <= 0) spec.tv_nsec = 1;  // a zero it_value would disarm a timerfd
+  return spec;
+}
+
+std::uint32_t* futex_word(std::atomic<std::uint32_t>& word) {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
+                std::atomic<std::uint32_t>::is_always_lock_free);
+  return reinterpret_cast<std::uint32_t*>(&word);
 }
 
 /// A system-clock time as a std::chrono::system_clock time point.
@@ -192,6 +211,7 @@ void Engine::start(Duration remember) {
       try {
         backup_timer_.emplace(io_, fd);
         await_backup_timer();
+        set_backup_timer(first + kBackupGrace);
       } catch (const std::exception& e) {
         if (!backup_timer_) ::close(fd);
         backup_timer_.reset();
@@ -424,15 +444,10 @@ void Engine::rearm_timer() {
   });
 }
 
-void Engine::set_backup_timer(std::optional<Time> at) noexcept {
+void Engine::set_backup_timer(Time at) noexcept {
   if (!backup_timer_) return;
-  itimerspec spec{};  // zero: disarmed
-  if (at) {
-    const std::int64_t ms = at->milliseconds();
-    spec.it_value.tv_sec = static_cast<time_t>(ms / 1000);
-    spec.it_value.tv_nsec = static_cast<long>(ms % 1000) * 1'000'000;
-    if (ms <= 0) spec.it_value.tv_nsec = 1;  // a zero it_value would disarm it
-  }
+  itimerspec spec{};
+  spec.it_value = realtime_spec(at);
   if (::timerfd_settime(backup_timer_->native_handle(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
     // Not expected with these arguments; were it to happen, an idle batch thread still seals.
     logger().error("StreamingContext: timerfd_settime failed: {}", std::strerror(errno));
@@ -505,10 +520,11 @@ void Engine::tick(Time t, bool scheduler_thread) {
     std::lock_guard lock(mutex_);
     if (halting_) return;
     pending_.push_back(batch);
-    // While batches wait or run, the scheduler thread seals the next one when it is due.
-    set_backup_timer(t + interval_);
   }
+  // Should the batch thread still be busy then, the scheduler thread seals the next batch.
+  set_backup_timer(t + interval_ + kBackupGrace);
   cv_.notify_all();
+  wake_batch_thread();
   tick_lock.unlock();
   if (!scheduler_thread) {
     if (draining_.load()) post([this] { check_drained(); });
@@ -581,16 +597,21 @@ void Engine::batch_loop() {
           continue;
         }
         // Idle on the system clock: this thread seals the next batch itself when it is due,
-        // and the scheduler thread is not woken for it.
-        set_backup_timer(std::nullopt);
+        // and the scheduler thread is not woken for it (its backup timer is set later). The
+        // sleep is on a futex, not cv_: a timed-out condition variable wait takes the mutex back
+        // as contended, and its unlock would cost a futex wake that wakes nobody.
         const Time due = next_tick_.load();
-        if (cv_.wait_until(lock, system_time(due)) != std::cv_status::timeout) continue;
-        if (halting_ || !pending_.empty()) continue;
+        batch_sleeping_.store(true);
+        const std::uint32_t seen = wake_word_.load();
         lock.unlock();
-        try {
-          tick(due, false);
-        } catch (...) {
-          fail(std::current_exception());
+        const bool due_now = sleep_until(seen, due);
+        batch_sleeping_.store(false);
+        if (due_now) {
+          try {
+            tick(due, false);  // does nothing when halting or when `due` was sealed already
+          } catch (...) {
+            fail(std::current_exception());
+          }
         }
         lock.lock();
       }
@@ -614,6 +635,39 @@ void Engine::batch_loop() {
     batches_done_ = true;
     maybe_finish();
   });
+}
+
+bool Engine::sleep_until(std::uint32_t seen, Time due) {
+  const timespec at = realtime_spec(due);
+  if (::syscall(SYS_futex, futex_word(wake_word_), FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME,
+                seen, &at, nullptr, FUTEX_BITSET_MATCH_ANY) == 0) {
+    return false;  // woken
+  }
+  switch (errno) {
+    case ETIMEDOUT:
+      return true;
+    case EAGAIN:  // woken before it slept
+    case EINTR:
+      return false;
+    default: {
+      // Not expected with these arguments. Were it to happen, poll the clock every millisecond.
+      if (!futex_failed_) {
+        futex_failed_ = true;
+        logger().error("StreamingContext: futex wait failed ({}); the batch thread polls the clock",
+                       std::strerror(errno));
+      }
+      if (std::chrono::system_clock::now() >= system_time(due)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return false;
+    }
+  }
+}
+
+void Engine::wake_batch_thread() noexcept {
+  wake_word_.fetch_add(1);
+  if (batch_sleeping_.load()) {
+    ::syscall(SYS_futex, futex_word(wake_word_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
 }
 
 bool Engine::run_batch(const PendingBatch& batch) {
@@ -712,6 +766,7 @@ void Engine::request_halt() {
     pending_.clear();
   }
   cv_.notify_all();
+  wake_batch_thread();
   asio::post(io_, [this] { halt_inputs(); });
 }
 

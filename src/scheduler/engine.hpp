@@ -37,9 +37,12 @@ namespace rill::detail {
 ///   registration order, each computing its lineage with the partitions on the worker pool;
 /// - the listener bus calls listeners on one thread, in order.
 /// On the system clock, a batch thread with nothing to run seals the next batch itself when it
-/// is due, so that one thread wakes per batch, not two. While a batch waits or runs, a backup
-/// timer (a timerfd the scheduler thread watches, armed and disarmed without waking it) seals
-/// the next one on time instead: a slow batch never delays the next one's sealing.
+/// is due, so that one thread wakes per batch, not two. A backup timer (a timerfd the scheduler
+/// thread watches) is armed kBackupGrace after the next grid time, each time a batch is sealed:
+/// when the batch thread is still busy then, the scheduler thread seals that batch instead, so
+/// a slow batch delays the next one's sealing by about kBackupGrace at most. An idle batch
+/// thread sleeps on a futex (wake_word_), so that a batch costs it two system calls: the sleep
+/// and the timer's re-arming.
 class Engine final : public Runtime {
  public:
   explicit Engine(std::shared_ptr<Graph> graph);
@@ -96,14 +99,19 @@ class Engine final : public Runtime {
   /// graceful stop's progress; the batch thread's (system clock, when idle) leave that to it.
   void tick(Time t, bool scheduler_thread = true);
   void await_backup_timer();
-  // Under mutex_; does nothing without a backup timer (manual clock).
-  void set_backup_timer(std::optional<Time> at) noexcept;
+  // Does nothing without a backup timer (manual clock).
+  void set_backup_timer(Time at) noexcept;
   void begin_drain();
   void check_drained();
   void halt_inputs();
 
   // batch thread
   void batch_loop();
+  /// Sleeps until `due` (system clock) unless wake_batch_thread() was called since wake_word_
+  /// read `seen`; true when `due` came.
+  bool sleep_until(std::uint32_t seen, Time due);
+  /// Wakes a batch thread in sleep_until() (a system call only when it sleeps).
+  void wake_batch_thread() noexcept;
   bool run_batch(const PendingBatch& batch);
 
   void request_halt();
@@ -121,9 +129,14 @@ class Engine final : public Runtime {
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   boost::asio::system_timer system_timer_;
+  static constexpr Duration kBackupGrace{1};
   // The backup timer of the system clock's ticks (see the class comment); absent on a manual
-  // clock. Armed at the next tick while a batch waits or runs, under mutex_.
+  // clock. Set by start(), then by tick() under tick_mutex_.
   std::optional<boost::asio::posix::stream_descriptor> backup_timer_;
+  // What a system-clock batch thread sleeps on: bumped when pending_ or halting_ changes.
+  std::atomic<std::uint32_t> wake_word_{0};
+  std::atomic<bool> batch_sleeping_{false};
+  bool futex_failed_ = false;  // batch thread
   std::multimap<Time, std::function<void()>> timers_;
   std::shared_ptr<ClockLink> clock_link_;
   std::uint64_t clock_token_ = 0;
