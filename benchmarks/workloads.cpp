@@ -139,7 +139,7 @@ std::size_t timed(const benchmark::State& state) {
 
 /// The process's minor page faults (first touches of fresh memory) from construction to report():
 /// per iteration, as the counter `page_faults`. Memory returned to the kernel and taken again
-/// costs a fault per 4 KiB page, which on this VM is a large share of a batch.
+/// costs a fault per 4 KiB page, which can be a large share of a batch on this VM.
 class PageFaults {
  public:
   PageFaults() : start_(minor_faults()) {}

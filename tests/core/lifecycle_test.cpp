@@ -181,16 +181,13 @@ TEST(Lifecycle, ImmediateStopWaitsForTheBatchInFlightUpToTheDeadline) {
 TEST(Lifecycle, StopWakesABatchThreadSleepingUntilAFarTick) {
   for (const bool graceful : {false, true}) {
     rill::StreamingContext ctx{rill::Config{}.batch_interval(std::chrono::hours(1))};
-    std::atomic<int> batches{0};
-    ctx.queue_stream<int>({}).foreach_batch(
-        [&](const rill::Batch<int>&, rill::Time) { ++batches; });
+    ctx.queue_stream<int>({}).foreach_batch([](const rill::Batch<int>&, rill::Time) {});
     ctx.start();
     std::this_thread::sleep_for(20ms);  // the batch thread is asleep by now
     const auto before = std::chrono::steady_clock::now();
     ctx.stop(rill::StopOptions{.graceful = graceful, .timeout = 30s});
     EXPECT_LT(std::chrono::steady_clock::now() - before, 10s) << "graceful " << graceful;
     EXPECT_EQ(ctx.state(), rill::ContextState::stopped);
-    EXPECT_EQ(batches.load(), 0);
   }
 }
 
