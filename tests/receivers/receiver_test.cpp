@@ -572,9 +572,9 @@ TEST(ReceiverStream, GracefulStopUnderTheManualClockProcessesBufferedRecords) {
 }
 
 // On the system clock, a batch holds what was received before its time, even while an earlier
-// batch runs long: the next batches are sealed on time (by the scheduler thread's backup timer
-// while the batch thread is busy; by the idle batch thread itself otherwise), not when the slow
-// batch ends. No record is lost or counted twice.
+// batch runs long: the next batches are sealed about on time (by the scheduler thread's backup
+// timer, 1 ms after their time, while the batch thread is busy; by the idle batch thread itself
+// otherwise), not when the slow batch ends. No record is lost or counted twice.
 TEST(ReceiverStream, ASlowBatchDoesNotDelayTheSealingOfTheNextOnes) {
   using Clock = std::chrono::system_clock;
   const auto base = Clock::now();
