@@ -940,8 +940,8 @@ void empty_batch_system_clock(benchmark::State& state) {
 }
 
 /// The platform's floor under EmptyBatch/system_clock_10ms, without rill: one thread that waits
-/// on a condition variable until each 10 ms grid time, as rill's idle batch thread does. Its CPU
-/// per wake-up is what any timer-driven batch costs on this machine.
+/// on a condition variable until each 10 ms grid time (a timed futex wait, as rill's idle batch
+/// thread makes). Its CPU per wake-up is what any timer-driven batch costs on this machine.
 void empty_batch_bare_wakeup(benchmark::State& state) {
   SteadyCpu steady;
   for (auto _ : state) {

@@ -656,7 +656,7 @@ bool Engine::sleep_until(std::uint32_t seen, Time due) {
         logger().error("StreamingContext: futex wait failed ({}); the batch thread polls the clock",
                        std::strerror(errno));
       }
-      if (std::chrono::system_clock::now() >= system_time(due)) return true;
+      if (clock_->now() >= due) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       return false;
     }
