@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-#include "rill/receivers/block_log.hpp"
+#include "rill/checkpoint/detail/block_log.hpp"
 
 namespace rill::detail {
 

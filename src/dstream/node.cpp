@@ -1,14 +1,14 @@
-#include "rill/dstream/node.hpp"
+#include "rill/dstream/detail/node.hpp"
 
 namespace rill::detail {
 
-NodeBase::NodeBase(std::string kind, std::vector<std::shared_ptr<NodeBase>> parents, Duration slide,
-                   std::size_t num_partitions)
+OperatorNode::OperatorNode(std::string kind, std::vector<std::shared_ptr<OperatorNode>> parents,
+                           Duration slide, std::size_t num_partitions)
     : kind_(std::move(kind)),
       parents_(std::move(parents)),
       slide_(slide),
       num_partitions_(num_partitions) {}
 
-NodeBase::~NodeBase() = default;
+OperatorNode::~OperatorNode() = default;
 
 }  // namespace rill::detail

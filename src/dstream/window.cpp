@@ -1,4 +1,4 @@
-#include "rill/dstream/window.hpp"
+#include "rill/dstream/detail/window.hpp"
 
 namespace rill::detail {
 

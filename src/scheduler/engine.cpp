@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 
 #include "checkpoint/write_ahead_log.hpp"
+#include "rill/core/detail/rill_thread.hpp"
 #include "rill/core/errors.hpp"
 #include "rill/core/logging.hpp"
 
@@ -23,7 +24,6 @@ namespace asio = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-thread_local bool tl_rill_thread = false;
 
 Duration elapsed_ms(SteadyClock::time_point from, SteadyClock::time_point to) {
   return std::chrono::duration_cast<Duration>(to - from);
@@ -53,30 +53,15 @@ std::chrono::system_clock::time_point system_time(Time t) {
 
 class BatchExec final : public Exec {
  public:
-  BatchExec(WorkerPool& pool, Time zero, bool replaying)
-      : pool_(pool), zero_(zero), replaying_(replaying) {}
+  BatchExec(WorkerPool& pool, BatchContext batch) : Exec(batch), pool_(pool) {}
   void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) override {
     pool_.parallel_for(n, fn);
   }
-  [[nodiscard]] Time zero() const override { return zero_; }
-  [[nodiscard]] bool replaying() const override { return replaying_; }
 
  private:
   WorkerPool& pool_;
-  Time zero_;
-  bool replaying_;
 };
 }  // namespace
-
-RillThreadScope::RillThreadScope() noexcept : previous_(tl_rill_thread) {
-  tl_rill_thread = true;
-}
-RillThreadScope::~RillThreadScope() {
-  tl_rill_thread = previous_;
-}
-bool on_rill_thread() noexcept {
-  return tl_rill_thread;
-}
 
 /// Lets a manual clock wake the scheduler without outliving it.
 struct Engine::ClockLink {
@@ -84,10 +69,10 @@ struct Engine::ClockLink {
   Engine* engine = nullptr;
 };
 
-Engine::Engine(std::shared_ptr<Graph> graph)
-    : graph_(std::move(graph)),
-      clock_(graph_->config().clock()),
-      interval_(graph_->interval()),
+Engine::Engine(Config config)
+    : config_(std::move(config)),
+      clock_(config_.clock()),
+      interval_(config_.batch_interval()),
       system_timer_(io_) {}
 
 Engine::~Engine() {
@@ -103,7 +88,7 @@ void Engine::add_listener(std::shared_ptr<StreamingListener> listener) {
   listeners_.push_back(std::move(listener));
 }
 
-void Engine::start(Duration remember) {
+void Engine::check_can_start() const {
   {
     std::lock_guard lock(mutex_);
     if (error_) {
@@ -118,30 +103,20 @@ void Engine::start(Duration remember) {
           "StreamingContext::start: a stopped context cannot be restarted; create a new one");
     }
   }
-  if (graph_->outputs().empty()) {
-    throw IllegalState(
-        "StreamingContext::start: no output operation is registered; add print(), "
-        "foreach_batch() or save_as_text_files() to a stream before start()");
-  }
-  graph_->check_open("StreamingContext::start");
-  graph_->freeze(remember);
+}
+
+void Engine::start(Plan plan) {
+  plan_ = std::move(plan);
   check_delivery();
 
   Time first = clock_->now().floor(interval_) + interval_;
   std::optional<std::vector<CheckpointData>> chain;  // restores the newest checkpoint
   const CheckpointData* restored = nullptr;
   if (!checkpoint_dir_.empty()) {
-    checkpointer_ =
-        std::make_unique<Checkpointer>(checkpoint_dir_, graph_->config().checkpoints_retained());
+    checkpointer_ = std::make_unique<Checkpointer>(checkpoint_dir_, config_.checkpoints_retained());
     check_serializable();
-    for (NodeBase* node : graph_->stateful_nodes())
+    for (CheckpointedState* node : plan_.stateful)
       node->track_changes();
-    for (const auto& input : graph_->inputs()) {
-      if (input->wants_block_log()) {
-        input->attach_block_log(
-            std::make_unique<WriteAheadLog>(checkpoint_dir_ / "wal" / input->name()));
-      }
-    }
     if (recover_) {
       chain = checkpointer_->load_latest();
       if (chain) restored = &chain->back();
@@ -164,8 +139,7 @@ void Engine::start(Duration remember) {
     zero_ = restored ? Time{restored->zero} : first - interval_;
     state_ = ContextState::active;
   }
-  graph_->set_zero_time(zero_);
-  pool_ = std::make_unique<WorkerPool>(graph_->config().worker_threads());
+  pool_ = std::make_unique<WorkerPool>(config_.worker_threads());
   bus_ = std::make_unique<SerialExecutor>();
   work_.emplace(io_.get_executor());
 
@@ -178,7 +152,7 @@ void Engine::start(Duration remember) {
         link->engine->post([e = link->engine] { e->process_due_timers(); });
     });
   }
-  for (const auto& input : graph_->inputs())
+  for (const auto& input : plan_.inputs)
     input->start_input(*this, zero_);
   if (checkpointer_ && !restored) {
     // A first checkpoint at the zero time: a restart before the first batch's checkpoint still
@@ -190,7 +164,7 @@ void Engine::start(Duration remember) {
       restore(*chain);
     } catch (...) {
       // Nothing runs yet: stop the receivers and leave the context stopped.
-      for (const auto& input : graph_->inputs())
+      for (const auto& input : plan_.inputs)
         input->stop_input();
       std::lock_guard lock(mutex_);
       state_ = ContextState::stopped;
@@ -242,18 +216,19 @@ void Engine::set_checkpoint(std::filesystem::path dir, bool recover, bool start_
 }
 
 void Engine::check_delivery() const {
-  if (graph_->config().delivery() != Delivery::exactly_once) return;
+  if (config_.delivery() != Delivery::exactly_once) return;
   std::vector<std::string> problems;
   if (checkpoint_dir_.empty())
     problems.emplace_back("no checkpoint directory (call checkpoint(dir))");
-  for (const auto& input : graph_->inputs()) {
-    if (input->input_delivery() != Delivery::exactly_once) {
-      problems.push_back(fmt::format("source '{}' cannot replay its input", input->name()));
+  for (const auto& input : plan_.inputs) {
+    if (input->source_properties().delivery != Delivery::exactly_once) {
+      problems.push_back(fmt::format("source '{}' cannot replay its input", input->source_name()));
     }
   }
-  for (const auto& op : graph_->outputs()) {
-    if (op->delivery() == Delivery::exactly_once) continue;
-    if (op->kind() == "print") {
+  for (const auto& op : plan_.outputs) {
+    const SinkProperties sink = op->properties();
+    if (sink.delivery == Delivery::exactly_once) continue;
+    if (sink.console) {
       logger().warn("output '{}' may print a batch again after a crash (at least once)",
                     op->name());
       continue;
@@ -270,7 +245,7 @@ void Engine::check_delivery() const {
 }
 
 void Engine::check_serializable() const {
-  for (const NodeBase* node : graph_->stateful_nodes()) {
+  for (const CheckpointedState* node : plan_.stateful) {
     const auto d = node->state_descriptor();
     if (!d->serializable) {
       throw CheckpointError(fmt::format(
@@ -292,7 +267,7 @@ void Engine::check_compatible(const CheckpointData& data) const {
   std::map<std::string, const NodeSnapshot*> saved;
   for (const auto& snapshot : data.nodes)
     saved.emplace(snapshot.name, &snapshot);
-  for (const NodeBase* node : graph_->stateful_nodes()) {
+  for (const CheckpointedState* node : plan_.stateful) {
     const auto d = node->state_descriptor();
     auto it = saved.find(d->name);
     if (it == saved.end()) {
@@ -324,9 +299,11 @@ void Engine::restore(const std::vector<CheckpointData>& chain) {
     std::map<std::string, const NodeSnapshot*> saved;
     for (const auto& snapshot : data.nodes)
       saved.emplace(snapshot.name, &snapshot);
-    for (NodeBase* node : graph_->stateful_nodes()) {
+    for (CheckpointedState* node : plan_.stateful) {
+      std::string name;
       try {
-        const NodeSnapshot& snapshot = *saved.at(node->name());
+        name = node->state_descriptor()->name;
+        const NodeSnapshot& snapshot = *saved.at(name);
         if (snapshot.delta) {
           node->load_delta(snapshot.payload);
         } else {
@@ -336,7 +313,7 @@ void Engine::restore(const std::vector<CheckpointData>& chain) {
         throw CheckpointError(
             fmt::format("the state of operator '{}' in the checkpoint of batch {} ms in '{}' "
                         "cannot be read: {}",
-                        node->name(), data.batch_time, checkpoint_dir_.string(), e.what()));
+                        name, data.batch_time, checkpoint_dir_.string(), e.what()));
       }
     }
   }
@@ -356,16 +333,16 @@ void Engine::write_checkpoint(Time t) {
   data.batch_time = t.milliseconds();
   data.zero = zero_.milliseconds();
   data.interval = interval_.count();
-  const auto nodes = graph_->stateful_nodes();
+  const auto nodes = plan_.stateful;
   // A snapshot first in each run, then every snapshot_interval-th checkpoint, and whenever the
   // deltas since the last snapshot outweigh it (restoring them would cost more than it; below
   // kCompactBytes a chain is cheap to read whatever its length).
   constexpr std::size_t kCompactBytes = 64 * 1024;
   bool snapshot = !last_checkpoint_ ||
-                  deltas_since_snapshot_ + 1 >= graph_->config().checkpoint_snapshot_interval() ||
+                  deltas_since_snapshot_ + 1 >= config_.checkpoint_snapshot_interval() ||
                   delta_bytes_since_snapshot_ > std::max(snapshot_bytes_, kCompactBytes);
   std::size_t whole_bytes = 0;  // of nodes that cannot write a delta this time
-  for (const NodeBase* node : nodes) {
+  for (const CheckpointedState* node : nodes) {
     const auto d = node->state_descriptor();
     NodeSnapshot entry{d->name, d->kind, d->fingerprint, false, {}};
     if (!snapshot) {
@@ -401,7 +378,7 @@ void Engine::write_checkpoint(Time t) {
     delta_bytes_since_snapshot_ += bytes;
   }
   last_checkpoint_ = t;
-  for (NodeBase* node : nodes)
+  for (CheckpointedState* node : nodes)
     node->state_saved(t);
 }
 
@@ -479,7 +456,7 @@ void Engine::tick(Time t, bool scheduler_thread) {
   {
     std::lock_guard lock(mutex_);
     if (halting_) return;
-    take = pending_.size() < graph_->config().max_pending_batches();
+    take = pending_.size() < config_.max_pending_batches();
   }
   std::int64_t records = 0;
   bool replayed = false;
@@ -487,25 +464,23 @@ void Engine::tick(Time t, bool scheduler_thread) {
     if (auto seal = replay_.find(t.milliseconds()); seal != replay_.end()) {
       // A batch sealed before a restart: the same input again.
       replayed = true;
-      for (const auto& input : graph_->inputs()) {
+      for (const auto& input : plan_.inputs) {
         std::string_view record;
         for (const auto& [name, bytes] : seal->second.inputs) {
-          if (name == input->name()) record = bytes;
+          if (name == input->source_name()) record = bytes;
         }
         records += input->replay_seal(t, record);
       }
       replay_.erase(seal);
     } else {
-      for (const auto& input : graph_->inputs())
-        records += input->seal(t, take);
-      if (checkpointer_) {
-        // Written before the batch can run: a restart replays exactly this input.
-        SealData seal{t.milliseconds(), {}};
-        for (const auto& input : graph_->inputs()) {
-          seal.inputs.emplace_back(input->name(), input->seal_record(t));
-        }
-        checkpointer_->write_seal(seal);
+      SealData sealed{t.milliseconds(), {}};
+      for (const auto& input : plan_.inputs) {
+        std::string record;
+        records += input->seal(t, take, record);
+        if (checkpointer_) sealed.inputs.emplace_back(input->source_name(), std::move(record));
       }
+      // Written before the batch can run: a restart replays exactly this input.
+      if (checkpointer_) checkpointer_->write_seal(sealed);
     }
   } catch (...) {
     fail(std::current_exception());
@@ -538,14 +513,14 @@ void Engine::begin_drain() {
   if (draining_) return;
   draining_ = true;
   logger().info("StreamingContext: stopping gracefully; stopping receivers");
-  for (const auto& input : graph_->inputs())
+  for (const auto& input : plan_.inputs)
     input->stop_input();
   check_drained();
 }
 
 void Engine::check_drained() {
   if (!draining_) return;
-  for (const auto& input : graph_->inputs()) {
+  for (const auto& input : plan_.inputs) {
     if (!input->has_buffered_input()) continue;
     // The next ticks seal it. A manual clock may never move again while stop() waits, so
     // there the next batch is sealed now, once it can take input (when a batch completes,
@@ -554,7 +529,7 @@ void Engine::check_drained() {
       bool room;
       {
         std::lock_guard lock(mutex_);
-        room = pending_.size() < graph_->config().max_pending_batches();
+        room = pending_.size() < config_.max_pending_batches();
       }
       if (room) tick(next_tick_.load());
     }
@@ -571,7 +546,7 @@ void Engine::halt_inputs() {
   timers_.clear();
   system_timer_.cancel();
   if (backup_timer_) backup_timer_->cancel();
-  for (const auto& input : graph_->inputs()) {
+  for (const auto& input : plan_.inputs) {
     try {
       input->stop_input();
     } catch (...) {
@@ -679,14 +654,14 @@ bool Engine::run_batch(const PendingBatch& batch) {
   info.scheduling_delay = elapsed_ms(batch.submitted, started);
   emit(&StreamingListener::on_batch_started, info);
 
-  BatchExec exec(*pool_, zero_, batch.replayed);
+  BatchExec exec(*pool_, BatchContext{t, zero_, batch.replayed});
   bool ok = true;
   try {
-    for (NodeBase* node : graph_->live_nodes()) {
+    for (OperatorNode* node : plan_.live) {
       if (node->sees_every_batch()) node->on_batch(t, exec);
     }
-    for (const auto& op : graph_->outputs()) {
-      if (op->parent().defined_at(t, zero_)) op->run(t, exec);
+    for (const auto& op : plan_.outputs) {
+      if (op->parent().defined_at(t, zero_)) op->run(exec);
     }
   } catch (...) {
     ok = false;
@@ -697,7 +672,7 @@ bool Engine::run_batch(const PendingBatch& batch) {
     try {
       crash_point("commit");
       write_checkpoint(t);
-      for (const auto& input : graph_->inputs())
+      for (const auto& input : plan_.inputs)
         input->checkpoint_written(t);
     } catch (...) {
       ok = false;
@@ -705,13 +680,13 @@ bool Engine::run_batch(const PendingBatch& batch) {
       fail(std::current_exception());
     }
   }
-  for (NodeBase* node : graph_->live_nodes())
+  for (OperatorNode* node : plan_.live)
     node->clear_done(t);
-  for (const auto& input : graph_->inputs())
+  for (const auto& input : plan_.inputs)
     input->release_input(t);
   if (!ok) return false;
 
-  for (NodeBase* node : graph_->live_nodes()) {
+  for (OperatorNode* node : plan_.live) {
     if (auto state = node->state_info()) info.state.push_back(std::move(*state));
   }
   const auto completed = SteadyClock::now();
@@ -875,18 +850,29 @@ void Engine::await_batch(Time t) {
 
 void Engine::records_stored(std::int64_t n) {
   stored_ += n;
+  // Sequentially consistent with the waiter's increment and load: either it sees this store's
+  // count, or this sees it waiting.
+  if (stored_waiters_.load() == 0) return;
   std::lock_guard lock(stored_mutex_);
   stored_cv_.notify_all();
 }
 
 bool Engine::await_records_stored(std::int64_t n, SteadyClock::duration timeout) {
   std::unique_lock lock(stored_mutex_);
-  return stored_cv_.wait_for(lock, timeout, [&] { return stored_.load() >= n; });
+  ++stored_waiters_;
+  const bool stored = stored_cv_.wait_for(lock, timeout, [&] { return stored_.load() >= n; });
+  --stored_waiters_;
+  return stored;
+}
+
+std::unique_ptr<BlockLog> Engine::open_block_log(std::string_view name) {
+  if (checkpoint_dir_.empty()) return nullptr;
+  return std::make_unique<WriteAheadLog>(checkpoint_dir_ / "wal" / std::string(name));
 }
 
 std::vector<SourceStats> Engine::source_stats() const {
   std::vector<SourceStats> out;
-  for (const auto& input : graph_->inputs())
+  for (const auto& input : plan_.inputs)
     out.push_back(input->source_stats());
   return out;
 }

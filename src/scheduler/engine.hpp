@@ -21,10 +21,10 @@
 #include <boost/asio/system_timer.hpp>
 
 #include "checkpoint/checkpointer.hpp"
-#include "rill/core/graph.hpp"
+#include "rill/core/config.hpp"
 #include "rill/core/listener.hpp"
-#include "rill/core/streaming_context.hpp"
-#include "rill/scheduler/runtime.hpp"
+#include "rill/sources/detail/runtime.hpp"
+#include "scheduler/plan.hpp"
 #include "scheduler/serial_executor.hpp"
 #include "scheduler/worker_pool.hpp"
 
@@ -45,14 +45,17 @@ namespace rill::detail {
 /// and the timer's re-arming.
 class Engine final : public Runtime {
  public:
-  explicit Engine(std::shared_ptr<Graph> graph);
+  explicit Engine(Config config);
   ~Engine() override;
 
   void add_listener(std::shared_ptr<StreamingListener> listener);
   /// Checkpoint into `dir`; with `recover`, restore from its newest valid checkpoint at start()
   /// (with `start_fresh`, an unreadable directory starts afresh instead of failing).
   void set_checkpoint(std::filesystem::path dir, bool recover, bool start_fresh);
-  void start(Duration remember);
+  /// Throws rill::IllegalState when the context cannot start (started, stopped or failed).
+  void check_can_start() const;
+  /// Runs `plan` (a frozen graph).
+  void start(Plan plan);
   /// Returns false when a batch was still running at the deadline (the threads were left).
   bool stop(const StopOptions& options);
   void await_termination();
@@ -67,11 +70,13 @@ class Engine final : public Runtime {
 
   // Runtime
   Clock& clock() override { return *clock_; }
-  const Config& config() const override { return graph_->config(); }
+  const Config& config() const override { return config_; }
   void run_at(Time t, std::function<void()> fn) override;
   void post(std::function<void()> fn) override;
   void fail(std::exception_ptr error) override;
   void records_stored(std::int64_t n) override;
+  [[nodiscard]] bool checkpointing() const override { return !checkpoint_dir_.empty(); }
+  [[nodiscard]] std::unique_ptr<BlockLog> open_block_log(std::string_view name) override;
 
  private:
   struct PendingBatch {
@@ -121,7 +126,8 @@ class Engine final : public Runtime {
   /// Posts the event to the listener bus; false when there is no listener.
   bool emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info);
 
-  std::shared_ptr<Graph> graph_;
+  Config config_;
+  Plan plan_;
   std::shared_ptr<Clock> clock_;
   Duration interval_;
 
@@ -173,7 +179,9 @@ class Engine final : public Runtime {
   Time zero_;
   std::vector<std::shared_ptr<StreamingListener>> listeners_;
 
+  // Records stored by receivers; a store() notifies only while await_records_stored() waits.
   std::atomic<std::int64_t> stored_{0};
+  std::atomic<int> stored_waiters_{0};
   std::mutex stored_mutex_;
   std::condition_variable stored_cv_;
 };

@@ -1,7 +1,7 @@
 #include "scheduler/serial_executor.hpp"
 
+#include "rill/core/detail/rill_thread.hpp"
 #include "rill/core/logging.hpp"
-#include "rill/scheduler/runtime.hpp"
 
 namespace rill::detail {
 

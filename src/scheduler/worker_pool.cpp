@@ -9,7 +9,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "rill/scheduler/runtime.hpp"
+#include "rill/core/detail/rill_thread.hpp"
 
 namespace rill::detail {
 

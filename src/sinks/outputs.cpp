@@ -1,4 +1,4 @@
-#include "rill/sinks/outputs.hpp"
+#include "rill/sinks/detail/outputs.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -63,6 +63,9 @@ class Config {
   std::size_t checkpoints_retained_ = 10;
 };
 
+/// Where a StreamingContext is in its life: built, running, or stopped for good.
+enum class ContextState { initialized, active, stopped };
+
 /// How StreamingContext::stop() ends processing.
 struct StopOptions {
   /// Graceful: stop receivers, finish every batch of data already received, then return.

@@ -8,6 +8,17 @@
 
 namespace rill {
 
+/// Counters of one input stream (StreamingContext::source_stats()).
+struct SourceStats {
+  std::string name;
+  /// Records sealed into batches.
+  std::int64_t records = 0;
+  /// Records skipped: over-long lines, unreadable or too old files.
+  std::int64_t skipped = 0;
+  /// Errors reported or met (connection failures, unreadable files, report_error calls).
+  std::int64_t errors = 0;
+};
+
 /// Size of one stateful operator's state after a batch.
 struct StateInfo {
   std::string name;

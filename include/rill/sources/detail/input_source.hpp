@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "rill/core/listener.hpp"
+#include "rill/core/time.hpp"
+#include "rill/sources/detail/runtime.hpp"
+#include "rill/sources/source.hpp"
+
+namespace rill::detail {
+
+/// An input as the engine drives it, type-independent: it fixes each batch's input when the
+/// batch is sealed (or again from its seal record after a restart), and forgets it once the
+/// batch is done. SourceNode<T> implements it over a Source<T>.
+class InputSource {
+ public:
+  virtual ~InputSource() = default;
+
+  [[nodiscard]] virtual const std::string& source_name() const = 0;
+  [[nodiscard]] virtual SourceProperties source_properties() const = 0;
+  /// Called once by start(), before the first tick.
+  virtual void start_input(Runtime& rt, Time zero) = 0;
+  /// Fixes the input of batch t; returns its record count and sets `seal_record` (when the
+  /// context checkpoints). `take_buffered` is false while the pending-batch limit is reached.
+  virtual std::int64_t seal(Time t, bool take_buffered, std::string& seal_record) = 0;
+  /// Seals batch t again from its record, after a restart.
+  virtual std::int64_t replay_seal(Time t, std::string_view seal_record) = 0;
+  /// Stops receiving new input; what is buffered stays to be sealed.
+  virtual void stop_input() = 0;
+  /// True while received input waits to be sealed into a batch.
+  [[nodiscard]] virtual bool has_buffered_input() const = 0;
+  /// Forgets the sealed input of batch t once it is done.
+  virtual void release_input(Time t) = 0;
+  /// The checkpoint of batch t is durable.
+  virtual void checkpoint_written(Time t) = 0;
+  /// Counters of the input (records, skipped, errors).
+  [[nodiscard]] virtual SourceStats source_stats() const = 0;
+};
+
+}  // namespace rill::detail

@@ -1,0 +1,241 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rill/checkpoint/detail/block_log.hpp"
+#include "rill/core/errors.hpp"
+#include "rill/core/serialization.hpp"
+#include "rill/sources/detail/block_queue.hpp"
+#include "rill/sources/detail/receiver_supervisor.hpp"
+#include "rill/sources/detail/runtime.hpp"
+#include "rill/sources/receiver.hpp"
+#include "rill/sources/source.hpp"
+
+namespace rill::detail {
+
+/// receiver_stream (and socket_text_stream): what the receiver stored since the last tick,
+/// from its bounded queue. With a checkpoint directory, blocks a receiver stores
+/// (store(std::vector<T>)) reach a write-ahead log before store() returns, and seal records
+/// name them by sequence; records stored one by one are written into the seal record itself.
+template <class T>
+class ReceiverSource final : public Source<T> {
+ public:
+  /// `kind` names the stream; `properties` says what the receiver guarantees (a socket cannot
+  /// acknowledge what it read: what the kernel held is lost, at most once).
+  ReceiverSource(std::string kind, std::shared_ptr<Receiver<T>> receiver, std::size_t capacity,
+                 SourceProperties properties)
+      : kind_(std::move(kind)),
+        properties_(properties),
+        receiver_(std::move(receiver)),
+        queue_(capacity) {}
+
+  ~ReceiverSource() override {
+    if (supervisor_) supervisor_->stop();
+  }
+
+  [[nodiscard]] std::string kind() const override { return kind_; }
+  [[nodiscard]] SourceProperties properties() const override { return properties_; }
+
+  void start(SourceContext& ctx) override {
+    name_ = ctx.name();
+    checkpointing_ = ctx.checkpointing();
+    if (checkpointing_) attach_log(ctx.runtime().open_block_log(ctx.name()));
+    receiver_->attach_queue(&queue_);
+    supervisor_ = std::make_unique<ReceiverSupervisor>(
+        *receiver_, ctx.name(), [this](bool paused) { queue_.pause(paused); },
+        [this] { queue_.close(); });
+    supervisor_->start(ctx.runtime());
+  }
+
+  Sealed<T> seal(Time t, bool take_buffered) override {
+    if (!take_buffered) {
+      std::lock_guard lock(log_mutex_);
+      assigned_at_[t] = assigned_end_;
+      return {};
+    }
+    recover_unassigned();
+    auto [records, parts] = queue_.drain();
+    {
+      std::lock_guard lock(log_mutex_);
+      for (const auto& [seq, n] : parts) {
+        if (seq >= 0) assigned_end_ = std::max(assigned_end_, static_cast<std::uint64_t>(seq) + 1);
+      }
+      assigned_at_[t] = assigned_end_;
+    }
+    Sealed<T> sealed;
+    if (checkpointing_) sealed.seal_record = seal_record(records, parts);
+    sealed.records = std::move(records);
+    return sealed;
+  }
+
+  std::vector<T> replay(Time t, std::string_view record) override {
+    std::vector<T> records;
+    if constexpr (is_serializable_v<T>) {
+      std::vector<std::pair<std::int64_t, std::vector<T>>> items;
+      if (!record.empty()) from_bytes(record, items);
+      std::map<std::int64_t, std::string> logged;
+      std::int64_t first = -1;
+      for (const auto& [seq, inline_records] : items) {
+        if (seq >= 0 && (first < 0 || seq < first)) first = seq;
+      }
+      if (first >= 0 && log_) {
+        for (auto& [seq, bytes] : log_->read_from(static_cast<std::uint64_t>(first))) {
+          logged.emplace(static_cast<std::int64_t>(seq), std::move(bytes));
+        }
+      }
+      std::lock_guard lock(log_mutex_);
+      for (auto& [seq, inline_records] : items) {
+        if (seq < 0) {
+          records.insert(records.end(), std::make_move_iterator(inline_records.begin()),
+                         std::make_move_iterator(inline_records.end()));
+          continue;
+        }
+        assigned_end_ = std::max(assigned_end_, static_cast<std::uint64_t>(seq) + 1);
+        auto it = logged.find(seq);
+        if (it == logged.end()) {
+          throw CheckpointError(
+              fmt::format("receiver {}: block {} of batch {} is missing from the write-ahead log",
+                          name_, seq, t));
+        }
+        std::string position;
+        std::vector<T> block;
+        from_bytes(it->second, position, block);
+        records.insert(records.end(), std::make_move_iterator(block.begin()),
+                       std::make_move_iterator(block.end()));
+      }
+      assigned_at_[t] = assigned_end_;
+    }
+    return records;
+  }
+
+  /// The write-ahead log's position: the first block no batch has taken.
+  [[nodiscard]] std::optional<PositionType> position() const override { return position_type<T>(); }
+  [[nodiscard]] std::string save_position(Time t) const override {
+    std::lock_guard lock(log_mutex_);
+    auto it = assigned_at_.find(t);
+    return to_bytes(it == assigned_at_.end() ? assigned_end_ : it->second);
+  }
+  void load_position(std::string_view bytes) override {
+    std::lock_guard lock(log_mutex_);
+    from_bytes(bytes, assigned_end_);
+    if (log_ && assigned_end_ > logged_before_start_) {
+      // The log always keeps its newest block; without it, where the source stands is unknown,
+      // and a reliable receiver would be sent again what batches already counted.
+      throw CheckpointError(fmt::format(
+          "receiver {}: batches took its blocks up to {}, but its write-ahead log ends at block "
+          "{}: the log was damaged or removed",
+          name_, assigned_end_, logged_before_start_));
+    }
+    recovering_ = true;
+  }
+  void checkpoint_written(Time t) override {
+    if (!log_) return;
+    std::uint64_t keep_from;
+    {
+      std::lock_guard lock(log_mutex_);
+      auto it = assigned_at_.find(t);
+      if (it == assigned_at_.end()) return;
+      keep_from = it->second;
+    }
+    log_->truncate_before(keep_from);
+  }
+  void release(Time t) override {
+    std::lock_guard lock(log_mutex_);
+    assigned_at_.erase(assigned_at_.begin(), assigned_at_.upper_bound(t));
+  }
+
+  void stop() override {
+    if (supervisor_) supervisor_->stop();
+  }
+  [[nodiscard]] bool has_buffered_input() const override { return queue_.size() > 0; }
+
+  [[nodiscard]] SourceCounts counts() const override {
+    if (!supervisor_) return {};
+    return SourceCounts{supervisor_->skipped(), supervisor_->errors()};
+  }
+
+ private:
+  void attach_log(std::unique_ptr<BlockLog> log) {
+    if constexpr (is_serializable_v<T>) {
+      log_ = std::move(log);
+      if (!log_) return;
+      queue_.set_log([this](const std::vector<T>& block, const std::string& position) {
+        return static_cast<std::int64_t>(log_->append(to_bytes(position, block)));
+      });
+      // The last durable block tells a reliable receiver where its source stands.
+      if (auto last = log_->last()) {
+        std::string position;
+        std::vector<T> block;
+        from_bytes(last->second, position, block);
+        receiver_->set_recovered_position(std::move(position));
+        logged_before_start_ = last->first + 1;
+      }
+    }
+  }
+
+  /// Logged blocks by sequence, records stored one by one inline.
+  std::string seal_record(const std::vector<T>& records,
+                          const std::vector<typename BlockQueue<T>::Part>& parts) const {
+    if constexpr (is_serializable_v<T>) {
+      std::vector<std::pair<std::int64_t, std::vector<T>>> items;
+      std::size_t pos = 0;
+      for (const auto& [seq, n] : parts) {
+        const auto from = records.begin() + static_cast<std::ptrdiff_t>(pos);
+        if (seq >= 0 && log_) {
+          items.emplace_back(seq, std::vector<T>{});
+        } else {
+          items.emplace_back(-1, std::vector<T>(from, from + static_cast<std::ptrdiff_t>(n)));
+        }
+        pos += n;
+      }
+      return to_bytes(items);
+    } else {
+      return {};
+    }
+  }
+
+  /// After a restart, the logged blocks no batch took go first into the next batch.
+  void recover_unassigned() {
+    std::uint64_t from;
+    {
+      std::lock_guard lock(log_mutex_);
+      if (!recovering_ || !log_) return;
+      recovering_ = false;
+      from = assigned_end_;
+    }
+    if constexpr (is_serializable_v<T>) {
+      for (auto& [seq, bytes] : log_->read_from(from)) {
+        // Blocks this run logged are in the queue already.
+        if (seq >= logged_before_start_) break;
+        std::string position;
+        std::vector<T> block;
+        from_bytes(bytes, position, block);
+        queue_.push_recovered(static_cast<std::int64_t>(seq), std::move(block));
+      }
+    }
+  }
+
+  std::string kind_;
+  SourceProperties properties_;
+  std::shared_ptr<Receiver<T>> receiver_;
+  BlockQueue<T> queue_;
+  std::string name_;  // the stream's, once started
+  bool checkpointing_ = false;
+  std::unique_ptr<ReceiverSupervisor> supervisor_;
+  std::unique_ptr<BlockLog> log_;
+  mutable std::mutex log_mutex_;
+  std::uint64_t assigned_end_ = 0;         // 1 + the last logged block a batch took
+  std::uint64_t logged_before_start_ = 0;  // blocks below were logged by an earlier run
+  std::map<Time, std::uint64_t> assigned_at_;
+  bool recovering_ = false;
+};
+
+}  // namespace rill::detail

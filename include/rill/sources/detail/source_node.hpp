@@ -1,0 +1,103 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rill/checkpoint/detail/checkpointed_state.hpp"
+#include "rill/dstream/detail/node.hpp"
+#include "rill/sources/detail/input_source.hpp"
+#include "rill/sources/source.hpp"
+
+namespace rill::detail {
+
+/// The node of an input stream: runs a Source<T> for the engine. It keeps each batch's sealed
+/// records until the batch is done, cuts them into partitions in order, counts them, and puts the
+/// source's position into checkpoints: the part every source shares (spdlog's base_sink).
+template <class T>
+class SourceNode final : public Node<T>, public InputSource, public CheckpointedState {
+ public:
+  /// `partitions` is the context's parallelism, used when the source asks for none.
+  SourceNode(std::shared_ptr<Source<T>> source, Duration interval, std::size_t partitions)
+      : Node<T>(source->kind(), {}, interval,
+                source->num_partitions() == 0 ? partitions : source->num_partitions()),
+        source_(std::move(source)) {}
+
+  [[nodiscard]] Source<T>& source() const noexcept { return *source_; }
+
+  // InputSource
+  [[nodiscard]] const std::string& source_name() const override { return this->name(); }
+  [[nodiscard]] SourceProperties source_properties() const override {
+    return source_->properties();
+  }
+  void start_input(Runtime& rt, Time zero) override {
+    SourceContext ctx(this->name(), zero, rt);
+    source_->start(ctx);
+  }
+  std::int64_t seal(Time t, bool take_buffered, std::string& seal_record) override {
+    Sealed<T> sealed = source_->seal(t, take_buffered);
+    seal_record = std::move(sealed.seal_record);
+    return keep(t, std::move(sealed.records));
+  }
+  std::int64_t replay_seal(Time t, std::string_view seal_record) override {
+    return keep(t, source_->replay(t, seal_record));
+  }
+  void stop_input() override { source_->stop(); }
+  [[nodiscard]] bool has_buffered_input() const override { return source_->has_buffered_input(); }
+  void release_input(Time t) override {
+    {
+      std::lock_guard lock(sealed_mutex_);
+      sealed_.erase(t);
+    }
+    source_->release(t);
+  }
+  void checkpoint_written(Time t) override { source_->checkpoint_written(t); }
+  [[nodiscard]] SourceStats source_stats() const override {
+    const SourceCounts counts = source_->counts();
+    return SourceStats{this->name(), records_.load(), counts.skipped, counts.errors};
+  }
+
+  // CheckpointedState: the source's position.
+  [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
+    const auto position = source_->position();
+    if (!position) return std::nullopt;
+    return StateDescriptor{this->name(), this->kind(), position->fingerprint,
+                           position->serializable};
+  }
+  [[nodiscard]] std::string save_state(Time t) const override { return source_->save_position(t); }
+  void load_state(std::string_view bytes) override { source_->load_position(bytes); }
+
+ protected:
+  std::shared_ptr<const Batch<T>> compute(Time t, Exec& /*ex*/) override {
+    std::vector<T> records;
+    {
+      std::lock_guard lock(sealed_mutex_);
+      if (auto it = sealed_.find(t); it != sealed_.end()) records = std::move(it->second);
+    }
+    return std::make_shared<const Batch<T>>(
+        Batch<T>::contiguous(std::move(records), this->num_partitions()));
+  }
+
+ private:
+  std::int64_t keep(Time t, std::vector<T> records) {
+    const auto n = static_cast<std::int64_t>(records.size());
+    records_ += n;
+    std::lock_guard lock(sealed_mutex_);
+    sealed_[t] = std::move(records);
+    return n;
+  }
+
+  std::shared_ptr<Source<T>> source_;
+  std::atomic<std::int64_t> records_{0};
+  mutable std::mutex sealed_mutex_;
+  std::map<Time, std::vector<T>> sealed_;
+};
+
+}  // namespace rill::detail

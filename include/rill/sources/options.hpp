@@ -1,0 +1,53 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "rill/core/time.hpp"
+
+namespace rill {
+
+/// Options of socket_text_stream.
+struct SocketOptions {
+  /// A longer line is skipped, counted and logged instead of buffered.
+  std::size_t max_line_bytes = std::size_t{1} << 20;
+  /// First wait before reconnecting after a refused or closed connection; doubles up to the max.
+  Duration reconnect_backoff{100};
+  Duration max_reconnect_backoff{2000};
+};
+
+/// Options of text_file_stream.
+struct FileStreamOptions {
+  /// Ignore the files already in the directory at start().
+  bool new_files_only = true;
+  /// Under the system clock, a file modified longer ago than this is skipped and logged.
+  Duration remember{std::chrono::seconds(60)};
+};
+
+/// Options of rate_stream.
+struct RateOptions {
+  std::int64_t rows_per_second = 1000;
+  /// The rate grows linearly from 0 to rows_per_second over this time.
+  Duration ramp_up{0};
+  /// Partitions of each batch; 0 means the context's parallelism.
+  std::size_t num_partitions = 0;
+};
+
+/// One row of rate_stream: values 0, 1, 2, ... with no gaps or repeats.
+struct RateRow {
+  Time timestamp;
+  std::int64_t value = 0;
+  friend bool operator==(const RateRow&, const RateRow&) = default;
+};
+
+}  // namespace rill
+
+template <>
+struct fmt::formatter<rill::RateRow> : fmt::formatter<std::int64_t> {
+  template <typename FormatContext>
+  auto format(const rill::RateRow& r, FormatContext& ctx) const -> decltype(ctx.out()) {
+    return fmt::format_to(ctx.out(), "RateRow({},{})", r.timestamp.milliseconds(), r.value);
+  }
+};

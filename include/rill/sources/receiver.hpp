@@ -1,0 +1,122 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rill/core/errors.hpp"
+#include "rill/core/time.hpp"
+#include "rill/sources/detail/block_queue.hpp"
+#include "rill/sources/detail/receiver_supervisor.hpp"
+
+namespace rill {
+
+/// The part of Receiver<T> that does not depend on T.
+class ReceiverBase {
+ public:
+  ReceiverBase() = default;
+  ReceiverBase(const ReceiverBase&) = delete;
+  ReceiverBase& operator=(const ReceiverBase&) = delete;
+  virtual ~ReceiverBase() = default;
+
+  /// Starts receiving: must return promptly (start a thread or async work). Called on a rill
+  /// thread at start() and after each restart.
+  virtual void on_start() = 0;
+  /// Stops receiving: release what on_start() started (join its threads). After it returns,
+  /// store() is no longer called.
+  virtual void on_stop() = 0;
+
+  /// Logs and counts an error; the receiver goes on.
+  void report_error(std::string message, std::exception_ptr error = {});
+  /// Asks for on_stop(), then on_start() after `delay` on the context's clock (default 2 s, as in
+  /// Spark). Returns at once; callable from any thread.
+  void restart(std::string reason, std::optional<Duration> delay = {});
+  /// With a checkpoint directory, after a restart: the position given with the last block that
+  /// reached the write-ahead log before the process ended (store(items, position)); nullopt when
+  /// there is none. Valid from on_start().
+  [[nodiscard]] std::optional<std::string> recovered_position() const {
+    std::lock_guard lock(position_mutex_);
+    return recovered_position_;
+  }
+  /// Internal: set by the engine before on_start().
+  void set_recovered_position(std::optional<std::string> position) {
+    std::lock_guard lock(position_mutex_);
+    recovered_position_ = std::move(position);
+  }
+
+  /// True once the receiver is stopping or restarting: loops in receiver threads should end.
+  [[nodiscard]] bool is_stopped() const noexcept;
+
+  /// Counts records the receiver had to drop (malformed, over-long); shown in source_stats().
+  void count_skipped(std::int64_t n = 1);
+  /// Counts errors without logging them (the receiver logs in its own words, or rate-limits).
+  void count_error(std::int64_t n = 1);
+
+  /// Internal: set by the engine before on_start().
+  void attach(detail::ReceiverSupervisor* supervisor) noexcept { supervisor_ = supervisor; }
+
+ protected:
+  [[nodiscard]] detail::ReceiverSupervisor& supervisor() const;
+
+ private:
+  detail::ReceiverSupervisor* supervisor_ = nullptr;
+  mutable std::mutex position_mutex_;
+  std::optional<std::string> recovered_position_;
+};
+
+/// A user receiver: override on_start() and on_stop(), call store() from any thread.
+template <class T>
+class Receiver : public ReceiverBase {
+ public:
+  /// Buffers one record; blocks while rill's bounded queue is full; throws rill::Stopped once
+  /// stopping has begun.
+  void store(T item);
+  /// Buffers a block of records at once (cheaper); the same blocking and stopping rules.
+  void store(std::vector<T> items);
+  /// Stores a block with the source position it ends at (an offset, say), logged with it: after
+  /// a restart, recovered_position() returns the position of the last block that was durable,
+  /// so a reliable receiver can skip what its source sends again.
+  void store(std::vector<T> items, std::string position);
+
+  /// Internal: the queue store() writes to.
+  void attach_queue(detail::BlockQueue<T>* queue) noexcept { queue_ = queue; }
+
+ private:
+  detail::BlockQueue<T>* queue_ = nullptr;
+};
+
+template <class T>
+void Receiver<T>::store(T item) {
+  auto& sup = supervisor();
+  if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
+  queue_->push(std::move(item));
+  sup.count_stored(1);
+}
+
+template <class T>
+void Receiver<T>::store(std::vector<T> items, std::string position) {
+  auto& sup = supervisor();
+  if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
+  const auto n = static_cast<std::int64_t>(items.size());
+  queue_->push_block(std::move(items), position);
+  sup.count_stored(n);
+}
+
+template <class T>
+void Receiver<T>::store(std::vector<T> items) {
+  auto& sup = supervisor();
+  if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
+  const auto n = static_cast<std::int64_t>(items.size());
+  queue_->push_block(std::move(items));
+  sup.count_stored(n);
+}
+
+}  // namespace rill

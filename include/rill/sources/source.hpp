@@ -1,0 +1,151 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rill/core/clock.hpp"
+#include "rill/core/config.hpp"
+#include "rill/core/serialization.hpp"
+#include "rill/core/time.hpp"
+
+namespace rill {
+
+namespace detail {
+class Runtime;
+}
+
+/// What a source declares about itself, read by start() instead of recognising sources by name.
+struct SourceProperties {
+  /// The strongest guarantee the source can give after a crash: `exactly_once` when every
+  /// batch's input can be read again, exactly, from its seal record (a queue, a file list, a
+  /// write-ahead log, Kafka offsets); `at_most_once` when what was received but not yet
+  /// durable is lost (a socket's kernel buffer). Checked against Config::delivery at start().
+  Delivery delivery = Delivery::at_most_once;
+  /// Source::replay() reads a batch's input again from its seal record.
+  bool replayable = false;
+  /// The source confirms to its origin only what is durable (a reliable receiver acknowledges
+  /// after store() returns; Kafka commits offsets after the checkpoint).
+  bool acknowledging = false;
+};
+
+/// What rill gives a source when the context starts. Valid until the source is stopped.
+class SourceContext {
+ public:
+  SourceContext(std::string name, Time zero, detail::Runtime& runtime)
+      : name_(std::move(name)), zero_(zero), runtime_(runtime) {}
+
+  /// The stream's stable name (DStream::name(), else `<kind>#<n>`), for logs and file names.
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// The zero time: the first batch time minus one interval.
+  [[nodiscard]] Time zero() const noexcept { return zero_; }
+  /// The context's clock: read it for every time a source needs (file ages, rates).
+  [[nodiscard]] Clock& clock() const;
+  [[nodiscard]] const Config& config() const;
+  /// True when the context checkpoints: seal() must then fill in the seal record.
+  [[nodiscard]] bool checkpointing() const;
+  /// Internal: the engine, for rill's receivers.
+  [[nodiscard]] detail::Runtime& runtime() const noexcept { return runtime_; }
+
+ private:
+  std::string name_;
+  Time zero_;
+  detail::Runtime& runtime_;
+};
+
+/// The counters a source keeps besides its record count (StreamingContext::source_stats()).
+struct SourceCounts {
+  /// Records skipped: over-long lines, unreadable or too old files.
+  std::int64_t skipped = 0;
+  /// Errors met: connection failures, unreadable files, report_error calls.
+  std::int64_t errors = 0;
+};
+
+/// The type of what a source keeps across batches, for checkpoints: a fingerprint of the types
+/// (a checkpoint written with other types is refused) and whether cereal can serialize them.
+struct PositionType {
+  std::uint64_t fingerprint = 0;
+  bool serializable = false;
+};
+
+/// The PositionType of a position made of values of types Ts.
+template <class... Ts>
+[[nodiscard]] PositionType position_type() {
+  return PositionType{detail::type_fingerprint<Ts...>(), detail::all_serializable_v<Ts...>};
+}
+
+/// The input of one batch, as a source seals it.
+template <class T>
+struct Sealed {
+  /// The batch's records, in order; rill cuts them into the stream's partitions contiguously.
+  std::vector<T> records;
+  /// What fixes these records, written durably before the batch runs (the queue range, the
+  /// file names, a log position): replay() gets it back after a restart. Filled in only when
+  /// SourceContext::checkpointing().
+  std::string seal_record;
+};
+
+/// A source of records: the contract every input implements, rill's own ones too (Spark's
+/// InputDStream; a Kafka source or a user's source of any kind). The base of a source owns the
+/// hard part: rill keeps each batch's sealed records, cuts them into partitions, counts them,
+/// writes the seal records and checkpoints the position; a source writes properties() and
+/// seal(), and what else its kind needs.
+///
+/// Add one with `StreamingContext::add_source(std::make_shared<MySource>(...))`, which returns
+/// its `DStream<T>`. Threads: seal(), replay() and has_buffered_input() run on rill's scheduler
+/// thread; release(), checkpoint_written() and save_position() on its batch thread, possibly at
+/// the same time as a seal() of a later batch (guard what both touch); start(), stop() and
+/// load_position() during start() and stop(); counts() on any thread.
+template <class T>
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  /// The stem of the stream's default name, `<kind>#<n>` (snake_case: `queue_stream`).
+  [[nodiscard]] virtual std::string kind() const = 0;
+  /// What the source promises; constant.
+  [[nodiscard]] virtual SourceProperties properties() const = 0;
+  /// Partitions of each batch; 0 (the default): the context's parallelism.
+  [[nodiscard]] virtual std::size_t num_partitions() const { return 0; }
+
+  /// Called once by start(), before the first batch is sealed and before a checkpoint is
+  /// restored (load_position() comes after it).
+  virtual void start(SourceContext& /*ctx*/) {}
+  /// Fixes the input of batch t (called once per batch time, in order). `take_buffered` is
+  /// false while `Config::max_pending_batches` batches wait: input that is buffered (received,
+  /// listed) then waits too, and a source should return nothing it can keep for later.
+  virtual Sealed<T> seal(Time t, bool take_buffered) = 0;
+  /// After a restart, the records of batch t again, from the seal record seal() gave (empty
+  /// when the checkpoint held none for this source). The default seals again, which is right
+  /// for a source whose input is a pure function of t (a rate generator). Throw
+  /// rill::CheckpointError when the records cannot be had any more.
+  virtual std::vector<T> replay(Time t, std::string_view /*seal_record*/) {
+    return seal(t, true).records;
+  }
+  /// Stop receiving new input (a graceful stop); what is buffered stays to be sealed.
+  virtual void stop() {}
+  /// True while received input waits to be sealed (a graceful stop waits for it).
+  [[nodiscard]] virtual bool has_buffered_input() const { return false; }
+  /// Batch t is done: forget what only it needed.
+  virtual void release(Time /*t*/) {}
+  /// The checkpoint of batch t is durable: logs may forget, offsets may be committed.
+  virtual void checkpoint_written(Time /*t*/) {}
+
+  /// A source that keeps a position across batches (a queue index, the files seen) returns
+  /// its type (`rill::position_type<std::uint64_t>()`); checkpoints then hold save_position()
+  /// and a restart calls load_position(). nullopt (the default): nothing is kept.
+  [[nodiscard]] virtual std::optional<PositionType> position() const { return std::nullopt; }
+  /// The position as of the end of batch t (cereal's bytes: rill::detail::to_bytes).
+  [[nodiscard]] virtual std::string save_position(Time /*t*/) const { return {}; }
+  /// Restores a save_position(), after start() and before the first batch.
+  virtual void load_position(std::string_view /*bytes*/) {}
+
+  /// Counters besides the records (thread-safe: read from any thread).
+  [[nodiscard]] virtual SourceCounts counts() const { return {}; }
+};
+
+}  // namespace rill
