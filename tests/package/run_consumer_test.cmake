@@ -3,11 +3,17 @@
 #   cmake -DMODE=find_package|add_subdirectory -DRILL_SOURCE_DIR=<rill source>
 #         -DRILL_BINARY_DIR=<rill build> -DWORK_DIR=<scratch dir> [-DGENERATOR=<generator>]
 #         [-DCXX_COMPILER=<compiler>] [-DBUILD_TYPE=<type>] [-DEXPECTED_VERSION=<x.y.z>]
-#         [-DSANITIZE=<RILL_SANITIZE>] [-DWERROR=ON] -P run_consumer_test.cmake
+#         [-DSANITIZE=<RILL_SANITIZE>] [-DWERROR=ON] [-DCOMPONENTS=<a,b,...>]
+#         -P run_consumer_test.cmake
 #
 # find_package: installs the rill built in RILL_BINARY_DIR into WORK_DIR/prefix (`cmake --install`;
-# the target `rill` is brought up to date first, normally a no-op), then configures the consumer
-# with CMAKE_PREFIX_PATH=WORK_DIR/prefix.
+# the target `rill` and those of the optional components built there, COMPONENTS, are brought up
+# to date first, normally a no-op), then configures the consumer with
+# CMAKE_PREFIX_PATH=WORK_DIR/prefix.
+# The consumer checks that the installed rill holds exactly COMPONENTS, each found on request, and
+# that an OPTIONAL_COMPONENTS request for a component rill lacks leaves rill found. Then a second
+# configure of the consumer in WORK_DIR/build-required-missing asks for that missing component as
+# REQUIRED: it must fail, with rillConfig.cmake's message naming the component.
 # add_subdirectory: the consumer adds RILL_SOURCE_DIR as a subdirectory and builds rill itself.
 # Either way the consumer is built in WORK_DIR/build and run; it must exit with 0.
 #
@@ -71,10 +77,21 @@ if(DEFINED ENV{CMAKE_BUILD_PARALLEL_LEVEL})
   set(jobs $ENV{CMAKE_BUILD_PARALLEL_LEVEL})
 endif()
 
+# The optional components built in RILL_BINARY_DIR; "none" tells the consumer to expect none.
+string(REPLACE "," ";" components "${COMPONENTS}")
+set(expected_components "${COMPONENTS}")
+if(expected_components STREQUAL "")
+  set(expected_components none)
+endif()
+
 if(MODE STREQUAL "find_package")
-  # Normally a no-op (ctest runs after the build); it makes sure the installed library was built
-  # from the headers installed beside it.
-  set(build_args --build "${RILL_BINARY_DIR}" --target rill --parallel ${jobs})
+  # Normally a no-op (ctest runs after the build); it makes sure the installed libraries were built
+  # from the headers installed beside them.
+  set(targets rill)
+  foreach(component IN LISTS components)
+    list(APPEND targets rill_${component})
+  endforeach()
+  set(build_args --build "${RILL_BINARY_DIR}" --target ${targets} --parallel ${jobs})
   if(BUILD_TYPE)
     list(APPEND build_args --config ${BUILD_TYPE})
   endif()
@@ -87,6 +104,7 @@ if(MODE STREQUAL "find_package")
   list(APPEND configure_args
     -DCMAKE_PREFIX_PATH=${prefix}
     -DRILL_EXPECTED_PREFIX=${prefix}
+    -DRILL_EXPECTED_COMPONENTS=${expected_components}
     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
 elseif(MODE STREQUAL "add_subdirectory")
   list(APPEND configure_args -DRILL_SOURCE_DIR=${RILL_SOURCE_DIR})
@@ -99,4 +117,28 @@ run_step("build the consumer" "${CMAKE_COMMAND}" --build "${build}" --parallel $
 message("${step_output}")
 run_step("run the consumer" "${build}/app")
 message("${step_output}")
+
+if(MODE STREQUAL "find_package")
+  # find_package(rill CONFIG REQUIRED COMPONENTS nosuch) must fail, and say why.
+  set(missing_args ${configure_args})
+  list(FIND missing_args "${build}" at)
+  list(REMOVE_AT missing_args ${at})
+  list(INSERT missing_args ${at} "${WORK_DIR}/build-required-missing")
+  list(APPEND missing_args -DRILL_CONSUMER_REQUIRED_COMPONENTS=nosuch)
+  string(JOIN " " shown ${missing_args})
+  message("-- configure the consumer, requiring a missing component (must fail): cmake ${shown}")
+  execute_process(COMMAND "${CMAKE_COMMAND}" ${missing_args}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  # CMake wraps the message's lines: compare with the white space squeezed.
+  string(REGEX REPLACE "[ \t\r\n]+" " " flat "${out}")
+  set(expected_message
+    "rill's required component(s) not found: \"nosuch\" (rill has no such component)")
+  string(FIND "${flat}" "${expected_message}" at)
+  if(rc EQUAL 0 OR at EQUAL -1 OR NOT flat MATCHES "set rill_FOUND to FALSE")
+    message("${out}")
+    message(FATAL_ERROR "find_package(rill CONFIG REQUIRED COMPONENTS nosuch) did not fail as it "
+                        "should (exit ${rc}); wanted the message: ${expected_message}")
+  endif()
+  message("-- it failed as it should: ${expected_message}")
+endif()
 message("rill package test passed: ${MODE} consumer")
