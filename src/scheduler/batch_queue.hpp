@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "rill/dstream/detail/node.hpp"
+
+namespace rill::detail {
+
+/// A sealed batch waiting for the batch thread: what the batch carries through the engine is one
+/// value (its BatchContext), plus its record count and the steady-clock time it was queued at
+/// (for its scheduling delay). Copied freely; never allocates.
+struct PendingBatch {
+  BatchContext context;
+  /// Input records sealed into the batch (all inputs).
+  std::int64_t records = 0;
+  std::chrono::steady_clock::time_point submitted;
+};
+
+/// Where the job generator hands sealed batches (the engine's pending-batch queue, which the
+/// batch thread empties in time order). A tick asks room(), seals, push()es the batch, arms its
+/// backup timer, then notify()es the batch thread; after a tick of the scheduler thread that
+/// queued a batch, on_scheduler_tick().
+///
+/// Thread-safety: called by the tick in progress (the scheduler thread's, or the idle batch
+/// thread's; one at a time); the queue is thread-safe. Nothing throws but std::bad_alloc and what
+/// on_scheduler_tick() throws.
+class BatchQueue {
+ public:
+  /// Whether a tick may queue a batch, and take buffered input for it.
+  enum class Room {
+    halting,  // the context is halting: the tick does nothing
+    full,     // max_pending_batches batches wait: the batch takes no buffered input
+    open,
+  };
+
+  [[nodiscard]] virtual Room room() = 0;
+  /// Queues `batch`; false when the context began halting since room() (then nothing is queued).
+  virtual bool push(const PendingBatch& batch) = 0;
+  /// Wakes the batch thread for what push() queued.
+  virtual void notify() noexcept = 0;
+  /// The scheduler thread queued a batch (its tick's lock released): a graceful stop may have
+  /// progressed.
+  virtual void on_scheduler_tick() = 0;
+
+ protected:
+  ~BatchQueue() = default;
+};
+
+}  // namespace rill::detail

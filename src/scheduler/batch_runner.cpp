@@ -1,0 +1,90 @@
+#include "scheduler/batch_runner.hpp"
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <utility>
+
+#include "checkpoint/durable_file.hpp"
+#include "rill/core/logging.hpp"
+
+namespace rill::detail {
+
+namespace {
+using SteadyClock = std::chrono::steady_clock;
+
+Duration elapsed_ms(SteadyClock::time_point from, SteadyClock::time_point to) {
+  return std::chrono::duration_cast<Duration>(to - from);
+}
+
+/// The execution services of one batch: its context, and the worker pool.
+class BatchExec final : public Exec {
+ public:
+  BatchExec(WorkerPool& pool, BatchContext batch) : Exec(batch), pool_(pool) {}
+  void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn) override {
+    pool_.parallel_for(n, fn);
+  }
+
+ private:
+  WorkerPool& pool_;
+};
+}  // namespace
+
+BatchRunner::BatchRunner(Runtime& runtime, WorkerPool& pool, Plan plan,
+                         CheckpointCoordinator* checkpoints, ListenerBus& bus)
+    : runtime_(runtime),
+      pool_(pool),
+      plan_(std::move(plan)),
+      checkpoints_(checkpoints),
+      bus_(bus) {}
+
+bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
+  const Time t = batch.context.time;
+  const auto started = SteadyClock::now();
+  info.batch_time = t;
+  info.num_records = batch.records;
+  info.scheduling_delay = elapsed_ms(batch.submitted, started);
+  bus_.emit(&StreamingListener::on_batch_started, info);
+
+  BatchExec exec(pool_, batch.context);
+  bool ok = true;
+  try {
+    for (OperatorNode* node : plan_.live) {
+      if (node->sees_every_batch()) node->on_batch(t, exec);
+    }
+    for (OutputOperation* op : plan_.outputs) {
+      if (op->parent().defined_at(t, batch.context.zero)) op->run(exec);
+    }
+  } catch (...) {
+    ok = false;
+    logger().error("batch {} failed; stopping the context", t);
+    runtime_.fail(std::current_exception());
+  }
+  if (ok && checkpoints_) {
+    try {
+      crash_point("commit");
+      checkpoints_->write_checkpoint(t, batch.context.zero);
+      for (InputSource* input : plan_.inputs)
+        input->checkpoint_written(t);
+    } catch (...) {
+      ok = false;
+      logger().error("the checkpoint of batch {} failed; stopping the context", t);
+      runtime_.fail(std::current_exception());
+    }
+  }
+  for (OperatorNode* node : plan_.live)
+    node->clear_done(t);
+  for (InputSource* input : plan_.inputs)
+    input->release_input(t);
+  if (!ok) return false;
+
+  for (OperatorNode* node : plan_.live) {
+    if (auto state = node->state_info()) info.state.push_back(std::move(*state));
+  }
+  const auto completed = SteadyClock::now();
+  info.processing_delay = elapsed_ms(started, completed);
+  info.total_delay = info.scheduling_delay + info.processing_delay;
+  return true;
+}
+
+}  // namespace rill::detail

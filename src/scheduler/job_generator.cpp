@@ -1,0 +1,185 @@
+#include "scheduler/job_generator.hpp"
+
+#include <chrono>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "rill/core/listener.hpp"
+
+namespace rill::detail {
+
+namespace {
+using SteadyClock = std::chrono::steady_clock;
+
+/// A system-clock time as a std::chrono::system_clock time point.
+std::chrono::system_clock::time_point system_time(Time t) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(Duration{t.milliseconds()}));
+}
+}  // namespace
+
+/// Lets a manual clock wake the scheduler without outliving it.
+struct JobGenerator::ClockLink {
+  std::mutex mutex;
+  JobGenerator* generator = nullptr;
+};
+
+JobGenerator::JobGenerator(Runtime& runtime, boost::asio::io_context& io,
+                           std::unique_ptr<Trigger> trigger, std::vector<InputSource*> inputs,
+                           BatchQueue& queue, ListenerBus& bus)
+    : runtime_(runtime),
+      clock_(runtime.clock()),
+      io_(io),
+      trigger_(std::move(trigger)),
+      inputs_(std::move(inputs)),
+      queue_(queue),
+      bus_(bus),
+      system_timer_(io) {}
+
+JobGenerator::~JobGenerator() = default;
+
+Time JobGenerator::first_batch() const {
+  return trigger_->first_batch(clock_.now());
+}
+
+void JobGenerator::link_clock() {
+  clock_link_ = std::make_shared<ClockLink>();
+  clock_link_->generator = this;
+  if (clock_.is_manual()) {
+    clock_token_ = clock_.add_observer([link = clock_link_] {
+      std::lock_guard lock(link->mutex);
+      if (link->generator != nullptr) {
+        link->generator->runtime_.post([g = link->generator] { g->process_due_timers(); });
+      }
+    });
+  }
+}
+
+void JobGenerator::unlink_clock() {
+  if (!clock_link_) return;
+  {
+    std::lock_guard lock(clock_link_->mutex);
+    clock_link_->generator = nullptr;
+  }
+  clock_.remove_observer(clock_token_);
+}
+
+void JobGenerator::start(Time zero, Time first, CheckpointCoordinator* checkpoints,
+                         std::map<std::int64_t, SealData> replay) {
+  zero_ = zero;
+  checkpoints_ = checkpoints;
+  replay_ = std::move(replay);
+  next_tick_.store(first);
+  if (!clock_.is_manual()) {
+    // Without it (not expected), the scheduler thread seals every batch, as under a manual
+    // clock.
+    backup_ = BackupTimer::open(io_, [this] { on_backup_timer(); });
+    if (backup_) backup_->set(first + kBackupGrace);
+  }
+}
+
+void JobGenerator::schedule_first_tick(Time first) {
+  // On the system clock, the idle batch thread seals the first batch when it is due.
+  if (!backup_) {
+    runtime_.post([this, first] { schedule_at(first, [this, first] { scheduler_tick(first); }); });
+  }
+}
+
+void JobGenerator::schedule_at(Time t, std::function<void()> fn) {
+  timers_.emplace(t, std::move(fn));
+  process_due_timers();
+}
+
+void JobGenerator::process_due_timers() {
+  const Time now = clock_.now();
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    auto fn = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    fn();
+  }
+  rearm_timer();
+}
+
+void JobGenerator::rearm_timer() {
+  if (clock_.is_manual() || timers_.empty()) return;
+  system_timer_.expires_at(system_time(timers_.begin()->first));
+  system_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) process_due_timers();
+  });
+}
+
+void JobGenerator::on_backup_timer() {
+  const Time due = next_tick_.load();
+  if (clock_.now() >= due) scheduler_tick(due);
+}
+
+void JobGenerator::halt() {
+  timers_.clear();
+  system_timer_.cancel();
+  if (backup_) backup_->cancel();
+}
+
+bool JobGenerator::tick(Time t) {
+  std::unique_lock tick_lock(tick_mutex_);
+  // Already ticked: early, by a graceful stop under a manual clock, or by the other thread.
+  if (t != next_tick_.load()) return false;
+  const Time next = trigger_->next_batch(t);
+  next_tick_.store(next);
+  const BatchQueue::Room room = queue_.room();
+  if (room == BatchQueue::Room::halting) return false;
+  const bool take = room == BatchQueue::Room::open;
+  std::int64_t records = 0;
+  bool replayed = false;
+  try {
+    if (auto seal = replay_.find(t.milliseconds()); seal != replay_.end()) {
+      // A batch sealed before a restart: the same input again.
+      replayed = true;
+      for (InputSource* input : inputs_) {
+        std::string_view record;
+        for (const auto& [name, bytes] : seal->second.inputs) {
+          if (name == input->source_name()) record = bytes;
+        }
+        records += input->replay_seal(t, record);
+      }
+      replay_.erase(seal);
+    } else {
+      SealData sealed{t.milliseconds(), {}};
+      for (InputSource* input : inputs_) {
+        std::string record;
+        records += input->seal(t, take, record);
+        if (checkpoints_) sealed.inputs.emplace_back(input->source_name(), std::move(record));
+      }
+      // Written before the batch can run: a restart replays exactly this input.
+      if (checkpoints_) checkpoints_->write_seal(sealed);
+    }
+  } catch (...) {
+    runtime_.fail(std::current_exception());
+    return false;
+  }
+  BatchInfo info;
+  info.batch_time = t;
+  info.num_records = records;
+  bus_.emit(&StreamingListener::on_batch_submitted, info);  // before the batch thread can start it
+  if (!queue_.push(PendingBatch{BatchContext{t, zero_, replayed}, records, SteadyClock::now()})) {
+    return false;
+  }
+  // Should the batch thread still be busy then, the scheduler thread seals the next batch.
+  if (backup_) backup_->set(next + kBackupGrace);
+  queue_.notify();
+  return true;
+}
+
+void JobGenerator::scheduler_tick(Time t) {
+  // The scheduler thread's ticks also check a graceful stop's progress; the batch thread's
+  // (system clock, when idle) leave that to it.
+  if (!tick(t)) return;
+  if (!backup_) {
+    const Time next = trigger_->next_batch(t);
+    schedule_at(next, [this, next] { scheduler_tick(next); });
+  }
+  queue_.on_scheduler_tick();
+}
+
+}  // namespace rill::detail

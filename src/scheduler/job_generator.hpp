@@ -1,0 +1,127 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/system_timer.hpp>
+
+#include "checkpoint/checkpoint_coordinator.hpp"
+#include "checkpoint/checkpointer.hpp"
+#include "rill/core/clock.hpp"
+#include "rill/core/time.hpp"
+#include "rill/sources/detail/input_source.hpp"
+#include "rill/sources/detail/runtime.hpp"
+#include "scheduler/backup_timer.hpp"
+#include "scheduler/batch_queue.hpp"
+#include "scheduler/listener_bus.hpp"
+#include "scheduler/trigger.hpp"
+
+namespace rill::detail {
+
+/// Spark's JobGenerator: the batch grid (asked of a Trigger), the clock timers of the scheduler
+/// thread, and the ticks that seal batches. A tick seals every input's data for its batch (or
+/// seals it again from its seal record after a restart), writes the seal record, and queues the
+/// batch. Every grid time is ticked once, in order, even when its timer fires late.
+///
+/// Who ticks: under a manual clock, the scheduler thread, on the clock's notifications. Under
+/// the system clock, the engine's batch thread, when it has nothing to run, sleeps until
+/// next_tick() and ticks itself, so that one thread wakes per batch; each tick also sets a backup
+/// timer (a timerfd the scheduler thread watches, set without waking it) kBackupGrace after the
+/// next grid time: when the batch thread is still busy then, the scheduler thread ticks instead,
+/// so a slow batch delays the sealing of the next by about kBackupGrace. Without a timerfd (not
+/// expected), the scheduler thread ticks on its clock timers, as under a manual clock.
+///
+/// Back-pressure: while max_pending_batches batches wait (BatchQueue::Room::full), a tick takes
+/// no buffered input from receivers and files; their queues fill and store() blocks.
+///
+/// Thread-safety: construct, link_clock() and start() before the engine's threads run;
+/// schedule_at(), process_due_timers(), scheduler_tick() and halt() on the scheduler thread;
+/// tick() on the scheduler thread or the idle batch thread (one tick at a time: a tick already
+/// taken is skipped); next_tick() and batch_thread_ticks() on any thread; unlink_clock() once the
+/// context stopped, off the scheduler thread. Times in ms of the context's clock. A tick's
+/// failure to seal fails the context (Runtime::fail) rather than throw.
+class JobGenerator {
+ public:
+  /// How late the scheduler thread seals a batch that a busy batch thread did not.
+  static constexpr Duration kBackupGrace{1};
+
+  /// `runtime` (the engine) posts to and fails the context and gives its clock; `io` is the
+  /// scheduler thread's io_context; `inputs` are sealed in this order; sealed batches go to
+  /// `queue`, their on_batch_submitted events to `bus`. All outlive the generator.
+  JobGenerator(Runtime& runtime, boost::asio::io_context& io, std::unique_ptr<Trigger> trigger,
+               std::vector<InputSource*> inputs, BatchQueue& queue, ListenerBus& bus);
+  ~JobGenerator();
+  JobGenerator(const JobGenerator&) = delete;
+  JobGenerator& operator=(const JobGenerator&) = delete;
+
+  /// The first batch time of a fresh run, from the clock's reading now.
+  [[nodiscard]] Time first_batch() const;
+  /// The batch time after batch `t` (the first one after a restored checkpoint of batch `t`).
+  [[nodiscard]] Time batch_after(Time t) const noexcept { return trigger_->next_batch(t); }
+  /// Under a manual clock, has every change of its reading run the due timers on the scheduler
+  /// thread.
+  void link_clock();
+  /// Unlinks the manual clock (after the scheduler thread ended). Does nothing unlinked.
+  void unlink_clock();
+  /// Sets the grid going from batch `first` of a context with zero time `zero`: seal records go
+  /// to `checkpoints` (null without checkpoints), `replay` holds the batches to seal again from
+  /// their records. On the system clock, opens the backup timer.
+  void start(Time zero, Time first, CheckpointCoordinator* checkpoints,
+             std::map<std::int64_t, SealData> replay);
+  /// Once the scheduler thread runs: without a backup timer, schedules the tick of `first` on it
+  /// (with one, the idle batch thread seals the first batch when it is due).
+  void schedule_first_tick(Time first);
+
+  /// True when the idle batch thread seals the next batch itself (the system clock, with a backup
+  /// timer).
+  [[nodiscard]] bool batch_thread_ticks() const noexcept { return backup_ != nullptr; }
+  /// The next grid time to tick.
+  [[nodiscard]] Time next_tick() const noexcept { return next_tick_.load(); }
+  /// Seals batch `t` when it is the next tick, and queues it; true when it queued it (false when
+  /// `t` was ticked already, the context halts, or sealing failed).
+  bool tick(Time t);
+  /// tick() on the scheduler thread: when it queued the batch, schedules the next tick (without
+  /// a backup timer) and tells the queue (BatchQueue::on_scheduler_tick()).
+  void scheduler_tick(Time t);
+
+  /// Runs `fn` on the scheduler thread once the clock reads `t` or later.
+  void schedule_at(Time t, std::function<void()> fn);
+  /// Runs the timers that are due, then waits for the next one.
+  void process_due_timers();
+  /// Drops the timers and stops the backup timer: nothing is ticked any more.
+  void halt();
+
+ private:
+  struct ClockLink;
+  void rearm_timer();
+  void on_backup_timer();
+
+  Runtime& runtime_;
+  Clock& clock_;
+  boost::asio::io_context& io_;
+  std::unique_ptr<Trigger> trigger_;
+  std::vector<InputSource*> inputs_;
+  BatchQueue& queue_;
+  ListenerBus& bus_;
+  CheckpointCoordinator* checkpoints_ = nullptr;  // set by start()
+  Time zero_;                                     // set by start()
+
+  boost::asio::system_timer system_timer_;
+  // The backup timer of the system clock's ticks (see the class comment); absent on a manual
+  // clock. Opened by start(), then set by tick() under tick_mutex_.
+  std::unique_ptr<BackupTimer> backup_;
+  std::multimap<Time, std::function<void()>> timers_;  // scheduler thread
+  std::shared_ptr<ClockLink> clock_link_;
+  std::uint64_t clock_token_ = 0;
+  std::map<std::int64_t, SealData> replay_;  // tick(), under tick_mutex_, after start()
+  std::mutex tick_mutex_;                    // one tick() at a time
+  std::atomic<Time> next_tick_;              // written by tick(), under tick_mutex_
+};
+
+}  // namespace rill::detail
