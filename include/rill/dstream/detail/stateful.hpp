@@ -7,15 +7,13 @@
 #include <utility>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
 #include "rill/dstream/detail/keyed_state.hpp"
 #include "rill/dstream/detail/shuffle.hpp"
 #include "rill/dstream/state.hpp"
 
-/// Stateful operators: per-partition hash tables owned by the operator, updated in place every
-/// batch (no copy of the state per batch beyond the output itself).
+/// Stateful operators: per-partition hash tables (a KeyedStateStore) owned by the operator,
+/// updated in place every batch (no copy of the state per batch beyond the output itself).
 namespace rill::detail {
 
 /// Base of the stateful nodes: seen at every batch time so the state advances in order.
@@ -37,67 +35,27 @@ struct MergeGroups {
 };
 
 /// update_state_by_key(fn): fn(new values, state) -> new state, for every key with new values or
-/// state, every batch; std::nullopt removes the key.
+/// state, every batch; std::nullopt removes the key. A delta holds the keys fn was called with
+/// new values for, and the idle keys whose state fn changed (all idle keys when S has no
+/// operator==).
 template <class K, class V, class S, class F>
-class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
+class UpdateStateNode final
+    : public KeyedStatefulNode<StatefulNode<std::pair<K, S>>, KeyedStateStore<K, S>> {
+  using Base = KeyedStatefulNode<StatefulNode<std::pair<K, S>>, KeyedStateStore<K, S>>;
+
  public:
   UpdateStateNode(std::shared_ptr<Node<std::pair<K, V>>> parent, F fn,
                   std::vector<std::pair<K, S>> initial, std::size_t partitions)
-      : StatefulNode<std::pair<K, S>>("update_state_by_key", {parent}, parent->slide(), partitions),
+      : Base("update_state_by_key", {parent}, parent->slide(), partitions),
         parent_(std::move(parent)),
-        fn_(std::move(fn)),
-        state_(partitions) {
+        fn_(std::move(fn)) {
     for (auto& [k, s] : initial)
-      state_[partition_of(k, partitions)].insert_or_assign(k, std::move(s));
+      this->store_.assign(k, std::move(s));
   }
 
-  [[nodiscard]] std::optional<StateInfo> state_info() const override {
-    std::int64_t keys = 0;
-    for (const auto& s : state_)
-      keys += static_cast<std::int64_t>(s.size());
-    return StateInfo{this->name(), keys, keys * static_cast<std::int64_t>(sizeof(K) + sizeof(S))};
-  }
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<K, S>();
   }
-  [[nodiscard]] std::string save_state(Time /*t*/) const override {
-    if constexpr (all_serializable_v<K, S>) {
-      std::vector<std::vector<std::pair<K, S>>> saved(state_.size());
-      for (std::size_t q = 0; q < state_.size(); ++q)
-        saved[q].assign(state_[q].begin(), state_[q].end());
-      return to_bytes(saved);
-    } else {
-      return {};
-    }
-  }
-  void load_state(std::string_view bytes) override {
-    if constexpr (all_serializable_v<K, S>) {
-      std::vector<std::vector<std::pair<K, S>>> saved;
-      from_bytes(bytes, saved);
-      for (auto& table : state_)
-        table.clear();
-      for (auto& part : saved) {
-        for (auto& [k, v] : part)
-          state_[partition_of(k, state_.size())].insert_or_assign(k, std::move(v));
-      }
-    }
-  }
-  void track_changes() override { changes_.enable(state_.size()); }
-  /// The keys fn was called with new values for, and the idle keys whose state fn changed (all
-  /// idle keys when S has no operator==).
-  [[nodiscard]] std::optional<std::string> save_delta(Time /*t*/) const override {
-    if constexpr (all_serializable_v<K, S>) {
-      return changes_.template save<S>(state_, [](const S& s) { return s; });
-    } else {
-      return std::nullopt;
-    }
-  }
-  void load_delta(std::string_view bytes) override {
-    if constexpr (all_serializable_v<K, S>) {
-      KeyChanges<K>::template load<S>(bytes, state_, [](S&& s) { return std::move(s); });
-    }
-  }
-  void state_saved(Time /*t*/) override { changes_.clear(); }
 
  protected:
   std::shared_ptr<const Batch<std::pair<K, S>>> compute(Time t, Exec& ex) override {
@@ -111,12 +69,12 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
       MergeGroups<V> merge;
       auto fresh = shuffle_merge(tables, q, merge);
       last_fresh_keys_.fetch_add(fresh.size(), std::memory_order_relaxed);
-      auto& state = state_[q];
+      auto& state = this->store_.table(q);
       auto& out = parts[q];
       F fn = fn_;
       // Keys with new values, in first-appearance order.
       for (auto& [k, values] : fresh.entries()) {
-        changes_.mark(q, k);
+        this->store_.mark(q, k);
         auto it = state.find(k);
         std::optional<S> previous;
         if (it != state.end()) previous = std::move(it->second);
@@ -139,15 +97,15 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
         if (fresh.contains(k)) continue;
         std::optional<S> next;
         if constexpr (std::equality_comparable<S>) {
-          if (changes_.on()) {
+          if (this->store_.tracking()) {
             // Incremental checkpoints: only a state fn changed goes into the next delta.
             next = std::invoke(fn, none, std::optional<S>(s));
-            if (!next || !(*next == s)) changes_.mark(q, k);
+            if (!next || !(*next == s)) this->store_.mark(q, k);
           } else {
             next = std::invoke(fn, none, std::optional<S>(std::move(s)));
           }
         } else {
-          changes_.mark(q, k);
+          this->store_.mark(q, k);
           next = std::invoke(fn, none, std::optional<S>(std::move(s)));
         }
         if (next) {
@@ -166,8 +124,6 @@ class UpdateStateNode final : public StatefulNode<std::pair<K, S>> {
  private:
   std::shared_ptr<Node<std::pair<K, V>>> parent_;
   F fn_;
-  std::vector<boost::unordered_flat_map<K, S, boost::hash<K>>> state_;
-  KeyChanges<K> changes_;
   std::atomic<std::size_t> last_fresh_keys_{0};  // keys with new values in the last batch
 };
 
@@ -208,100 +164,80 @@ std::vector<std::vector<std::vector<std::pair<K, V>>>> route_by_key(Node<std::pa
   return routed;
 }
 
+/// map_with_state's entry for a key: its state and the time of its last record. A type of its
+/// own per function type F, as when it was declared in the node: its table's code then has F's
+/// linkage (internal for a lambda). Shared by all operators of one state type, it changed the
+/// order GCC 12 compiles that code in, and W4's loop lost boost 1.81's element prefetch.
+template <class S, class F>
+struct TimedState {
+  S value;
+  Time last_update;
+};
+
+/// Writes a TimedState as (state, last update), every key in one list. map_with_state's format
+/// has rows tuple<K, S, Time>: cereal's binary form of pair<K, pair<S, Time>> is the same bytes.
+template <class S, class F>
+struct TimedStateCodec {
+  using Saved = std::pair<S, Time>;
+  static constexpr bool serializable = is_serializable_v<S>;
+  static constexpr SnapshotLayout layout = SnapshotLayout::flat;
+  static Saved save(const TimedState<S, F>& e) { return Saved(e.value, e.last_update); }
+  static TimedState<S, F> load(Saved&& s) { return TimedState<S, F>{std::move(s.first), s.second}; }
+};
+
+template <class K, class S, class F>
+using TimedStateStore = KeyedStateStore<K, TimedState<S, F>, TimedStateCodec<S, F>>;
+
 /// map_with_state(spec): fn(key, value, State&) -> M once per record in arrival order within a
 /// key, and once with std::nullopt for a key idle longer than the timeout (in the first batch
-/// whose time exceeds its last record's time + timeout); both results are emitted.
+/// whose time exceeds its last record's time + timeout); both results are emitted. Checkpoints
+/// also hold whether the initial state's timeouts started; a delta holds the keys that had
+/// records or timed out (the batch after the zero time, which starts the initial state's
+/// timeouts, changes every key and writes the whole state).
 template <class K, class V, class S, class M, class F>
-class MapWithStateNode final : public StatefulNode<M> {
+class MapWithStateNode final : public KeyedStatefulNode<StatefulNode<M>, TimedStateStore<K, S, F>> {
+  using Base = KeyedStatefulNode<StatefulNode<M>, TimedStateStore<K, S, F>>;
+
  public:
-  struct Entry {
-    S value;
-    Time last_update;
-  };
-  using Table = boost::unordered_flat_map<K, Entry, boost::hash<K>>;
+  using Entry = TimedState<S, F>;
+  using Table = typename TimedStateStore<K, S, F>::Table;
 
   MapWithStateNode(std::shared_ptr<Node<std::pair<K, V>>> parent, const StateSpec<K, V, S, F>& spec,
                    std::size_t partitions)
-      : StatefulNode<M>("map_with_state", {parent}, parent->slide(), partitions),
+      : Base("map_with_state", {parent}, parent->slide(), partitions),
         parent_(std::move(parent)),
         fn_(spec.function()),
-        timeout_(spec.timeout()),
-        state_(partitions) {
-    for (const auto& [k, s] : spec.initial_state()) {
-      state_[partition_of(k, partitions)].insert_or_assign(k, Entry{s, Time{}});
-    }
+        timeout_(spec.timeout()) {
+    for (const auto& [k, s] : spec.initial_state())
+      this->store_.assign(k, Entry{s, Time{}});
     initial_pending_ = !spec.initial_state().empty();
-  }
-
-  [[nodiscard]] std::optional<StateInfo> state_info() const override {
-    std::int64_t keys = 0;
-    for (const auto& s : state_)
-      keys += static_cast<std::int64_t>(s.size());
-    return StateInfo{this->name(), keys,
-                     keys * static_cast<std::int64_t>(sizeof(K) + sizeof(Entry))};
   }
 
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<K, S, Time>();
   }
   [[nodiscard]] std::string save_state(Time /*t*/) const override {
-    if constexpr (all_serializable_v<K, S>) {
-      std::vector<std::tuple<K, S, Time>> saved;
-      for (const auto& table : state_) {
-        for (const auto& [k, e] : table)
-          saved.emplace_back(k, e.value, e.last_update);
-      }
-      return to_bytes(saved, initial_pending_);
-    } else {
-      return {};
-    }
+    return this->store_.save(initial_pending_);
   }
-  void load_state(std::string_view bytes) override {
-    if constexpr (all_serializable_v<K, S>) {
-      std::vector<std::tuple<K, S, Time>> saved;
-      from_bytes(bytes, saved, initial_pending_);
-      for (auto& table : state_)
-        table.clear();
-      for (auto& [k, v, t] : saved) {
-        state_[partition_of(k, state_.size())].insert_or_assign(k, Entry{std::move(v), t});
-      }
-    }
-  }
-
-  void track_changes() override { changes_.enable(state_.size()); }
-  /// The keys that had records or timed out (everything once the initial state's timeouts
-  /// start: the batch after the zero time writes a full snapshot).
+  void load_state(std::string_view bytes) override { this->store_.load(bytes, initial_pending_); }
   [[nodiscard]] std::optional<std::string> save_delta(Time /*t*/) const override {
-    if constexpr (all_serializable_v<K, S>) {
-      if (initial_pending_) return std::nullopt;
-      return changes_.template save<std::pair<S, Time>>(
-          state_, [](const Entry& e) { return std::pair<S, Time>(e.value, e.last_update); });
-    } else {
-      return std::nullopt;
-    }
+    if (initial_pending_) return std::nullopt;
+    return this->store_.save_delta();
   }
-  void load_delta(std::string_view bytes) override {
-    if constexpr (all_serializable_v<K, S>) {
-      KeyChanges<K>::template load<std::pair<S, Time>>(bytes, state_, [](std::pair<S, Time>&& e) {
-        return Entry{std::move(e.first), e.second};
-      });
-    }
-  }
-  void state_saved(Time /*t*/) override { changes_.clear(); }
 
   /// The state after batch t (state_snapshots()); t must be computed first.
-  [[nodiscard]] const std::vector<Table>& tables() const noexcept { return state_; }
+  [[nodiscard]] const std::vector<Table>& tables() const noexcept { return this->store_.tables(); }
 
  protected:
   std::shared_ptr<const Batch<M>> compute(Time t, Exec& ex) override {
     if (initial_pending_) {
       // Initial keys count as updated at the zero time for their timeout.
-      for (auto& table : state_) {
-        for (auto& [k, e] : table)
+      for (std::size_t q = 0; q < this->store_.partitions(); ++q) {
+        for (auto& [k, e] : this->store_.table(q))
           e.last_update = ex.zero();
       }
       initial_pending_ = false;
-      changes_.mark_all();
+      this->store_.mark_all();
     }
     const std::size_t n = this->num_partitions();
     // Records go to their key's partition as they are, in arrival order: fn runs once per record,
@@ -309,12 +245,12 @@ class MapWithStateNode final : public StatefulNode<M> {
     auto routed = route_by_key(*parent_, t, ex, n);
     typename Batch<M>::Partitions parts(n);
     ex.parallel_for(n, [&](std::size_t q) {
-      auto& state = state_[q];
+      auto& state = this->store_.table(q);
       auto& out = parts[q];
       F fn = fn_;
       for (auto& from_partition : routed) {
         for (auto& [k, v] : from_partition[q]) {
-          changes_.mark(q, k);
+          this->store_.mark(q, k);
           auto it = state.find(k);
           State<S> st(it != state.end() ? &it->second.value : nullptr);
           out.push_back(std::invoke(fn, std::as_const(k), std::optional<V>(std::move(v)), st));
@@ -339,7 +275,7 @@ class MapWithStateNode final : public StatefulNode<M> {
         if (e.last_update + *timeout_ >= t) continue;
         State<S> st(&e.value, /*timing_out=*/true);
         out.push_back(std::invoke(fn, k, std::optional<V>(), st));
-        changes_.mark(q, k);
+        this->store_.mark(q, k);
         timed_out.push_back(k);
       }
       for (const auto& k : timed_out)
@@ -352,9 +288,7 @@ class MapWithStateNode final : public StatefulNode<M> {
   std::shared_ptr<Node<std::pair<K, V>>> parent_;
   F fn_;
   std::optional<Duration> timeout_;
-  std::vector<Table> state_;
   bool initial_pending_ = false;
-  KeyChanges<K> changes_;
 };
 
 /// state_snapshots(): every key and state of a map_with_state after each batch.

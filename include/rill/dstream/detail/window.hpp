@@ -7,8 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
 #include "rill/core/errors.hpp"
 #include "rill/dstream/detail/aggregate.hpp"
@@ -398,12 +396,25 @@ struct CountedReducePolicy {
   }
 };
 
+/// reduce_by_key_and_window's state: per key, the running value and how many records made it
+/// (serializable when K and V are).
+template <class K, class V>
+using KeyedWindowStore =
+    KeyedStateStore<K, std::pair<V, std::int64_t>,
+                    SaveEntry<std::pair<V, std::int64_t>, is_serializable_v<V>>>;
+
 /// reduce_by_key_and_window(f, inv_f, w, slide[, filter]): per-key running values updated by
 /// the batches entering (f) and leaving (inv_f) the window. Per-key record counts make a key
 /// with nothing left in the window disappear, so the result equals the plain form's.
+/// Checkpoints hold the ledger of per-batch pre-aggregates before the per-key values; a delta,
+/// the ledger's delta and the keys the batches entering and leaving the window changed.
 template <class K, class V, class F, class InvF, class Filter>
-class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std::pair<K, V>> {
-  using Base = IncrementalWindowNode<std::pair<K, V>, std::pair<K, V>>;
+class KeyedWindowNode final
+    : public KeyedStatefulNode<IncrementalWindowNode<std::pair<K, V>, std::pair<K, V>>,
+                               KeyedWindowStore<K, V>> {
+  using Base = KeyedStatefulNode<IncrementalWindowNode<std::pair<K, V>, std::pair<K, V>>,
+                                 KeyedWindowStore<K, V>>;
+  using Store = KeyedWindowStore<K, V>;
   using Counted = std::pair<V, std::int64_t>;
   using Pre = std::vector<std::vector<std::pair<K, Counted>>>;  // per output partition
 
@@ -414,44 +425,34 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
       : Base("reduce_by_key_and_window", std::move(parent), window, slide, partitions),
         f_(std::move(f)),
         inv_f_(std::move(inv_f)),
-        filter_(std::move(filter)),
-        state_(partitions) {}
+        filter_(std::move(filter)) {}
 
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     return this->template describe_state<K, V, std::int64_t>();
   }
   [[nodiscard]] std::string save_state(Time /*t*/) const override {
-    if constexpr (all_serializable_v<K, V>) {
-      std::vector<std::vector<std::pair<K, Counted>>> saved(state_.size());
-      for (std::size_t q = 0; q < state_.size(); ++q)
-        saved[q].assign(state_[q].begin(), state_[q].end());
-      return to_bytes(ledger_.save(), saved);
+    if constexpr (Store::serializable) {
+      return to_bytes(ledger_.save(), this->store_.snapshot());
     } else {
       return {};
     }
   }
   void load_state(std::string_view bytes) override {
-    if constexpr (all_serializable_v<K, V>) {
+    if constexpr (Store::serializable) {
       std::string ledger;
-      std::vector<std::vector<std::pair<K, Counted>>> saved;
+      typename Store::Snapshot saved;
       from_bytes(bytes, ledger, saved);
       ledger_.load(ledger);
-      for (std::size_t q = 0; q < state_.size() && q < saved.size(); ++q) {
-        state_[q].clear();
-        for (auto& [k, c] : saved[q])
-          state_[q].insert_or_assign(k, std::move(c));
-      }
+      this->store_.restore(std::move(saved));
     }
   }
   void track_changes() override {
     ledger_.track_changes();
-    changes_.enable(state_.size());
+    this->store_.track_changes();
   }
-  /// The pre-aggregates of the batches since the last checkpoint, and the per-key values that
-  /// the batches entering and leaving the window changed.
   [[nodiscard]] std::optional<std::string> save_delta(Time /*t*/) const override {
-    if constexpr (all_serializable_v<K, V>) {
-      auto keys = changes_.template save<Counted>(state_, [](const Counted& c) { return c; });
+    if constexpr (Store::serializable) {
+      auto keys = this->store_.save_delta();
       if (!keys) return std::nullopt;
       return to_bytes(ledger_.save_delta(), *keys);
     } else {
@@ -459,24 +460,17 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
     }
   }
   void load_delta(std::string_view bytes) override {
-    if constexpr (all_serializable_v<K, V>) {
+    if constexpr (Store::serializable) {
       std::string ledger;
       std::string keys;
       from_bytes(bytes, ledger, keys);
       ledger_.load_delta(ledger);
-      KeyChanges<K>::template load<Counted>(keys, state_, [](Counted&& c) { return std::move(c); });
+      this->store_.load_delta(keys);
     }
   }
   void state_saved(Time /*t*/) override {
     ledger_.saved();
-    changes_.clear();
-  }
-  [[nodiscard]] std::optional<StateInfo> state_info() const override {
-    std::int64_t keys = 0;
-    for (const auto& s : state_)
-      keys += static_cast<std::int64_t>(s.size());
-    const auto entry = static_cast<std::int64_t>(sizeof(K) + sizeof(Counted));
-    return StateInfo{this->name(), keys, keys * entry};
+    this->store_.state_saved();
   }
   /// The per-batch pre-aggregates of the window, besides the cached output.
   [[nodiscard]] std::size_t retained_bytes() const override {
@@ -518,14 +512,14 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
       leaving.push_back(&pre);
     typename Batch<std::pair<K, V>>::Partitions parts(this->num_partitions());
     ex.parallel_for(parts.size(), [&](std::size_t q) {
-      auto& state = state_[q];
+      auto& state = this->store_.table(q);
       F f = f_;
       InvF inv_f = inv_f_;
       for (const Pre* pre : leaving) {
         for (const auto& [k, c] : (*pre)[q]) {
           auto it = state.find(k);
           if (it == state.end()) continue;
-          changes_.mark(q, k);
+          this->store_.mark(q, k);
           it->second.second -= c.second;
           if (it->second.second == 0) {
             state.erase(it);
@@ -536,7 +530,7 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
       }
       for (const Pre* pre : entering) {
         for (const auto& [k, c] : (*pre)[q]) {
-          changes_.mark(q, k);
+          this->store_.mark(q, k);
           auto [it, inserted] = state.try_emplace(k, c);
           if (!inserted) {
             it->second.first = std::invoke(f, std::move(it->second.first), c.first);
@@ -559,8 +553,6 @@ class KeyedWindowNode final : public IncrementalWindowNode<std::pair<K, V>, std:
   InvF inv_f_;
   std::optional<Filter> filter_;
   WindowLedger<Pre> ledger_;
-  std::vector<boost::unordered_flat_map<K, Counted, boost::hash<K>>> state_;
-  KeyChanges<K> changes_;
   std::size_t last_pre_keys_ = 0;  // keys of the last pre-aggregate (batch thread)
 };
 
