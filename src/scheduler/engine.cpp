@@ -62,60 +62,61 @@ void Engine::start(Plan plan) {
   plan_ = std::move(plan);
   check_delivery(plan_, config_.delivery(), !checkpoint_dir_.empty());
 
-  BatchQueue& queue = *this;
-  generator_ = std::make_unique<JobGenerator>(
-      *this, io_, std::make_unique<ProcessingTimeTrigger>(interval_), plan_.inputs, queue, bus_);
-  Time first = generator_->first_batch();
-  std::optional<std::vector<CheckpointData>> chain;  // restores the newest checkpoint
-  const CheckpointData* restored = nullptr;
-  if (!checkpoint_dir_.empty()) {
-    checkpoints_ =
-        std::make_unique<CheckpointCoordinator>(checkpoint_dir_, config_, plan_.stateful);
-    checkpoints_->check_serializable();
-    checkpoints_->track_changes();
-    if (recover_) {
-      chain = checkpoints_->load_latest(start_fresh_);
-      if (chain) {
-        restored = &chain->back();
-        first = generator_->batch_after(Time{restored->batch_time});
+  std::size_t started_inputs = 0;
+  Time first{0};  // the first batch to seal
+  try {
+    BatchQueue& queue = *this;
+    generator_ = std::make_unique<JobGenerator>(
+        *this, io_, std::make_unique<ProcessingTimeTrigger>(interval_), plan_.inputs, queue, bus_);
+    first = generator_->first_batch();
+    std::optional<std::vector<CheckpointData>> chain;  // restores the newest checkpoint
+    const CheckpointData* restored = nullptr;
+    if (!checkpoint_dir_.empty()) {
+      checkpoints_ =
+          std::make_unique<CheckpointCoordinator>(checkpoint_dir_, config_, plan_.stateful);
+      checkpoints_->check_serializable();
+      checkpoints_->track_changes();
+      if (recover_) {
+        chain = checkpoints_->load_latest(start_fresh_);
+        if (chain) {
+          restored = &chain->back();
+          first = generator_->batch_after(Time{restored->batch_time});
+        }
       }
     }
-  }
-  {
-    std::lock_guard lock(mutex_);
-    zero_ = restored ? Time{restored->zero} : first - interval_;
-    state_ = ContextState::active;
-  }
-  pool_ = std::make_unique<WorkerPool>(config_.worker_threads());
-  bus_.start();
-  work_.emplace(io_.get_executor());
-  runner_ = std::make_unique<BatchRunner>(*this, *pool_, plan_, checkpoints_.get(), bus_);
+    {
+      std::lock_guard lock(mutex_);
+      zero_ = restored ? Time{restored->zero} : first - interval_;
+      state_ = ContextState::active;
+    }
+    pool_ = std::make_unique<WorkerPool>(config_.worker_threads());
+    bus_.start();
+    work_.emplace(io_.get_executor());
+    runner_ = std::make_unique<BatchRunner>(*this, *pool_, plan_, checkpoints_.get(), bus_);
 
-  generator_->link_clock();
-  for (const auto& input : plan_.inputs)
-    input->start_input(*this, zero_);
-  if (checkpoints_ && !restored) {
-    // A first checkpoint at the zero time: a restart before the first batch's checkpoint still
-    // finds the zero time and every input's starting position, and replays the sealed batches.
-    checkpoints_->write_checkpoint(zero_, zero_);
-  }
-  std::map<std::int64_t, SealData> replay;
-  if (restored) {
-    try {
+    generator_->link_clock();
+    for (const auto& input : plan_.inputs) {
+      input->start_input(*this, zero_);
+      ++started_inputs;
+    }
+    if (checkpoints_ && !restored) {
+      // A first checkpoint at the zero time: a restart before the first batch's checkpoint
+      // still finds the zero time and every input's starting position, and replays the sealed
+      // batches. On a full disk it fails here, before anything runs.
+      checkpoints_->write_checkpoint(zero_, zero_);
+    }
+    std::map<std::int64_t, SealData> replay;
+    if (restored) {
       replay = checkpoints_->restore(*chain);
       // The batches up to the checkpoint completed before the restart.
       std::lock_guard lock(mutex_);
       last_completed_ = Time{restored->batch_time};
-    } catch (...) {
-      // Nothing runs yet: stop the receivers and leave the context stopped.
-      for (const auto& input : plan_.inputs)
-        input->stop_input();
-      std::lock_guard lock(mutex_);
-      state_ = ContextState::stopped;
-      throw;
     }
+    generator_->start(zero_, first, checkpoints_.get(), std::move(replay));
+  } catch (...) {
+    abandon_start(started_inputs);
+    throw;
   }
-  generator_->start(zero_, first, checkpoints_.get(), std::move(replay));
   batch_thread_ = std::thread([this] { batch_loop(); });
   scheduler_thread_ = std::thread([this] {
     RillThreadScope scope;
@@ -124,6 +125,33 @@ void Engine::start(Plan plan) {
   generator_->schedule_first_tick(first);
   logger().debug("StreamingContext started: interval {} ms, zero time {}", interval_.count(),
                  zero_);
+}
+
+void Engine::abandon_start(std::size_t started_inputs) {
+  // Nothing was sealed and the scheduler and batch threads do not run yet: stop what start()
+  // started, in reverse, and leave the context stopped with no thread of its own.
+  for (std::size_t i = started_inputs; i-- > 0;) {
+    try {
+      plan_.inputs[i]->stop_input();
+    } catch (...) {
+      logger().error("StreamingContext::start: an input failed to stop");
+    }
+  }
+  if (generator_) generator_->halt();
+  if (generator_) generator_->unlink_clock();
+  work_.reset();
+  bus_.shutdown();
+  if (pool_) pool_->join();
+  checkpoints_.reset();  // releases the directory's lock
+  {
+    std::lock_guard join_lock(join_mutex_);
+    joined_ = true;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    state_ = ContextState::stopped;
+  }
+  cv_.notify_all();
 }
 
 // ---------------------------------------------------------------- scheduler thread
@@ -359,6 +387,7 @@ void Engine::join_threads() {
   if (batch_thread_.joinable()) batch_thread_.join();
   bus_.shutdown();
   if (pool_) pool_->join();
+  checkpoints_.reset();  // releases the directory's lock: another context may use it now
 }
 
 // ---------------------------------------------------------------- lifecycle queries

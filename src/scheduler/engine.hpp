@@ -99,6 +99,10 @@ class Engine final : public Runtime, private BatchQueue {
   void notify() noexcept override;
   void on_scheduler_tick() override;
 
+  /// start() failed before its threads ran: stops the `started_inputs` first inputs, the pool
+  /// and the listener bus, releases the checkpoint directory, and leaves the context stopped.
+  void abandon_start(std::size_t started_inputs);
+
   // scheduler thread: the stop protocol
   void begin_drain();
   void check_drained();
