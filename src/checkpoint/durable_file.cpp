@@ -168,9 +168,11 @@ std::optional<FramedFile> read_framed(const fs::path& path, std::uint32_t kind, 
 }
 
 DirectoryLock::DirectoryLock(const fs::path& dir) {
-  const fs::path lock = dir / "lock";
-  fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) fail("cannot open the lock file", lock, errno);
+  // The lock is on the directory itself, held through an open descriptor: no file that can be
+  // deleted under a running process stands for it, and the kernel drops it when the process
+  // dies.
+  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) fail("cannot open the checkpoint directory", dir, errno);
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd_);
@@ -181,7 +183,7 @@ DirectoryLock::DirectoryLock(const fs::path& dir) {
           "or choose another directory",
           dir.string()));
     }
-    fail("cannot lock", lock, err);
+    fail("cannot lock the checkpoint directory", dir, err);
   }
 }
 

@@ -30,8 +30,9 @@ std::optional<FramedFile> read_framed(const std::filesystem::path& path, std::ui
 /// fsyncs a directory, so that renames and deletions in it are durable.
 void sync_directory(const std::filesystem::path& dir);
 
-/// An exclusive lock on a directory (flock on `<dir>/lock`), held while the object lives.
-/// A second process (or context) on the same directory gets rill::CheckpointError.
+/// An exclusive lock on a directory (flock on the directory, open while the object lives; the
+/// kernel releases it when the process dies). A second process (or context) on the same
+/// directory gets rill::CheckpointError; deleting files in the directory does not unlock it.
 class DirectoryLock {
  public:
   explicit DirectoryLock(const std::filesystem::path& dir);
