@@ -55,17 +55,30 @@ class CheckpointCoordinator {
   void check_compatible(const CheckpointData& data) const;
   /// Restores the state a chain of checkpoints holds (the snapshot, then each delta), and returns
   /// the seal records of the batches sealed after its last checkpoint, by time: the job generator
-  /// seals them again. Throws CheckpointError when a state cannot be read.
+  /// seals them again. The last of them may be missing or damaged (the process died while
+  /// writing it: its batch is sealed afresh). Throws CheckpointError when a state cannot be
+  /// read, or naming the file when a seal record before the last is missing or damaged
+  /// (sealing its batch afresh would take input of a later batch: counted twice).
   [[nodiscard]] std::map<std::int64_t, SealData> restore(const std::vector<CheckpointData>& chain);
   /// Writes the checkpoint of batch `t` of a context with zero time `zero` (a snapshot or a
   /// delta), durably. Throws CheckpointError (or what a state's save throws).
   void write_checkpoint(Time t, Time zero);
+  /// The oldest checkpoint the directory keeps after the last write_checkpoint(): a restart
+  /// may fall back as far as it (when newer ones are damaged), so inputs keep what batches
+  /// after it need (write-ahead log blocks) until a later call moves it.
+  [[nodiscard]] Time oldest_retained() const noexcept {
+    return Time{checkpointer_->oldest_checkpoint().value_or(0)};
+  }
   /// Writes a batch's seal record durably, before the batch can run. Throws CheckpointError.
   void write_seal(const SealData& seal);
   /// A write-ahead log of its own for the input `name`, under the directory.
   [[nodiscard]] std::unique_ptr<BlockLog> open_block_log(std::string_view name) const;
 
  private:
+  /// The seal records after `restored` to seal again (see restore()).
+  [[nodiscard]] std::map<std::int64_t, SealData> seals_to_replay(
+      const CheckpointData& restored) const;
+
   std::filesystem::path dir_;
   Duration interval_;
   std::size_t snapshot_interval_;

@@ -62,6 +62,24 @@ Checkpointer::Checkpointer(fs::path dir, std::size_t retained)
         fmt::format("cannot create checkpoint directory '{}': {}", dir_.string(), ec.message()));
   }
   lock_ = std::make_unique<DirectoryLock>(dir_);
+  remove_temporary_files();
+}
+
+void Checkpointer::remove_temporary_files() {
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with('.') || !name.ends_with(".tmp")) continue;
+    std::error_code remove_ec;
+    if (fs::remove(entry.path(), remove_ec)) ++removed;
+  }
+  if (removed > 0) {
+    logger().info(
+        "checkpoint directory '{}': removed {} temporary file(s) that interrupted writes "
+        "left",
+        dir_.string(), removed);
+  }
 }
 
 std::vector<std::pair<std::int64_t, fs::path>> Checkpointer::list(std::string_view prefix) const {
@@ -104,16 +122,21 @@ std::size_t Checkpointer::write_checkpoint(const CheckpointData& data) {
   // A file of the other kind at the same time (left by an earlier run) is superseded.
   std::error_code ec;
   fs::remove(file_for(dir_, delta ? kSnapshotPrefix : kDeltaPrefix, data.batch_time), ec);
-  for (const auto& [t, path] : list(kSealPrefix)) {
-    if (t <= data.batch_time) fs::remove(path, ec);
+  oldest_ = prune();
+  // A restart may fall back to any checkpoint left, and then runs again the batches sealed
+  // after it from their seal records: only the records that every checkpoint left covers go.
+  if (oldest_) {
+    for (const auto& [t, path] : list(kSealPrefix)) {
+      if (t <= *oldest_) fs::remove(path, ec);
+    }
   }
-  prune();
   return payload.size();
 }
 
-void Checkpointer::prune() {
+std::optional<std::int64_t> Checkpointer::prune() {
   const auto times = checkpoint_times();
-  if (times.size() <= retained_) return;
+  if (times.empty()) return std::nullopt;
+  if (times.size() <= retained_) return times.front();
   // The oldest checkpoint to keep restorable needs its chain back to the newest snapshot at or
   // before it; everything older goes.
   const std::int64_t oldest_kept = times[times.size() - retained_];
@@ -121,13 +144,14 @@ void Checkpointer::prune() {
   for (const auto& [t, path] : list(kSnapshotPrefix)) {
     if (t <= oldest_kept) base = t;
   }
-  if (!base) return;  // chains of an older run: keep everything rather than guess
+  if (!base) return times.front();  // chains of an older run: keep everything rather than guess
   std::error_code ec;
   for (std::string_view prefix : {kSnapshotPrefix, kDeltaPrefix}) {
     for (const auto& [t, path] : list(prefix)) {
       if (t < *base) fs::remove(path, ec);
     }
   }
+  return *base;
 }
 
 bool Checkpointer::has_checkpoints() const {
@@ -177,24 +201,27 @@ std::optional<std::vector<CheckpointData>> Checkpointer::load_latest() const {
   return std::nullopt;
 }
 
-std::map<std::int64_t, SealData> Checkpointer::load_seals_after(std::int64_t after) const {
-  std::map<std::int64_t, SealData> out;
+SealRecords Checkpointer::load_seals_after(std::int64_t after) const {
+  SealRecords out;
   for (const auto& [t, path] : list(kSealPrefix)) {
     if (t <= after) continue;
     std::string why;
     auto frame = read_framed(path, kSealKind, &why);
     if (!frame) {
-      // A torn seal record means the process died while sealing: its batch never ran.
-      logger().warn("seal record '{}' {}; its batch is sealed again", path.string(), why);
+      out.damaged.emplace(t, fmt::format("'{}' {}", path.string(), why));
       continue;
     }
     try {
       SealData seal;
       from_bytes(frame->payload, seal);
-      out.emplace(t, std::move(seal));
+      if (seal.batch_time != t) {
+        out.damaged.emplace(t, fmt::format("'{}' holds the seal record of batch {} ms",
+                                           path.string(), seal.batch_time));
+        continue;
+      }
+      out.valid.emplace(t, std::move(seal));
     } catch (const std::exception& e) {
-      logger().warn("seal record '{}' cannot be decoded ({}); its batch is sealed again",
-                    path.string(), e.what());
+      out.damaged.emplace(t, fmt::format("'{}' cannot be decoded ({})", path.string(), e.what()));
     }
   }
   return out;

@@ -64,8 +64,9 @@ bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
     try {
       crash_point("commit");
       checkpoints_->write_checkpoint(t, batch.context.zero);
+      const Time oldest = checkpoints_->oldest_retained();
       for (InputSource* input : plan_.inputs)
-        input->checkpoint_written(t);
+        input->checkpoint_written(t, oldest);
     } catch (...) {
       ok = false;
       logger().error("the checkpoint of batch {} failed; stopping the context", t);

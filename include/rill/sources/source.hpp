@@ -132,8 +132,12 @@ class Source {
   [[nodiscard]] virtual bool has_buffered_input() const { return false; }
   /// Batch t is done: forget what only it needed.
   virtual void release(Time /*t*/) {}
-  /// The checkpoint of batch t is durable: logs may forget, offsets may be committed.
-  virtual void checkpoint_written(Time /*t*/) {}
+  /// The checkpoint of batch t is durable: offsets up to it may be committed. A restart may
+  /// still fall back to any checkpoint from `oldest_retained` on (when newer ones are damaged)
+  /// and run the batches after it again from their seal records, so a log may forget only what
+  /// batches up to `oldest_retained` took (Flink's notifyCheckpointComplete, with the
+  /// retained checkpoints of Config::checkpoints_retained()).
+  virtual void checkpoint_written(Time /*t*/, Time /*oldest_retained*/) {}
 
   /// A source that keeps a position across batches (a queue index, the files seen) returns
   /// its type (`rill::position_type<std::uint64_t>()`); checkpoints then hold save_position()

@@ -34,8 +34,9 @@ class InputSource {
   [[nodiscard]] virtual bool has_buffered_input() const = 0;
   /// Forgets the sealed input of batch t once it is done.
   virtual void release_input(Time t) = 0;
-  /// The checkpoint of batch t is durable.
-  virtual void checkpoint_written(Time t) = 0;
+  /// The checkpoint of batch t is durable; a restart may fall back as far as the checkpoint of
+  /// `oldest_retained` (Source::checkpoint_written).
+  virtual void checkpoint_written(Time t, Time oldest_retained) = 0;
   /// Counters of the input (records, skipped, errors).
   [[nodiscard]] virtual SourceStats source_stats() const = 0;
 };

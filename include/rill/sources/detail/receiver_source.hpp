@@ -136,14 +136,20 @@ class ReceiverSource final : public Source<T> {
     }
     recovering_ = true;
   }
-  void checkpoint_written(Time t) override {
+  void checkpoint_written(Time t, Time oldest_retained) override {
     if (!log_) return;
     std::uint64_t keep_from;
     {
       std::lock_guard lock(log_mutex_);
-      auto it = assigned_at_.find(t);
-      if (it == assigned_at_.end()) return;
-      keep_from = it->second;
+      if (auto it = assigned_at_.find(t); it != assigned_at_.end())
+        checkpointed_at_[t] = it->second;
+      checkpointed_at_.erase(checkpointed_at_.begin(),
+                             checkpointed_at_.lower_bound(oldest_retained));
+      // A restart may restore the oldest retained checkpoint and replay the batches after it:
+      // keep the blocks after its position. A checkpoint of an earlier run (position unknown
+      // here) keeps everything until this run's checkpoints are the oldest.
+      if (checkpointed_at_.empty() || checkpointed_at_.begin()->first != oldest_retained) return;
+      keep_from = checkpointed_at_.begin()->second;
     }
     log_->truncate_before(keep_from);
   }
@@ -235,6 +241,7 @@ class ReceiverSource final : public Source<T> {
   std::uint64_t assigned_end_ = 0;         // 1 + the last logged block a batch took
   std::uint64_t logged_before_start_ = 0;  // blocks below were logged by an earlier run
   std::map<Time, std::uint64_t> assigned_at_;
+  std::map<Time, std::uint64_t> checkpointed_at_;  // assigned_end_ of the retained checkpoints
   bool recovering_ = false;
 };
 

@@ -58,7 +58,9 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
     }
     source_->release(t);
   }
-  void checkpoint_written(Time t) override { source_->checkpoint_written(t); }
+  void checkpoint_written(Time t, Time oldest_retained) override {
+    source_->checkpoint_written(t, oldest_retained);
+  }
   [[nodiscard]] SourceStats source_stats() const override {
     const SourceCounts counts = source_->counts();
     return SourceStats{this->name(), records_.load(), counts.skipped, counts.errors};
