@@ -2,22 +2,31 @@
 #include <rill/rill.hpp>
 
 #include <cstdio>
+#include <exception>
 #include <string>
-#include <string_view>
+#include <utility>
+
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
-  if (argc != 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
-    std::puts(
-        "usage: file_word_count DIR\n"
-        "  Watches DIR; the lines of each file moved into it (names starting with '.' or '_'\n"
-        "  are ignored) are split into words, and each batch's word counts are printed.\n"
-        "  Files already there at start are ignored. Write a file elsewhere, then mv it in.");
-    return argc == 2 ? 0 : 2;
-  }
+  CLI::App app{
+      "Watches DIR; the lines of each file moved into it (names starting with '.' or '_' are "
+      "ignored) are split into words, and each two-second batch's word counts are printed. Files "
+      "already there at start are ignored. Write a file elsewhere, then mv it in.",
+      "file_word_count"};
+  std::string dir;
+  // Checked once here: a directory that is missing at start is a mistake in the command line,
+  // not something to wait for.
+  app.add_option("DIR", dir, "Existing directory to watch")
+      ->required()
+      ->check(rill_examples::existing_directory());
+  if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
+
   try {
     rill::StreamingContext ctx{2s};
-    ctx.text_file_stream(argv[1])
+    ctx.text_file_stream(dir)
         .flat_map(rill::split_words)
         .map([](const std::string& w) {
           return std::pair{w, 1L};

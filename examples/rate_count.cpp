@@ -4,42 +4,36 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
-#include <string>
-#include <string_view>
+#include <exception>
+#include <limits>
+#include <optional>
 #include <thread>
+#include <utility>
+
+#include "command_line.hpp"
 
 using namespace std::chrono_literals;
 
-namespace {
-void usage() {
-  std::puts(
-      "usage: rate_count [--rows-per-second N] [--seconds S]\n"
-      "  Counts the rows of rill's rate source in batches of one second and prints each\n"
-      "  batch's count and the smallest and largest value (Spark's print layout).\n"
-      "  --rows-per-second N  rows generated per second (default 1000)\n"
-      "  --seconds S          stop gracefully after S seconds (default: run until killed)");
-}
-}  // namespace
-
 int main(int argc, char** argv) {
+  CLI::App app{
+      "Counts the rows of rill's rate source in batches of one second and prints each batch's "
+      "count and the smallest and largest value (Spark's print layout).",
+      "rate_count"};
+  // At most 10 million rows per second: a one-second batch holds them all in memory (16 bytes
+  // each), so a typo of a few extra digits would otherwise exhaust it.
   std::int64_t rate = 1000;
-  int seconds = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      usage();
-      return 0;
-    }
-    if (arg == "--rows-per-second" && i + 1 < argc) {
-      rate = std::stoll(argv[++i]);
-    } else if (arg == "--seconds" && i + 1 < argc) {
-      seconds = std::stoi(argv[++i]);
-    } else {
-      usage();
-      return 2;
-    }
-  }
+  app.add_option("--rows-per-second", rate, "Rows generated per second")
+      ->capture_default_str()
+      ->transform(rill_examples::whole_number(1, 10'000'000));
+  std::optional<int> seconds;
+  app.add_option("--seconds", seconds,
+                 "Stop gracefully after S seconds (default: run until killed)")
+      ->type_name("S")
+      ->transform(rill_examples::whole_number(1, std::numeric_limits<int>::max()));
+  if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
+
   try {
     rill::StreamingContext ctx{1s};
     auto rows = ctx.rate_stream(rill::RateOptions{.rows_per_second = rate});
@@ -53,12 +47,12 @@ int main(int argc, char** argv) {
             })
         .print();
     ctx.start();
-    if (seconds > 0) {
-      std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    if (seconds) {
+      std::this_thread::sleep_for(std::chrono::seconds(*seconds));
       ctx.stop();
     }
     ctx.await_termination();
-  } catch (const rill::Error& e) {
+  } catch (const std::exception& e) {
     std::fprintf(stderr, "rate_count: %s\n", e.what());
     return 1;
   }

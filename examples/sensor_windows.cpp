@@ -4,9 +4,12 @@
 
 #include <cstdio>
 #include <deque>
-#include <string_view>
+#include <exception>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include "command_line.hpp"
 
 using namespace std::chrono_literals;
 
@@ -22,15 +25,14 @@ SumCount subtract(SumCount a, SumCount b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) {
-    const std::string_view arg = argv[1];
-    std::puts(
-        "usage: sensor_windows\n"
-        "  Feeds the readings 20 22 23 21 24 25 27 26 28 30 32, one per one-second batch, and\n"
-        "  prints their average over tumbling 5 s windows and over 5 s windows sliding every\n"
-        "  2 s, in Spark's print layout. Ends by itself after the last window (about 16 s).");
-    return arg == "--help" || arg == "-h" ? 0 : 2;
-  }
+  CLI::App app{
+      "Feeds the readings 20 22 23 21 24 25 27 26 28 30 32, one per one-second batch, and prints "
+      "their average over tumbling 5 s windows and over 5 s windows sliding every 2 s, in "
+      "Spark's print layout. Ends by itself after the last window (about 16 s). Takes no "
+      "arguments.",
+      "sensor_windows"};
+  if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
+
   const std::vector<double> readings = {20, 22, 23, 21, 24, 25, 27, 26, 28, 30, 32};
   try {
     rill::StreamingContext ctx{1s};

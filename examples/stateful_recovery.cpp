@@ -4,32 +4,39 @@
 // those it missed while down, and the totals it prints are those of a run that never died.
 #include <rill/rill.hpp>
 
+#include <chrono>
 #include <cstdio>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <optional>
 #include <string>
-#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
+
+#include "command_line.hpp"
 
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
+  CLI::App app{
+      "Counts the rows of the rate source (10 per second) by value modulo 3, keeping running "
+      "totals with update_state_by_key, checkpointed into DIR. Kill it at any moment and start it "
+      "again with the same DIR: the totals continue exactly.",
+      "stateful_recovery"};
   std::string dir = "rill-recovery-checkpoint";
-  int seconds = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--dir" && i + 1 < argc) {
-      dir = argv[++i];
-    } else if (arg == "--seconds" && i + 1 < argc) {
-      seconds = std::stoi(argv[++i]);
-    } else {
-      std::puts(
-          "usage: stateful_recovery [--dir DIR] [--seconds S]\n"
-          "  Counts the rows of the rate source (10 per second) by value modulo 3, keeping\n"
-          "  running totals with update_state_by_key, checkpointed into DIR (default\n"
-          "  ./rill-recovery-checkpoint). Kill it at any moment and start it again with the same\n"
-          "  DIR: the totals continue exactly. --seconds stops it gracefully after S seconds.");
-      return arg == "--help" || arg == "-h" ? 0 : 2;
-    }
-  }
+  app.add_option("--dir", dir, "Checkpoint directory (created if missing)")
+      ->type_name("DIR")
+      ->capture_default_str()
+      ->check(rill_examples::non_empty());
+  std::optional<int> seconds;
+  app.add_option("--seconds", seconds,
+                 "Stop gracefully after S seconds (default: run until killed)")
+      ->type_name("S")
+      ->transform(rill_examples::whole_number(1, std::numeric_limits<int>::max()));
+  if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
+
   try {
     auto ctx = rill::StreamingContext::get_or_create(dir, [] {
       auto ctx = std::make_unique<rill::StreamingContext>(
@@ -47,8 +54,8 @@ int main(int argc, char** argv) {
       return ctx;
     });
     ctx->start();
-    if (seconds > 0) {
-      std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    if (seconds) {
+      std::this_thread::sleep_for(std::chrono::seconds(*seconds));
       ctx->stop();
     }
     ctx->await_termination();

@@ -2,22 +2,36 @@
 // kept with update_state_by_key and printed every second.
 #include <rill/rill.hpp>
 
+#include <cstdint>
 #include <cstdio>
+#include <exception>
+#include <optional>
 #include <string>
-#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "command_line.hpp"
+
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
-  if (argc != 3 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
-    std::puts(
-        "usage: stateful_word_count HOST PORT\n"
-        "  Connects to HOST:PORT (retrying until a server is there) and prints, every second,\n"
-        "  the running count of every word received so far. Try `nc -lk 9999`.");
-    return argc == 2 ? 0 : 2;
-  }
+  CLI::App app{
+      "Connects to HOST:PORT (retrying until a server is there) and prints, every second, the "
+      "running count of every word received so far. Try `nc -lk 9999`.",
+      "stateful_word_count"};
+  std::string host;
+  std::uint16_t port = 0;
+  app.add_option("HOST", host, "Host name or address of the server")
+      ->required()
+      ->check(rill_examples::non_empty());
+  app.add_option("PORT", port, "TCP port of the server")
+      ->required()
+      ->transform(rill_examples::tcp_port());
+  if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
+
   try {
     rill::StreamingContext ctx{1s};
-    ctx.socket_text_stream(argv[1], static_cast<std::uint16_t>(std::stoi(argv[2])))
+    ctx.socket_text_stream(host, port)
         .flat_map(rill::split_words)
         .map([](const std::string& w) {
           return std::pair{w, 1L};
