@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "rill/core/errors.hpp"
 
@@ -23,7 +25,28 @@ void Graph::check_open(std::string_view what) const {
   }
 }
 
-void Graph::add_node(const std::shared_ptr<OperatorNode>& node) {
+namespace {
+
+/// Throws when two parents of `node` slide differently (see Graph::add_node).
+void check_same_slide(const OperatorNode& node, std::string_view call) {
+  const auto& parents = node.parents();
+  for (std::size_t i = 1; i < parents.size(); ++i) {
+    const Duration first = parents.front()->slide();
+    const Duration other = parents[i]->slide();
+    if (other == first) continue;
+    const std::string what =
+        call.empty() ? fmt::format("DStream::{}", node.kind()) : std::string(call);
+    throw InvalidArgument(fmt::format(
+        "{}: the streams have different slide durations ({} ms and {} ms); window both to the "
+        "same slide",
+        what, first.count(), other.count()));
+  }
+}
+
+}  // namespace
+
+void Graph::add_node(const std::shared_ptr<OperatorNode>& node, std::string_view call) {
+  check_same_slide(*node, call);
   std::lock_guard lock(mutex_);
   auto& n = kind_counts_[node->kind()];
   ++n;

@@ -9,6 +9,7 @@
 #include <ranges>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -155,15 +156,12 @@ class DStream : public detail::StepOps<DStream<T>, T> {
     return add_node<T>(std::make_shared<detail::RepartitionNode<T>>(node_, n));
   }
 
-  /// This stream's records, then other's, in each batch. Both need the same slide.
+  /// This stream's records, then other's, in each batch. Both need the same slide (as every
+  /// operator of two streams: rill::InvalidArgument otherwise, naming both slides).
   DStream<T> union_with(const DStream<T>& other) const {
     check_same_graph(other.graph_, "DStream::union_with");
-    if (other.slide_duration() != slide_duration()) {
-      throw InvalidArgument(fmt::format(
-          "DStream::union_with: the streams slide differently ({} ms and {} ms); window them alike",
-          slide_duration().count(), other.slide_duration().count()));
-    }
-    return add_node<T>(std::make_shared<detail::UnionNode<T>>(node_, other.node_));
+    return add_node<T>(std::make_shared<detail::UnionNode<T>>(node_, other.node_),
+                       "DStream::union_with");
   }
 
   /// f(const Batch<T>&, Time) -> std::vector<U>, on the batch thread.
@@ -176,7 +174,8 @@ class DStream : public detail::StepOps<DStream<T>, T> {
                                                                         graph_->parallelism()));
   }
 
-  /// f(const Batch<T>&, const Batch<U>&, Time) -> std::vector<V>, on the batch thread.
+  /// f(const Batch<T>&, const Batch<U>&, Time) -> std::vector<V>, on the batch thread. Both
+  /// streams need the same slide (rill::InvalidArgument otherwise, naming both slides).
   template <class U, class F>
   requires detail::BatchPairFunction<F, T, U>
   auto transform_with(const DStream<U>& other, F f) const {
@@ -305,17 +304,13 @@ class DStream : public detail::StepOps<DStream<T>, T> {
         partitions(num_partitions)));
   }
 
-  /// (k, ([v...], [w...])) for every key of either stream.
+  /// (k, ([v...], [w...])) for every key of either stream. Like the joins below, it needs both
+  /// streams to have the same slide (rill::InvalidArgument otherwise, naming both slides).
   template <class W, class P = T>
   requires KeyValue<P>
   auto cogroup(const DStream<std::pair<typename P::first_type, W>>& other,
                std::size_t num_partitions = 0) const {
-    check_same_graph(other.graph(), "DStream::cogroup");
-    using K = typename T::first_type;
-    using V = typename T::second_type;
-    using Node = detail::CoGroupNode<K, V, W>;
-    return add_node<typename Node::Out>(
-        std::make_shared<Node>(node_, other.node(), partitions(num_partitions)));
+    return cogrouped<W>("DStream::cogroup", other, num_partitions);
   }
 
   /// (k, (v, w)) for every pair of values with the same key.
@@ -486,10 +481,14 @@ class DStream : public detail::StepOps<DStream<T>, T> {
     return StepDStream<U, N>(graph_, std::move(node));
   }
 
+  /// Adds `node` to the graph; `call` names the user's call in errors (default
+  /// `DStream::<kind>`). Graph::add_node checks that a node of several parents has one slide.
   template <class U>
-  DStream<U> add_node(std::shared_ptr<detail::Node<U>> node) const {
-    graph_->check_open(fmt::format("DStream::{}", node->kind()));
-    graph_->add_node(node);
+  DStream<U> add_node(std::shared_ptr<detail::Node<U>> node, std::string_view call = {}) const {
+    const std::string what =
+        call.empty() ? fmt::format("DStream::{}", node->kind()) : std::string(call);
+    graph_->check_open(what);
+    graph_->add_node(node, what);
     return DStream<U>(graph_, std::move(node));
   }
 
@@ -497,11 +496,22 @@ class DStream : public detail::StepOps<DStream<T>, T> {
     return requested == 0 ? graph_->parallelism() : requested;
   }
 
-  void check_same_graph(const std::shared_ptr<detail::Graph>& other, const char* what) const {
+  void check_same_graph(const std::shared_ptr<detail::Graph>& other, std::string_view what) const {
     if (other != graph_) {
       throw InvalidArgument(fmt::format(
           "{}: the streams belong to different contexts; combine streams of one", what));
     }
+  }
+
+  /// cogroup(other), with `call` naming the user's call (cogroup or a join) in errors.
+  template <class W, class Other>
+  auto cogrouped(std::string_view call, const Other& other, std::size_t num_partitions) const {
+    check_same_graph(other.graph(), call);
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using Node = detail::CoGroupNode<K, V, W>;
+    return add_node<typename Node::Out>(
+        std::make_shared<Node>(node_, other.node(), partitions(num_partitions)), call);
   }
 
   template <class W, bool KeepLeft, bool KeepRight, class Other>
@@ -509,7 +519,7 @@ class DStream : public detail::StepOps<DStream<T>, T> {
     using K = typename T::first_type;
     using V = typename T::second_type;
     using Step = detail::JoinStep<K, V, W, KeepLeft, KeepRight>;
-    auto groups = cogroup(other, num_partitions);
+    auto groups = cogrouped<W>(fmt::format("DStream::{}", kind), other, num_partitions);
     return groups.template add_step<typename Step::Out>(kind, Step{});
   }
 

@@ -508,3 +508,60 @@ TEST_F(Recovery, ADirectoryOfAnOlderFormatIsRefusedNotIgnored) {
       root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kBatches); });
   EXPECT_THROW(ctx->start(), rill::CheckpointError);
 }
+
+TEST(MapWithStateRecovery, InitialKeysTimeOutAsInAnUninterruptedRun) {
+  // An initial key is stamped with map_with_state's first batch time (Spark); the stamp, or the
+  // fact that the first batch has not run yet, survives a restart. Timeout 2 s, 1 s batches.
+  struct Row {
+    std::string name;
+    std::chrono::seconds slide;  // of map_with_state's parent
+    std::int64_t stop_ms;        // the first run stops after this batch
+    std::int64_t timeout_ms;     // when the initial key times out
+  };
+  const std::vector<Row> rows = {
+      {"stamped 1000 before the stop", 1s, 1000, 4000},
+      {"stamped 1000, stopped later", 1s, 2000, 4000},
+      {"windowed: stopped before the first batch (2000) ran", 2s, 1000, 6000},
+      {"windowed: stamped 2000 before the stop", 2s, 2000, 6000},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.name);
+    const auto dir = fs::temp_directory_path() /
+                     fmt::format("rill-initial-timeout-{}-{}", ::getpid(), std::random_device{}());
+    auto sink = std::make_shared<std::map<std::int64_t, std::vector<std::string>>>();
+    auto run = [&](std::int64_t until_ms) {
+      auto clock = rill::ManualClock::create();
+      auto ctx = rill::StreamingContext::get_or_create(dir, [&] {
+        auto c = std::make_unique<rill::StreamingContext>(
+            rill::Config{}.batch_interval(1s).parallelism(2).worker_threads(2).clock(clock));
+        auto spec = rill::state_spec<std::string, int, int>(
+                        [](const std::string& k, std::optional<int>, rill::State<int>& st) {
+                          return fmt::format("{} timed out with {}", k, st.get());
+                        })
+                        .timeout(2s)
+                        .initial_state({{"i", 5}});
+        c->queue_stream<std::pair<std::string, int>>({})
+            .window(row.slide, row.slide)
+            .map_with_state(spec)
+            .name("sessions")
+            .foreach_batch([sink](const rill::Batch<std::string>& b, rill::Time t) {
+              (*sink)[t.milliseconds()] = b.collect();
+            });
+        return c;
+      });
+      rill::testing::run_until(*ctx, *clock, rill::Time{until_ms});
+      ctx->stop(rill::StopOptions{.graceful = false});
+    };
+    run(row.stop_ms);
+    // The second run restores the checkpoint of the batch the first one stopped after.
+    EXPECT_TRUE(fs::exists(dir / fmt::format("delta-{}.rill", row.stop_ms)) ||
+                fs::exists(dir / fmt::format("snapshot-{}.rill", row.stop_ms)));
+    run(8000);
+    fs::remove_all(dir);
+    std::map<std::int64_t, std::vector<std::string>> expected;
+    for (std::int64_t t = row.slide.count() * 1000; t <= 8000; t += row.slide.count() * 1000)
+      expected[t] = {};
+    expected[row.timeout_ms] = {"i timed out with 5"};
+    EXPECT_EQ(*sink, expected);
+  }
+}

@@ -360,7 +360,8 @@ TEST(KeyedStateCompatibility, MapWithStateInitialStatePending) {
   EXPECT_TRUE(pending);
   EXPECT_EQ(rows, (OldMapRows{{"x", 1, Time{0}}}));
 
-  // Restored pending: the first batch starts them at the zero time and writes no delta.
+  // Restored pending: the first batch (1000) starts them, as Spark stamps its initial state with
+  // the first batch time, and writes no delta.
   auto node = map_node({});
   node->track_changes();
   node->load_state(to_bytes(OldMapRows{{"x", 1, Time{0}}}, true));
@@ -368,12 +369,34 @@ TEST(KeyedStateCompatibility, MapWithStateInitialStatePending) {
   EXPECT_TRUE(run<std::string>(*node, 1000).empty());
   EXPECT_EQ(node->save_delta(Time{1000}), std::nullopt);  // every key changed
   node->state_saved(Time{1000});
-  EXPECT_TRUE(run<std::string>(*node, 2000).empty());  // 0 + 2 s is not before 2000
-  auto [quiet] = decode_exactly<OldMapDelta>(*node->save_delta(Time{2000}));
+  auto [rows1000, pending1000] = decode_exactly<OldMapRows, bool>(node->save_state(Time{1000}));
+  EXPECT_FALSE(pending1000);
+  EXPECT_EQ(rows1000, (OldMapRows{{"x", 1, Time{1000}}}));
+  for (std::int64_t t : {2000, 3000}) {
+    EXPECT_TRUE(run<std::string>(*node, t).empty()) << t;  // 1000 + 2 s is not before 3000
+  }
+  auto [quiet] = decode_exactly<OldMapDelta>(*node->save_delta(Time{3000}));
   EXPECT_TRUE(quiet.empty());
-  EXPECT_EQ(run<std::string>(*node, 3000), (std::vector<std::string>{"x ended 1"}));
-  auto [delta] = decode_exactly<OldMapDelta>(*node->save_delta(Time{3000}));
+  EXPECT_EQ(run<std::string>(*node, 4000), (std::vector<std::string>{"x ended 1"}));
+  auto [delta] = decode_exactly<OldMapDelta>(*node->save_delta(Time{4000}));
   EXPECT_EQ(delta, (OldMapDelta{{"x", std::nullopt}}));
+}
+
+TEST(KeyedStateCompatibility, MapWithStateInitialKeysStampedWithTheZeroTimeByOlderRill) {
+  // Before rill followed Spark, the first batch stamped the initial keys with the zero time (0
+  // here), which no record can have: a checkpoint holding such a stamp gets the first batch time
+  // (1000), so that the key times out at 4000 as it does now, and the next delta holds it.
+  auto node = map_node({{2000, {{{"z", 1}}, {}}}});
+  node->track_changes();
+  node->load_state(to_bytes(OldMapRows{{"x", 1, Time{0}}, {"y", 2, Time{1000}}}, false));
+  node->state_saved(Time{1000});
+  EXPECT_EQ(run<std::string>(*node, 2000), (std::vector<std::string>{"z 1"}));
+  auto [delta] = decode_exactly<OldMapDelta>(*node->save_delta(Time{2000}));
+  EXPECT_EQ(sorted(delta),
+            (OldMapDelta{{"x", std::pair(1, Time{1000})}, {"z", std::pair(1, Time{2000})}}));
+  EXPECT_EQ(run<std::string>(*node, 3000), (std::vector<std::string>{}));
+  EXPECT_EQ(run<std::string>(*node, 4000), (std::vector<std::string>{"x ended 1", "y ended 2"}));
+  EXPECT_EQ(run<std::string>(*node, 5000), (std::vector<std::string>{"z ended 1"}));
 }
 
 TEST(KeyedStateCompatibility, MapWithStateDeltas) {

@@ -1,5 +1,11 @@
 // Stateful operators on the harness: update_state_by_key and map_with_state.
+#include <chrono>
+#include <cstdint>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
@@ -165,4 +171,103 @@ TEST(MapWithState, RemoveAndInitialStateAndGetWithoutState) {
   EXPECT_EQ(out.sorted_batches()[0], (std::vector<std::string>{"x41", "y"}));
   EXPECT_TRUE(snapshots.batches()[0].empty());
   EXPECT_THROW(h.run_batches(1), rill::IllegalState);  // x has no state any more: get() throws
+}
+
+namespace {
+
+/// One map_with_state timeline: 1 s batches, a timeout, an initial state; every output batch
+/// with its time.
+struct TimeoutCase {
+  std::string name;
+  std::vector<std::vector<KV>> input;
+  std::vector<KV> initial;
+  std::chrono::seconds timeout;
+  std::size_t batches;
+  std::vector<std::pair<std::int64_t, std::vector<std::string>>> expected;
+  /// When set, map_with_state reads input.window(slide, slide).
+  std::optional<std::chrono::seconds> slide = std::nullopt;
+};
+
+}  // namespace
+
+TEST(MapWithState, TimeoutBoundariesFollowSpark) {
+  // Spark: a key times out in the first batch t with last_update < t - timeout; a record updates
+  // it at its batch time; an initial key counts as updated at the operator's first batch time.
+  const std::vector<TimeoutCase> cases = {
+      {"initial key never updated: idle from the first batch (1000), out at 4000",
+       {},
+       {{"i", 5}},
+       2s,
+       5,
+       {{1000, {}}, {2000, {}}, {3000, {}}, {4000, {"i timed out with 5"}}, {5000, {}}}},
+      {"a longer timeout moves it by as much",
+       {},
+       {{"i", 5}},
+       3s,
+       6,
+       {{1000, {}},
+        {2000, {}},
+        {3000, {}},
+        {4000, {}},
+        {5000, {"i timed out with 5"}},
+        {6000, {}}}},
+      {"key first seen at 2000: out at 5000",
+       {{}, {{"u", 1}}},
+       {},
+       2s,
+       6,
+       {{1000, {}},
+        {2000, {"u=1"}},
+        {3000, {}},
+        {4000, {}},
+        {5000, {"u timed out with 1"}},
+        {6000, {}}}},
+      {"initial key updated in the first batch: out at 4000",
+       {{{"i", 1}}},
+       {{"i", 5}},
+       2s,
+       5,
+       {{1000, {"i=6"}}, {2000, {}}, {3000, {}}, {4000, {"i timed out with 6"}}, {5000, {}}}},
+      {"initial key updated at 2000 and 4000: out at 7000; the other initial key at 4000",
+       {{}, {{"i", 1}}, {}, {{"i", 1}}},
+       {{"i", 5}, {"j", 9}},
+       2s,
+       7,
+       {{1000, {}},
+        {2000, {"i=6"}},
+        {3000, {}},
+        {4000, {"i=7", "j timed out with 9"}},
+        {5000, {}},
+        {6000, {}},
+        {7000, {"i timed out with 7"}}}},
+      {"windowed parent (slide 2 s): the first batch is 2000, out at 6000",
+       {{{"w", 1}}},
+       {{"i", 5}},
+       2s,
+       6,
+       {{2000, {"w=1"}}, {4000, {}}, {6000, {"i timed out with 5", "w timed out with 1"}}},
+       2s},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    rill::testing::Harness h{1s};
+    auto in = h.input<KV>(c.input);
+    if (c.slide) in = in.window(*c.slide, *c.slide);
+    auto spec = rill::state_spec<std::string, int, int>(
+                    [](const std::string& k, std::optional<int> v, rill::State<int>& s) {
+                      if (s.is_timing_out()) return fmt::format("{} timed out with {}", k, s.get());
+                      s.update(s.get_option().value_or(0) + *v);
+                      return fmt::format("{}={}", k, s.get());
+                    })
+                    .timeout(c.timeout)
+                    .initial_state(c.initial);
+    auto out = h.collect(in.map_with_state(spec));
+    h.run_batches(c.batches);
+    std::vector<std::pair<std::int64_t, std::vector<std::string>>> got;
+    const auto times = out.times();
+    const auto batches = out.sorted_batches();
+    for (std::size_t i = 0; i < times.size(); ++i)
+      got.emplace_back(times[i].milliseconds(), batches[i]);
+    EXPECT_EQ(got, c.expected);
+  }
 }

@@ -30,7 +30,12 @@ class Graph {
   /// Throws rill::IllegalState when operators can no longer be added; `what` names the call.
   void check_open(std::string_view what) const;
   /// Adds a node under the name `<kind>#<n>` (n counts that kind from 1, in creation order).
-  void add_node(const std::shared_ptr<OperatorNode>& node);
+  /// `call` names the user's call in errors (default `DStream::<kind>`). Every node goes through
+  /// here, so this is where the rule of multi-input operators is kept, once: all the parents of a
+  /// node must have the same slide duration (Spark's "the slide duration of the streams must be
+  /// the same"; otherwise the node would build batches at times a parent is not defined). Throws
+  /// rill::InvalidArgument naming the call and both slides in ms, leaving the graph unchanged.
+  void add_node(const std::shared_ptr<OperatorNode>& node, std::string_view call = {});
   /// Adds an input stream: `node` is its operator node, `source` the same object as an input.
   void add_input(const std::shared_ptr<OperatorNode>& node, InputSource& source);
   void add_output(const std::shared_ptr<OutputOperation>& op);

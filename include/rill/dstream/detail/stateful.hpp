@@ -190,10 +190,12 @@ using TimedStateStore = KeyedStateStore<K, TimedState<S, F>, TimedStateCodec<S, 
 
 /// map_with_state(spec): fn(key, value, State&) -> M once per record in arrival order within a
 /// key, and once with std::nullopt for a key idle longer than the timeout (in the first batch
-/// whose time exceeds its last record's time + timeout); both results are emitted. Checkpoints
-/// also hold whether the initial state's timeouts started; a delta holds the keys that had
-/// records or timed out (the batch after the zero time, which starts the initial state's
-/// timeouts, changes every key and writes the whole state).
+/// whose time exceeds its last record's time + timeout: Spark's `lastUpdated < batchTime -
+/// timeout`); both results are emitted. A key of the initial state counts as updated at the
+/// operator's first batch time (zero + slide), as Spark stamps its initial state RDD with the
+/// first batch's time. Checkpoints also hold whether the initial state's timeouts started; a
+/// delta holds the keys that had records or timed out (the first batch, which starts the initial
+/// state's timeouts, changes every key and writes the whole state).
 template <class K, class V, class S, class M, class F>
 class MapWithStateNode final : public KeyedStatefulNode<StatefulNode<M>, TimedStateStore<K, S, F>> {
   using Base = KeyedStatefulNode<StatefulNode<M>, TimedStateStore<K, S, F>>;
@@ -219,7 +221,10 @@ class MapWithStateNode final : public KeyedStatefulNode<StatefulNode<M>, TimedSt
   [[nodiscard]] std::string save_state(Time /*t*/) const override {
     return this->store_.save(initial_pending_);
   }
-  void load_state(std::string_view bytes) override { this->store_.load(bytes, initial_pending_); }
+  void load_state(std::string_view bytes) override {
+    this->store_.load(bytes, initial_pending_);
+    restamp_initial_ = true;
+  }
   [[nodiscard]] std::optional<std::string> save_delta(Time /*t*/) const override {
     if (initial_pending_) return std::nullopt;
     return this->store_.save_delta();
@@ -231,14 +236,17 @@ class MapWithStateNode final : public KeyedStatefulNode<StatefulNode<M>, TimedSt
  protected:
   std::shared_ptr<const Batch<M>> compute(Time t, Exec& ex) override {
     if (initial_pending_) {
-      // Initial keys count as updated at the zero time for their timeout.
+      // The first batch: the initial keys count as updated now for their timeout (Spark).
       for (std::size_t q = 0; q < this->store_.partitions(); ++q) {
         for (auto& [k, e] : this->store_.table(q))
-          e.last_update = ex.zero();
+          e.last_update = t;
       }
       initial_pending_ = false;
       this->store_.mark_all();
+    } else if (restamp_initial_) {
+      restamp_old_initial_keys(ex.zero());
     }
+    restamp_initial_ = false;
     const std::size_t n = this->num_partitions();
     // Records go to their key's partition as they are, in arrival order: fn runs once per record,
     // so there is nothing to group.
@@ -285,10 +293,26 @@ class MapWithStateNode final : public KeyedStatefulNode<StatefulNode<M>, TimedSt
   }
 
  private:
+  /// Checkpoints written before rill stamped the initial keys with the first batch time hold
+  /// them stamped with the zero time, which no record can have (records come after it): they get
+  /// the first batch time (zero + slide), so that they time out as they do now. Marked as
+  /// changed, they go into the next delta.
+  void restamp_old_initial_keys(Time zero) {
+    const Time first = zero + this->slide();
+    for (std::size_t q = 0; q < this->store_.partitions(); ++q) {
+      for (auto& [k, e] : this->store_.table(q)) {
+        if (e.last_update != zero) continue;
+        e.last_update = first;
+        this->store_.mark(q, k);
+      }
+    }
+  }
+
   std::shared_ptr<Node<std::pair<K, V>>> parent_;
   F fn_;
   std::optional<Duration> timeout_;
   bool initial_pending_ = false;
+  bool restamp_initial_ = false;  // a checkpoint was loaded: check its stamps once
 };
 
 /// state_snapshots(): every key and state of a map_with_state after each batch.
