@@ -734,6 +734,39 @@ TEST_F(Recovery, EveryDamageToTheWriteAheadLogIsRecoveredExactlyOrRefused) {
   }
 }
 
+TEST_F(Recovery, ADamagedWriteAheadLogStopsAFreshStartAtItsFirstBatch) {
+  // Without a checkpoint to restore, a log that cannot be opened fails the first batch, and the
+  // receiver never starts on it.
+  auto out = std::make_shared<Collected>();
+  {
+    auto clock = rill::ManualClock::create();
+    auto receiver = std::make_shared<HandFed>();
+    auto ctx = rill::StreamingContext::get_or_create(
+        root_ / "ckpt", [&] { return receiving(clock, receiver, out); });
+    rill::testing::run_until(*ctx, *clock, rill::Time{1000});
+    receiver->store(std::vector<int>{1, 2});
+    ctx->stop(rill::StopOptions{.graceful = false});
+  }
+  for (const auto& e : fs::directory_iterator(root_ / "ckpt")) {
+    if (e.path().extension() == ".rill") fs::remove(e.path());
+  }
+  const fs::path wal = root_ / "ckpt" / "wal" / "hand_fed";
+  fs::rename(wal / "log-0.wal", wal / "log-4.wal");
+  auto clock = rill::ManualClock::create();
+  auto receiver = std::make_shared<HandFed>();
+  auto ctx = rill::StreamingContext::get_or_create(root_ / "ckpt",
+                                                   [&] { return receiving(clock, receiver, out); });
+  try {
+    rill::testing::run_until(*ctx, *clock, rill::Time{1000});
+    FAIL() << "expected rill::CheckpointError";
+  } catch (const rill::CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find((wal / "log-4.wal").string()), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(ctx->state(), rill::ContextState::stopped);
+  EXPECT_THROW(receiver->store(std::vector<int>{3}), rill::Error);
+}
+
 TEST_F(Recovery, ADirectoryOfAnOlderFormatIsRefusedNotIgnored) {
   fs::create_directories(root_ / "ckpt");
   std::ofstream(root_ / "ckpt" / "checkpoint-3000.rill") << "RILL, format version 1";
