@@ -2,6 +2,7 @@
 // again with get_or_create() must write exactly what an uninterrupted run writes.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 
@@ -498,6 +499,272 @@ TEST_F(Recovery, ADamagedWriteAheadLogIsDetected) {
       EXPECT_EQ(out->batches.at(rill::Time{3000}), std::vector<int>{});
     }
   }
+}
+
+namespace {
+/// A receiver the test feeds by hand, one record per block at position "<record>", which can
+/// send again what followed its recovered position, as a reliable source's sender would.
+class Resending final : public rill::Receiver<int> {
+ public:
+  void on_start() override {}
+  void on_stop() override {}
+  void put(int record) { store(std::vector<int>{record}, std::to_string(record)); }
+  /// After a restart: the records after the last durable block, up to `last`, again.
+  void resend(int last) {
+    const auto position = recovered_position();
+    for (int r = position ? std::stoi(*position) + 1 : 1; r <= last; ++r)
+      put(r);
+  }
+};
+
+/// receiving() with a Resending receiver whose output throws at batch `fail_at`.
+std::unique_ptr<rill::StreamingContext> resending(std::shared_ptr<rill::ManualClock> clock,
+                                                  std::shared_ptr<Resending> receiver,
+                                                  std::shared_ptr<Collected> out,
+                                                  std::optional<rill::Time> fail_at) {
+  auto ctx = std::make_unique<rill::StreamingContext>(
+      rill::Config{}.batch_interval(1s).parallelism(2).clock(clock).delivery(
+          rill::Delivery::exactly_once));
+  ctx->receiver_stream<int>(receiver)
+      .name("hand_fed")
+      .foreach_batch(
+          [out, fail_at](const rill::Batch<int>& b, rill::Time t) {
+            if (fail_at && t == *fail_at) throw std::runtime_error("the process dies here");
+            std::lock_guard lock(out->mutex);
+            out->batches[t] = b.collect();
+          },
+          rill::idempotent);
+  return ctx;
+}
+
+/// The frame at `index` of a segment of equal frames.
+std::pair<std::size_t, std::size_t> frame_span(const fs::path& segment, std::size_t frames,
+                                               std::size_t index) {
+  const std::size_t header = 24;
+  const std::size_t frame = (fs::file_size(segment) - header) / frames;
+  return {header + index * frame, frame};
+}
+void overwrite_at(const fs::path& path, std::size_t offset, const std::string& bytes) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+}  // namespace
+
+TEST_F(Recovery, EveryDamageToTheWriteAheadLogIsRecoveredExactlyOrRefused) {
+  // The log of receiver hand_fed holds records 1..5, one block each, in three segments, one per
+  // run that stored: log-0.wal (blocks 0, 1), log-2.wal (block 2), log-3.wal (blocks 3, 4).
+  // Either no batch took them yet, or batch 2000 was sealed with all five and the process died
+  // before its checkpoint (its output threw). Then the log is damaged, and a restart that sends
+  // again what followed the recovered position must either count every record exactly once, or
+  // refuse with rill::CheckpointError naming the damaged file (the log's directory when a whole
+  // newest segment is gone). Only a torn append (the newest segment's last frame, or its only
+  // bytes) can be dropped, and only when no batch took it.
+  enum class Outcome { exact, refused };
+  struct Damage {
+    std::string what;
+    std::function<void(const fs::path& wal)> apply;
+    Outcome not_taken;
+    Outcome sealed;
+    std::string named;  // in the refusal's message
+    /// A second restart after a refused one, when the block taken was the newest segment's.
+    std::optional<Outcome> sealed_again = std::nullopt;
+  };
+  const auto zero_last_frame = [](const fs::path& wal) {
+    const auto [at, size] = frame_span(wal / "log-3.wal", 2, 1);
+    overwrite_at(wal / "log-3.wal", at, std::string(size, '\0'));
+  };
+  const std::vector<Damage> damages = {
+      {"zero-filled newest segment",
+       [](const fs::path& wal) {
+         const auto size = fs::file_size(wal / "log-3.wal");
+         overwrite_at(wal / "log-3.wal", 0, std::string(size, '\0'));
+       },
+       Outcome::exact, Outcome::refused, "log-3.wal"},
+      {"zero-filled older segment",
+       [](const fs::path& wal) {
+         const auto size = fs::file_size(wal / "log-0.wal");
+         overwrite_at(wal / "log-0.wal", 0, std::string(size, '\0'));
+       },
+       Outcome::refused, Outcome::refused, "log-0.wal"},
+      {"zero-filled tail", zero_last_frame, Outcome::exact, Outcome::refused, "log-3.wal"},
+      {"truncated last frame",
+       [](const fs::path& wal) {
+         fs::resize_file(wal / "log-3.wal", fs::file_size(wal / "log-3.wal") - 5);
+       },
+       Outcome::exact, Outcome::refused, "log-3.wal"},
+      {"truncated older segment",
+       [](const fs::path& wal) {
+         fs::resize_file(wal / "log-2.wal", fs::file_size(wal / "log-2.wal") - 5);
+       },
+       Outcome::refused, Outcome::refused, "log-2.wal"},
+      {"older segment cut at a frame boundary",
+       [](const fs::path& wal) {
+         fs::resize_file(wal / "log-0.wal", frame_span(wal / "log-0.wal", 2, 1).first);
+       },
+       Outcome::refused, Outcome::refused, "log-0.wal"},
+      {"flipped payload byte in the last frame",
+       [](const fs::path& wal) {
+         const auto [at, size] = frame_span(wal / "log-3.wal", 2, 1);
+         overwrite_at(wal / "log-3.wal", at + size - 1, "\x5a");
+       },
+       Outcome::exact, Outcome::refused, "log-3.wal"},
+      {"flipped payload byte in a frame before the last",
+       [](const fs::path& wal) {
+         const auto [at, size] = frame_span(wal / "log-3.wal", 2, 0);
+         overwrite_at(wal / "log-3.wal", at + size - 1, "\x5a");
+       },
+       Outcome::refused, Outcome::refused, "log-3.wal"},
+      {"flipped sequence in the last frame",
+       [](const fs::path& wal) {
+         overwrite_at(wal / "log-3.wal", frame_span(wal / "log-3.wal", 2, 1).first + 8, "\x07");
+       },
+       Outcome::exact, Outcome::refused, "log-3.wal"},
+      {"flipped length in an older segment's last frame",
+       [](const fs::path& wal) {
+         overwrite_at(wal / "log-0.wal", frame_span(wal / "log-0.wal", 2, 1).first + 4, "\x07");
+       },
+       Outcome::refused, Outcome::refused, "log-0.wal"},
+      {"flipped segment header",
+       [](const fs::path& wal) { overwrite_at(wal / "log-2.wal", 9, "\x01"); }, Outcome::refused,
+       Outcome::refused, "log-2.wal"},
+      {"a frame copied from another position",
+       [](const fs::path& wal) {
+         const std::string bytes = slurp(wal / "log-3.wal");
+         const auto [at, size] = frame_span(wal / "log-3.wal", 2, 0);
+         std::ofstream(wal / "log-3.wal", std::ios::binary | std::ios::app)
+             << bytes.substr(at, size);
+       },
+       Outcome::refused, Outcome::refused, "log-3.wal"},
+      {"the last frame replaced by an earlier one",
+       [](const fs::path& wal) {
+         const std::string bytes = slurp(wal / "log-3.wal");
+         const auto [first, size] = frame_span(wal / "log-3.wal", 2, 0);
+         overwrite_at(wal / "log-3.wal", first + size, bytes.substr(first, size));
+       },
+       Outcome::refused, Outcome::refused, "log-3.wal"},
+      {"a segment renamed to another sequence",
+       [](const fs::path& wal) { fs::rename(wal / "log-2.wal", wal / "log-9.wal"); },
+       Outcome::refused, Outcome::refused, "log-9.wal"},
+      {"a segment deleted in the middle",
+       [](const fs::path& wal) { fs::remove(wal / "log-2.wal"); }, Outcome::refused,
+       Outcome::refused, "log-0.wal"},
+      {"the newest segment deleted", [](const fs::path& wal) { fs::remove(wal / "log-3.wal"); },
+       // The first restart's receiver logged blocks 3 and 4 again before the replay refused: the
+       // numbers batch 2000 took now hold what followed block 2, which is what it took.
+       Outcome::exact, Outcome::refused, (fs::path("wal") / "hand_fed").string(), Outcome::exact},
+  };
+  const fs::path ckpt = root_ / "ckpt";
+  const fs::path wal = ckpt / "wal" / "hand_fed";
+  for (const Damage& damage : damages) {
+    for (const bool sealed : {false, true}) {
+      SCOPED_TRACE(damage.what + (sealed ? ", taken by the seal of batch 2000" : ", not taken"));
+      fs::remove_all(ckpt);
+      auto out = std::make_shared<Collected>();
+      const auto run = [&](std::optional<rill::Time> fail_at, auto&& body) {
+        auto clock = rill::ManualClock::create();
+        auto receiver = std::make_shared<Resending>();
+        auto ctx = rill::StreamingContext::get_or_create(
+            ckpt, [&] { return resending(clock, receiver, out, fail_at); });
+        body(*ctx, *clock, *receiver);
+        ctx->stop(rill::StopOptions{.graceful = false});
+      };
+      run(std::nullopt, [](auto& ctx, auto& clock, Resending& r) {
+        rill::testing::run_until(ctx, clock, rill::Time{1000});
+        r.put(1);
+        r.put(2);
+      });
+      run(std::nullopt, [](auto& ctx, auto&, Resending& r) {
+        ctx.start();
+        r.put(3);
+      });
+      run(std::nullopt, [](auto& ctx, auto&, Resending& r) {
+        ctx.start();
+        r.put(4);
+        r.put(5);
+      });
+      if (sealed) {
+        run(rill::Time{2000}, [](auto& ctx, auto& clock, Resending&) {
+          EXPECT_THROW(rill::testing::run_until(ctx, clock, rill::Time{2000}), std::runtime_error);
+        });
+        ASSERT_TRUE(fs::exists(ckpt / "sealed-2000.rill"));
+      }
+      std::vector<std::string> names;
+      for (const auto& e : fs::directory_iterator(wal))
+        names.push_back(e.path().filename().string());
+      std::sort(names.begin(), names.end());
+      ASSERT_EQ(names, (std::vector<std::string>{"log-0.wal", "log-2.wal", "log-3.wal"}));
+      damage.apply(wal);
+
+      // Twice: a refusal stays a refusal (but see sealed_again), an exact recovery stays exact.
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        SCOPED_TRACE(attempt == 0 ? "first restart" : "second restart");
+        const Outcome expected = !sealed                               ? damage.not_taken
+                                 : attempt == 1 && damage.sealed_again ? *damage.sealed_again
+                                                                       : damage.sealed;
+        std::optional<std::string> refusal;
+        try {
+          run(std::nullopt, [](auto& ctx, auto& clock, Resending& r) {
+            ctx.start();
+            r.resend(5);
+            rill::testing::run_until(ctx, clock, rill::Time{3000});
+          });
+        } catch (const rill::CheckpointError& e) {
+          refusal = e.what();
+        }
+        if (expected == Outcome::refused) {
+          ASSERT_TRUE(refusal.has_value()) << "expected rill::CheckpointError";
+          EXPECT_NE(refusal->find(damage.named), std::string::npos) << *refusal;
+          EXPECT_NE(refusal->find("hand_fed"), std::string::npos) << *refusal;
+          continue;
+        }
+        ASSERT_FALSE(refusal.has_value()) << *refusal;
+        std::vector<int> all;
+        std::lock_guard lock(out->mutex);
+        for (const auto& [t, records] : out->batches)
+          all.insert(all.end(), records.begin(), records.end());
+        std::sort(all.begin(), all.end());
+        EXPECT_EQ(all, (std::vector<int>{1, 2, 3, 4, 5}));
+      }
+    }
+  }
+}
+
+TEST_F(Recovery, ADamagedWriteAheadLogStopsAFreshStartAtItsFirstBatch) {
+  // Without a checkpoint to restore, a log that cannot be opened fails the first batch, and the
+  // receiver never starts on it.
+  auto out = std::make_shared<Collected>();
+  {
+    auto clock = rill::ManualClock::create();
+    auto receiver = std::make_shared<HandFed>();
+    auto ctx = rill::StreamingContext::get_or_create(
+        root_ / "ckpt", [&] { return receiving(clock, receiver, out); });
+    rill::testing::run_until(*ctx, *clock, rill::Time{1000});
+    receiver->store(std::vector<int>{1, 2});
+    ctx->stop(rill::StopOptions{.graceful = false});
+  }
+  for (const auto& e : fs::directory_iterator(root_ / "ckpt")) {
+    if (e.path().extension() == ".rill") fs::remove(e.path());
+  }
+  const fs::path wal = root_ / "ckpt" / "wal" / "hand_fed";
+  fs::rename(wal / "log-0.wal", wal / "log-4.wal");
+  auto clock = rill::ManualClock::create();
+  auto receiver = std::make_shared<HandFed>();
+  auto ctx = rill::StreamingContext::get_or_create(root_ / "ckpt",
+                                                   [&] { return receiving(clock, receiver, out); });
+  try {
+    rill::testing::run_until(*ctx, *clock, rill::Time{1000});
+    FAIL() << "expected rill::CheckpointError";
+  } catch (const rill::CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find((wal / "log-4.wal").string()), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(ctx->state(), rill::ContextState::stopped);
+  EXPECT_THROW(receiver->store(std::vector<int>{3}), rill::Error);
 }
 
 TEST_F(Recovery, ADirectoryOfAnOlderFormatIsRefusedNotIgnored) {

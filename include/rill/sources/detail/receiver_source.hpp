@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,7 +48,16 @@ class ReceiverSource final : public Source<T> {
   void start(SourceContext& ctx) override {
     name_ = ctx.name();
     checkpointing_ = ctx.checkpointing();
-    if (checkpointing_) attach_log(ctx.runtime().open_block_log(ctx.name()));
+    if (checkpointing_) {
+      try {
+        attach_log(ctx.runtime().open_block_log(ctx.name()));
+      } catch (const CheckpointError&) {
+        // A damaged log refuses the restart where recovery stops the context cleanly: at the
+        // restore (load_position()), else at the first batch. The receiver does not start.
+        log_error_ = std::current_exception();
+        return;
+      }
+    }
     receiver_->attach_queue(&queue_);
     supervisor_ = std::make_unique<ReceiverSupervisor>(
         *receiver_, ctx.name(), [this](bool paused) { queue_.pause(paused); },
@@ -56,6 +66,7 @@ class ReceiverSource final : public Source<T> {
   }
 
   Sealed<T> seal(Time t, bool take_buffered) override {
+    if (log_error_) std::rethrow_exception(log_error_);
     if (!take_buffered) {
       std::lock_guard lock(log_mutex_);
       assigned_at_[t] = assigned_end_;
@@ -77,10 +88,11 @@ class ReceiverSource final : public Source<T> {
   }
 
   std::vector<T> replay(Time t, std::string_view record) override {
+    if (log_error_) std::rethrow_exception(log_error_);
     std::vector<T> records;
     if constexpr (is_serializable_v<T>) {
       std::vector<std::pair<std::int64_t, std::vector<T>>> items;
-      if (!record.empty()) from_bytes(record, items);
+      if (!record.empty()) decode(record, fmt::format("the seal record of batch {}", t), items);
       std::map<std::int64_t, std::string> logged;
       std::int64_t first = -1;
       for (const auto& [seq, inline_records] : items) {
@@ -100,14 +112,18 @@ class ReceiverSource final : public Source<T> {
         }
         assigned_end_ = std::max(assigned_end_, static_cast<std::uint64_t>(seq) + 1);
         auto it = logged.find(seq);
-        if (it == logged.end()) {
+        // A block this run logged under the number of a lost one is not the block the batch
+        // took: the seal names only blocks logged before the restart.
+        if (it == logged.end() || !log_ ||
+            static_cast<std::uint64_t>(seq) >= logged_before_start_) {
           throw CheckpointError(
-              fmt::format("receiver {}: block {} of batch {} is missing from the write-ahead log",
-                          name_, seq, t));
+              fmt::format("receiver {}: block {} that batch {} took is missing from its "
+                          "write-ahead log: {}; the batch cannot run again with its input",
+                          name_, seq, t, why_lost(static_cast<std::uint64_t>(seq))));
         }
         std::string position;
         std::vector<T> block;
-        from_bytes(it->second, position, block);
+        decode(it->second, logged_block(static_cast<std::uint64_t>(seq)), position, block);
         records.insert(records.end(), std::make_move_iterator(block.begin()),
                        std::make_move_iterator(block.end()));
       }
@@ -124,15 +140,17 @@ class ReceiverSource final : public Source<T> {
     return to_bytes(it == assigned_at_.end() ? assigned_end_ : it->second);
   }
   void load_position(std::string_view bytes) override {
+    if (log_error_) std::rethrow_exception(log_error_);
     std::lock_guard lock(log_mutex_);
     from_bytes(bytes, assigned_end_);
-    if (log_ && assigned_end_ > logged_before_start_) {
-      // The log always keeps its newest block; without it, where the source stands is unknown,
-      // and a reliable receiver would be sent again what batches already counted.
+    // The log keeps the newest block a batch took. Without it, where the source stands is
+    // unknown, and a reliable receiver would be sent again what batches already counted.
+    if (log_ && assigned_end_ > 0 &&
+        (assigned_end_ > logged_before_start_ || log_->torn(assigned_end_ - 1))) {
       throw CheckpointError(fmt::format(
-          "receiver {}: batches took its blocks up to {}, but its write-ahead log ends at block "
-          "{}: the log was damaged or removed",
-          name_, assigned_end_, logged_before_start_));
+          "receiver {}: batches took its blocks up to {}, but its write-ahead log lost block {}: "
+          "{}; a block a batch took was durable, so the log is damaged",
+          name_, assigned_end_ - 1, assigned_end_ - 1, why_lost(assigned_end_ - 1)));
     }
     recovering_ = true;
   }
@@ -180,10 +198,10 @@ class ReceiverSource final : public Source<T> {
       if (auto last = log_->last()) {
         std::string position;
         std::vector<T> block;
-        from_bytes(last->second, position, block);
+        decode(last->second, logged_block(last->first), position, block);
         receiver_->set_recovered_position(std::move(position));
-        logged_before_start_ = last->first + 1;
       }
+      logged_before_start_ = log_->next();
     }
   }
 
@@ -223,10 +241,43 @@ class ReceiverSource final : public Source<T> {
         if (seq >= logged_before_start_) break;
         std::string position;
         std::vector<T> block;
-        from_bytes(bytes, position, block);
+        decode(bytes, logged_block(static_cast<std::uint64_t>(seq)), position, block);
         queue_.push_recovered(static_cast<std::int64_t>(seq), std::move(block));
       }
     }
+  }
+
+  /// Decodes what the write-ahead log or a seal record holds for this receiver; malformed bytes
+  /// are a rill::CheckpointError naming the receiver and `what` (the block and its log).
+  template <class... Out>
+  void decode(std::string_view bytes, const std::string& what, Out&... out) const {
+    try {
+      from_bytes(bytes, out...);
+    } catch (const std::exception& e) {
+      throw CheckpointError(
+          fmt::format("receiver {}: {} cannot be decoded ({}); the checkpoint directory is "
+                      "damaged or was written for another element type",
+                      name_, what, e.what()));
+    }
+  }
+
+  std::string logged_block(std::uint64_t seq) const {
+    return fmt::format("block {} of its write-ahead log in '{}'", seq, log_->location());
+  }
+
+  /// Why block `seq`, which a batch took, is not in the log (or must not be read from it).
+  std::string why_lost(std::uint64_t seq) const {
+    if (!log_) return "the receiver has no write-ahead log";
+    if (auto torn = log_->torn(seq)) return *torn;
+    if (seq < logged_before_start_) {
+      return fmt::format("the log in '{}' does not hold it (a segment was deleted)",
+                         log_->location());
+    }
+    return fmt::format(
+        "the log in '{}' {} when the context started (its newest segment was deleted)",
+        log_->location(),
+        logged_before_start_ == 0 ? std::string("held no block")
+                                  : fmt::format("ended at block {}", logged_before_start_ - 1));
   }
 
   std::string kind_;
@@ -243,6 +294,7 @@ class ReceiverSource final : public Source<T> {
   std::map<Time, std::uint64_t> assigned_at_;
   std::map<Time, std::uint64_t> checkpointed_at_;  // assigned_end_ of the retained checkpoints
   bool recovering_ = false;
+  std::exception_ptr log_error_;  // why the write-ahead log could not be opened
 };
 
 }  // namespace rill::detail
