@@ -734,8 +734,8 @@ TEST_F(Recovery, EveryDamageToTheWriteAheadLogIsRecoveredExactlyOrRefused) {
   }
 }
 
-TEST_F(Recovery, ADamagedWriteAheadLogStopsAFreshStartAtItsFirstBatch) {
-  // Without a checkpoint to restore, a log that cannot be opened fails the first batch, and the
+TEST_F(Recovery, ADamagedWriteAheadLogFailsAFreshStart) {
+  // Without a checkpoint to restore, a log that cannot be opened fails start(), and the
   // receiver never starts on it.
   auto out = std::make_shared<Collected>();
   {

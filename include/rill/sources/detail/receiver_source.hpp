@@ -48,16 +48,9 @@ class ReceiverSource final : public Source<T> {
   void start(SourceContext& ctx) override {
     name_ = ctx.name();
     checkpointing_ = ctx.checkpointing();
-    if (checkpointing_) {
-      try {
-        attach_log(ctx.runtime().open_block_log(ctx.name()));
-      } catch (const CheckpointError&) {
-        // A damaged log refuses the restart where recovery stops the context cleanly: at the
-        // restore (load_position()), else at the first batch. The receiver does not start.
-        log_error_ = std::current_exception();
-        return;
-      }
-    }
+    // A damaged log throws CheckpointError here: start() fails, stopping what it started, and
+    // the receiver never starts on it.
+    if (checkpointing_) attach_log(ctx.runtime().open_block_log(ctx.name()));
     receiver_->attach_queue(&queue_);
     supervisor_ = std::make_unique<ReceiverSupervisor>(
         *receiver_, ctx.name(), [this](bool paused) { queue_.pause(paused); },
@@ -66,7 +59,6 @@ class ReceiverSource final : public Source<T> {
   }
 
   Sealed<T> seal(Time t, bool take_buffered) override {
-    if (log_error_) std::rethrow_exception(log_error_);
     if (!take_buffered) {
       std::lock_guard lock(log_mutex_);
       assigned_at_[t] = assigned_end_;
@@ -88,7 +80,6 @@ class ReceiverSource final : public Source<T> {
   }
 
   std::vector<T> replay(Time t, std::string_view record) override {
-    if (log_error_) std::rethrow_exception(log_error_);
     std::vector<T> records;
     if constexpr (is_serializable_v<T>) {
       std::vector<std::pair<std::int64_t, std::vector<T>>> items;
@@ -140,7 +131,6 @@ class ReceiverSource final : public Source<T> {
     return to_bytes(it == assigned_at_.end() ? assigned_end_ : it->second);
   }
   void load_position(std::string_view bytes) override {
-    if (log_error_) std::rethrow_exception(log_error_);
     std::lock_guard lock(log_mutex_);
     from_bytes(bytes, assigned_end_);
     // The log keeps the newest block a batch took. Without it, where the source stands is
@@ -294,7 +284,6 @@ class ReceiverSource final : public Source<T> {
   std::map<Time, std::uint64_t> assigned_at_;
   std::map<Time, std::uint64_t> checkpointed_at_;  // assigned_end_ of the retained checkpoints
   bool recovering_ = false;
-  std::exception_ptr log_error_;  // why the write-ahead log could not be opened
 };
 
 }  // namespace rill::detail
