@@ -58,7 +58,9 @@ DStream<std::string> StreamingContext::socket_text_stream(std::string host, std:
   auto receiver = std::make_shared<detail::SocketReceiver>(std::move(host), port, options);
   // A socket cannot acknowledge what it read: what the kernel held is lost, at most once.
   return add_source<std::string>(std::make_shared<detail::ReceiverSource<std::string>>(
-      "socket_text_stream", std::move(receiver), graph_->config().receiver_queue_capacity(),
+      "socket_text_stream", std::move(receiver),
+      detail::QueueBounds{graph_->config().receiver_queue_capacity(),
+                          graph_->config().receiver_queue_bytes()},
       SourceProperties{.delivery = Delivery::at_most_once, .replayable = true}));
 }
 
