@@ -73,6 +73,11 @@ DStream<std::string> StreamingContext::text_file_stream(std::filesystem::path di
         fmt::format("StreamingContext::text_file_stream: remember must be positive, got {} ms",
                     options.remember.count()));
   }
+  if (options.max_line_bytes == 0 || options.max_bytes_per_batch == 0) {
+    throw InvalidArgument(
+        "StreamingContext::text_file_stream: max_line_bytes and max_bytes_per_batch must be "
+        "positive");
+  }
   return add_source<std::string>(std::make_shared<detail::FileSource>(std::move(dir), options));
 }
 

@@ -290,4 +290,8 @@ TEST(FileStream, InvalidArgumentsThrow) {
   EXPECT_THROW(ctx.text_file_stream(""), rill::InvalidArgument);
   EXPECT_THROW(ctx.text_file_stream("/tmp", rill::FileStreamOptions{.remember = 0ms}),
                rill::InvalidArgument);
+  EXPECT_THROW(ctx.text_file_stream("/tmp", rill::FileStreamOptions{.max_line_bytes = 0}),
+               rill::InvalidArgument);
+  EXPECT_THROW(ctx.text_file_stream("/tmp", rill::FileStreamOptions{.max_bytes_per_batch = 0}),
+               rill::InvalidArgument);
 }
