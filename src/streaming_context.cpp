@@ -58,7 +58,9 @@ DStream<std::string> StreamingContext::socket_text_stream(std::string host, std:
   auto receiver = std::make_shared<detail::SocketReceiver>(std::move(host), port, options);
   // A socket cannot acknowledge what it read: what the kernel held is lost, at most once.
   return add_source<std::string>(std::make_shared<detail::ReceiverSource<std::string>>(
-      "socket_text_stream", std::move(receiver), graph_->config().receiver_queue_capacity(),
+      "socket_text_stream", std::move(receiver),
+      detail::QueueBounds{graph_->config().receiver_queue_capacity(),
+                          graph_->config().receiver_queue_bytes()},
       SourceProperties{.delivery = Delivery::at_most_once, .replayable = true}));
 }
 
@@ -70,6 +72,11 @@ DStream<std::string> StreamingContext::text_file_stream(std::filesystem::path di
     throw InvalidArgument(
         fmt::format("StreamingContext::text_file_stream: remember must be positive, got {} ms",
                     options.remember.count()));
+  }
+  if (options.max_line_bytes == 0 || options.max_bytes_per_batch == 0) {
+    throw InvalidArgument(
+        "StreamingContext::text_file_stream: max_line_bytes and max_bytes_per_batch must be "
+        "positive");
   }
   return add_source<std::string>(std::make_shared<detail::FileSource>(std::move(dir), options));
 }

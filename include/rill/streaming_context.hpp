@@ -76,7 +76,9 @@ class StreamingContext {
     // Blocks stored reach the write-ahead log before store() returns: a receiver that
     // acknowledges its source only then loses nothing.
     return add_source<T>(std::make_shared<detail::ReceiverSource<T>>(
-        "receiver_stream", std::move(receiver), graph_->config().receiver_queue_capacity(),
+        "receiver_stream", std::move(receiver),
+        detail::QueueBounds{graph_->config().receiver_queue_capacity(),
+                            graph_->config().receiver_queue_bytes()},
         SourceProperties{
             .delivery = Delivery::exactly_once, .replayable = true, .acknowledging = true}));
   }

@@ -51,6 +51,16 @@ Config& Config::receiver_queue_capacity(std::size_t records) {
   return *this;
 }
 
+Config& Config::receiver_queue_bytes(std::size_t bytes) {
+  if (bytes == 0) {
+    throw InvalidArgument(
+        "Config::receiver_queue_bytes: a receiver must be able to hold at least 1 byte, got 0 "
+        "(64 MiB is the default)");
+  }
+  receiver_queue_bytes_ = bytes;
+  return *this;
+}
+
 Config& Config::clock(std::shared_ptr<Clock> c) {
   if (!c) throw InvalidArgument("Config::clock: the clock must not be null");
   clock_ = std::move(c);

@@ -1,43 +1,89 @@
 #include "sources/file_source.hpp"
 
-#include <algorithm>
-#include <fstream>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
+
+#include "rill/core/errors.hpp"
 #include "rill/core/logging.hpp"
 #include "rill/core/serialization.hpp"
+#include "sources/line_reader.hpp"
 
 namespace rill::detail {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The first 8 bytes of a versioned seal record or position. The first layouts (a vector or set
+// of names) begin with their element count, which is never this large.
+constexpr std::uint64_t kSealRecordV2 = 0xF11E'5EA1'0000'0002ULL;
+constexpr std::uint64_t kPositionV2 = 0xF11E'9051'0000'0002ULL;
+
+std::uint64_t leading_word(std::string_view bytes) {
+  std::uint64_t word = 0;
+  if (bytes.size() >= sizeof word) from_bytes(bytes.substr(0, sizeof word), word);
+  return word;
+}
+
+/// A version marker of a newer layout than this build reads.
+bool newer_layout(std::uint64_t word, std::uint64_t current) {
+  return (word >> 32) == (current >> 32) && word > current;
+}
+
+/// The modification time of the file, or of the link itself when its target cannot be reached
+/// (so that a dangling link ages like a file and is forgotten like one).
+std::optional<Time> modified_at(const fs::path& path) {
+  std::error_code ec;
+  const auto mtime = fs::last_write_time(path, ec);
+  if (!ec) {
+    const auto sys = std::chrono::file_clock::to_sys(mtime);
+    return Time{std::chrono::duration_cast<Duration>(sys.time_since_epoch()).count()};
+  }
+  struct stat link {};
+  if (::lstat(path.c_str(), &link) != 0) return std::nullopt;
+  return Time{static_cast<std::int64_t>(link.st_mtim.tv_sec) * 1000 +
+              static_cast<std::int64_t>(link.st_mtim.tv_nsec) / 1'000'000};
+}
+
+std::string suppressed_note(std::int64_t n) {
+  return n > 0 ? fmt::format(" ({} more not logged)", n) : std::string();
+}
+
+}  // namespace
+
 FileSource::FileSource(fs::path dir, FileStreamOptions options)
     : dir_(std::move(dir)), options_(options) {}
 
-std::vector<fs::path> FileSource::list() {
-  std::vector<fs::path> out;
+std::optional<std::vector<FileSource::Listed>> FileSource::list() {
+  std::vector<Listed> out;
   std::error_code ec;
   fs::directory_iterator it(dir_, ec);
   if (ec) {
-    if (!dir_missing_logged_) {
-      logger().warn("text_file_stream {}: cannot list '{}': {}", name_, dir_.string(),
-                    ec.message());
-      dir_missing_logged_ = true;
+    if (!list_error_ || *list_error_ != ec) {
+      logger().warn("text_file_stream {}: cannot list '{}': {}; retrying every batch", name_,
+                    dir_.string(), ec.message());
+      list_error_ = ec;
       ++errors_;
     }
-    return out;
+    return std::nullopt;
   }
-  dir_missing_logged_ = false;
+  if (list_error_) {
+    logger().info("text_file_stream {}: '{}' can be listed again", name_, dir_.string());
+    list_error_.reset();
+  }
   for (const fs::directory_entry& entry : it) {
     const std::string file_name = entry.path().filename().string();
     if (file_name.empty() || file_name[0] == '.' || file_name[0] == '_') continue;
     // Regular files, and links whose target cannot be reached (counted as unreadable later);
-    // directories, pipes and devices are not files to read.
+    // directories, pipes and devices are skipped (counted once).
     std::error_code type_ec;
     const auto status = entry.status(type_ec);
-    if (!type_ec && !fs::is_regular_file(status)) continue;
-    out.push_back(entry.path());
+    out.push_back(Listed{entry.path(), type_ec || fs::is_regular_file(status)});
   }
-  std::sort(out.begin(), out.end());
+  std::sort(out.begin(), out.end(),
+            [](const Listed& a, const Listed& b) { return a.path < b.path; });
   return out;
 }
 
@@ -46,110 +92,277 @@ void FileSource::start(SourceContext& ctx) {
   clock_ = &ctx.clock();
   checkpointing_ = ctx.checkpointing();
   if (options_.new_files_only) {
-    for (const auto& path : list())
-      seen_.insert(path.filename().string());
+    const Time now = clock_->now();
+    if (auto listing = list()) {
+      std::lock_guard lock(files_mutex_);
+      for (const auto& entry : *listing)
+        seen_.emplace(entry.path.filename().string(), now);
+    }
   }
 }
 
-bool FileSource::read_lines(const fs::path& file, std::vector<std::string>& lines) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return false;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
+void FileSource::admit(const Listed& entry, Time now, std::vector<std::string>& newly_seen) {
+  const std::string file_name = entry.path.filename().string();
+  if (clock_ != nullptr && !clock_->is_manual()) {
+    if (const auto modified = modified_at(entry.path)) {
+      Time forget_before;
+      {
+        std::lock_guard lock(files_mutex_);
+        forget_before = forget_before_;
+      }
+      // Listed before the names now remembered (and forgotten since), or moved in that old:
+      // Spark's FileInputDStream ignores both.
+      if (*modified < forget_before) return;
+      if (*modified < now - options_.remember) {
+        {
+          std::lock_guard lock(files_mutex_);
+          seen_.emplace(file_name, now);
+        }
+        newly_seen.push_back(file_name);
+        ++skipped_;
+        if (auto dropped = too_old_log_.allow()) {
+          logger().info("text_file_stream {}: skipping '{}': modified before the remember window{}",
+                        name_, entry.path.string(), suppressed_note(*dropped));
+        }
+        return;
+      }
+    }
   }
-  return !in.bad();
+  std::lock_guard lock(files_mutex_);
+  seen_.emplace(file_name, now);
+  newly_seen.push_back(file_name);
+  if (!entry.regular) {
+    ++skipped_;
+    if (auto dropped = not_regular_log_.allow()) {
+      logger().info(
+          "text_file_stream {}: skipping '{}': not a regular file (a directory, FIFO, socket or "
+          "device){}",
+          name_, entry.path.string(), suppressed_note(*dropped));
+    }
+    return;
+  }
+  queue_.push_back(Pending{file_name, 0});
 }
 
 Sealed<std::string> FileSource::seal(Time t, bool take_buffered) {
   if (!take_buffered) return {};
-  std::vector<std::string> lines;
-  std::vector<std::string> taken;
-  std::vector<std::string> newly_seen;
-  const bool check_age = clock_ != nullptr && !clock_->is_manual();
   const Time now = clock_ != nullptr ? clock_->now() : t;
-  for (const auto& path : list()) {
-    std::string file_name = path.filename().string();
-    {
-      std::lock_guard lock(files_mutex_);
-      if (!seen_.insert(file_name).second) continue;
-    }
-    newly_seen.push_back(file_name);
-    if (check_age) {
-      std::error_code ec;
-      const auto mtime = fs::last_write_time(path, ec);
-      if (!ec) {
-        const auto sys = std::chrono::file_clock::to_sys(mtime);
-        const Time modified{std::chrono::duration_cast<Duration>(sys.time_since_epoch()).count()};
-        if (modified < now - options_.remember) {
-          logger().info("text_file_stream {}: skipping '{}': modified before the remember window",
-                        name_, path.string());
-          ++skipped_;
-          continue;
+  std::vector<std::string> newly_seen;
+  if (!stopped_) {
+    if (auto listing = list()) {
+      for (const auto& entry : *listing) {
+        {
+          std::lock_guard lock(files_mutex_);
+          if (seen_.count(entry.path.filename().string()) != 0) continue;
         }
+        admit(entry, now, newly_seen);
       }
+      if (clock_ != nullptr && clock_->is_manual()) forget_absent(*listing);
     }
-    if (read_file(path, lines)) taken.push_back(std::move(file_name));
   }
+  std::vector<std::string> lines;
+  std::vector<Taken> taken;
+  read_queued(lines, taken);
   {
     std::lock_guard lock(files_mutex_);
     seen_in_[t] = std::move(newly_seen);
+    queue_after_[t] = std::vector<Pending>(queue_.begin(), queue_.end());
   }
   Sealed<std::string> sealed{std::move(lines), {}};
-  if (checkpointing_) sealed.seal_record = to_bytes(taken);
+  if (checkpointing_) sealed.seal_record = to_bytes(kSealRecordV2, taken);
   return sealed;
 }
 
-bool FileSource::read_file(const fs::path& path, std::vector<std::string>& lines) {
-  const std::size_t before = lines.size();
-  if (read_lines(path, lines)) return true;
-  lines.resize(before);
-  logger().error("text_file_stream {}: cannot read '{}'; skipped", name_, path.string());
-  ++errors_;
-  ++skipped_;
-  return false;
+void FileSource::read_queued(std::vector<std::string>& lines, std::vector<Taken>& taken) {
+  std::uint64_t used = 0;
+  while (used < options_.max_bytes_per_batch) {
+    Pending next;
+    {
+      std::lock_guard lock(files_mutex_);
+      if (queue_.empty()) return;
+      next = queue_.front();
+    }
+    const LineLimits limits{.budget = options_.max_bytes_per_batch - used,
+                            .max_line_bytes = options_.max_line_bytes,
+                            .take_one = used == 0};
+    const std::size_t before = lines.size();
+    const auto range = read_line_range(dir_ / next.name, next.offset, limits, lines);
+    if (!range) {
+      lines.resize(before);
+      count_unreadable(next.name);
+      std::lock_guard lock(files_mutex_);
+      queue_.pop_front();
+      continue;
+    }
+    count_too_long(next.name, range->too_long);
+    if (range->end > next.offset) taken.push_back(Taken{next.name, next.offset, range->end});
+    used += range->end - next.offset;
+    std::lock_guard lock(files_mutex_);
+    if (range->at_end) {
+      queue_.pop_front();
+      continue;
+    }
+    queue_.front().offset = range->end;  // the batch is full: the rest waits for the next
+    return;
+  }
 }
 
 std::vector<std::string> FileSource::replay(Time t, std::string_view record) {
-  std::vector<std::string> names;
-  if (!record.empty()) from_bytes(record, names);
-  std::vector<std::string> lines;
-  std::vector<std::string> taken;
-  for (auto& file_name : names) {
-    {
-      std::lock_guard lock(files_mutex_);
-      seen_.insert(file_name);
+  std::vector<Taken> ranges;
+  if (!record.empty()) {
+    const std::uint64_t word = leading_word(record);
+    if (newer_layout(word, kSealRecordV2)) {
+      throw CheckpointError(fmt::format(
+          "text_file_stream {}: the seal record of batch {} has a newer layout than this build "
+          "reads; restore with the rill version that wrote the checkpoint",
+          name_, t));
     }
-    if (read_file(dir_ / file_name, lines)) taken.push_back(std::move(file_name));
+    if (word == kSealRecordV2) {
+      std::uint64_t version = 0;
+      from_bytes(record, version, ranges);
+    } else {
+      // The first layout: the names of the files the batch read whole.
+      std::vector<std::string> names;
+      from_bytes(record, names);
+      for (auto& file_name : names)
+        ranges.push_back(Taken{std::move(file_name), 0, std::numeric_limits<std::uint64_t>::max()});
+    }
   }
-  {
-    std::lock_guard lock(files_mutex_);
-    seen_in_[t] = std::move(taken);
+  std::vector<std::string> lines;
+  std::vector<std::string> names;  // first remembered by this batch
+  for (const auto& range : ranges) {
+    if (replay_range(range, lines)) names.push_back(range.name);
   }
+  std::lock_guard lock(files_mutex_);
+  seen_in_[t] = std::move(names);
+  queue_after_[t] = std::vector<Pending>(queue_.begin(), queue_.end());
   return lines;
+}
+
+bool FileSource::replay_range(const Taken& range, std::vector<std::string>& lines) {
+  const fs::path path = dir_ / range.name;
+  const std::size_t before = lines.size();
+  const auto read = read_line_range(
+      path, range.begin, LineLimits{.limit = range.end, .max_line_bytes = options_.max_line_bytes},
+      lines);
+  if (!read) {
+    lines.resize(before);
+    count_unreadable(range.name);
+  } else {
+    count_too_long(range.name, read->too_long);
+  }
+  // The queue as the batch left it: a file it took part of goes first, from where it stopped.
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  std::lock_guard lock(files_mutex_);
+  const bool added = seen_.emplace(range.name, clock_ != nullptr ? clock_->now() : Time{}).second;
+  std::erase_if(queue_, [&](const Pending& p) { return p.name == range.name; });
+  if (read && !ec && read->end < size) queue_.push_front(Pending{range.name, read->end});
+  return added;
+}
+
+void FileSource::count_too_long(const std::string& name, std::int64_t n) {
+  if (n == 0) return;
+  skipped_ += n;
+  if (auto dropped = too_long_log_.allow()) {
+    logger().warn("text_file_stream {}: skipped {} line(s) longer than {} bytes in '{}'{}", name_,
+                  n, options_.max_line_bytes, (dir_ / name).string(), suppressed_note(*dropped));
+  }
+}
+
+void FileSource::count_unreadable(const std::string& name) {
+  ++errors_;
+  ++skipped_;
+  if (auto dropped = unreadable_log_.allow()) {
+    logger().error("text_file_stream {}: cannot read '{}'; skipped{}", name_,
+                   (dir_ / name).string(), suppressed_note(*dropped));
+  }
+}
+
+bool FileSource::has_buffered_input() const {
+  std::lock_guard lock(files_mutex_);
+  return !queue_.empty();
+}
+
+void FileSource::forget_old(Time now) {
+  forget_before_ = std::max(forget_before_, now - options_.remember);
+  std::erase_if(seen_, [&](const auto& entry) {
+    if (entry.second >= forget_before_) return false;
+    return std::none_of(queue_.begin(), queue_.end(),
+                        [&](const Pending& p) { return p.name == entry.first; });
+  });
+}
+
+void FileSource::forget_absent(const std::vector<Listed>& listing) {
+  std::set<std::string> present;
+  for (const auto& entry : listing)
+    present.insert(entry.path.filename().string());
+  std::lock_guard lock(files_mutex_);
+  std::erase_if(seen_, [&](const auto& entry) {
+    if (present.count(entry.first) != 0) return false;
+    return std::none_of(queue_.begin(), queue_.end(),
+                        [&](const Pending& p) { return p.name == entry.first; });
+  });
 }
 
 std::string FileSource::save_position(Time t) const {
   std::lock_guard lock(files_mutex_);
-  std::set<std::string> seen = seen_;
+  std::map<std::string, Time> seen = seen_;
   for (auto it = seen_in_.upper_bound(t); it != seen_in_.end(); ++it) {
     for (const auto& name : it->second)
       seen.erase(name);
   }
-  return to_bytes(seen);
+  std::vector<Pending> queue = queue_before_;
+  if (auto it = queue_after_.upper_bound(t); it != queue_after_.begin())
+    queue = std::prev(it)->second;
+  std::vector<std::pair<std::string, std::int64_t>> names;
+  names.reserve(seen.size());
+  for (const auto& [name, listed] : seen)
+    names.emplace_back(name, listed.milliseconds());
+  return to_bytes(kPositionV2, forget_before_.milliseconds(), names, queue);
 }
 
 void FileSource::load_position(std::string_view bytes) {
-  std::set<std::string> seen;
-  from_bytes(bytes, seen);
+  std::map<std::string, Time> seen;
+  std::vector<Pending> queue;
+  Time forget_before{std::numeric_limits<std::int64_t>::min()};
+  const std::uint64_t word = leading_word(bytes);
+  if (newer_layout(word, kPositionV2)) {
+    throw CheckpointError(fmt::format(
+        "text_file_stream {}: the checkpointed position has a newer layout than this build "
+        "reads; restore with the rill version that wrote the checkpoint",
+        name_));
+  }
+  if (word == kPositionV2) {
+    std::uint64_t version = 0;
+    std::int64_t forget_ms = 0;
+    std::vector<std::pair<std::string, std::int64_t>> names;
+    from_bytes(bytes, version, forget_ms, names, queue);
+    forget_before = Time{forget_ms};
+    for (auto& [name, listed] : names)
+      seen.emplace(std::move(name), Time{listed});
+  } else {
+    // The first layout: the set of names seen, all taken as listed now.
+    std::set<std::string> names;
+    from_bytes(bytes, names);
+    const Time now = clock_ != nullptr ? clock_->now() : Time{};
+    for (const auto& name : names)
+      seen.emplace(name, now);
+  }
   std::lock_guard lock(files_mutex_);
   seen_ = std::move(seen);
+  forget_before_ = forget_before;
+  queue_.assign(queue.begin(), queue.end());
+  queue_before_ = std::move(queue);
 }
 
 void FileSource::release(Time t) {
   std::lock_guard lock(files_mutex_);
   seen_in_.erase(seen_in_.begin(), seen_in_.upper_bound(t));
+  const auto end = queue_after_.upper_bound(t);
+  if (end != queue_after_.begin()) queue_before_ = std::prev(end)->second;
+  queue_after_.erase(queue_after_.begin(), end);
+  if (clock_ != nullptr && !clock_->is_manual()) forget_old(clock_->now());
 }
 
 }  // namespace rill::detail

@@ -1,21 +1,31 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "rill/sources/options.hpp"
 #include "rill/sources/source.hpp"
+#include "sources/log_limiter.hpp"
 
 namespace rill::detail {
 
 /// text_file_stream: lines of the files newly visible in a directory (Spark's FileInputDStream
-/// rules, with the context's clock). The files of batch t are listed and read when t is sealed;
-/// its seal record names them, and its position is the set of names seen (read or skipped).
+/// rules, with the context's clock). New files are listed when batch t is sealed and queued in
+/// name order; batch t reads whole lines from that queue up to max_bytes_per_batch bytes, so a
+/// large file is split over consecutive batches. Its seal record names the byte range of each
+/// file it took; its position is the names remembered (with the time each was first listed),
+/// the queue of files not yet read to their end (with the offset reached), and the time before
+/// which forgotten files were listed. See docs/checkpoint-format.md for the layouts.
 class FileSource final : public Source<std::string> {
  public:
   FileSource(std::filesystem::path dir, FileStreamOptions options);
@@ -28,7 +38,13 @@ class FileSource final : public Source<std::string> {
   Sealed<std::string> seal(Time t, bool take_buffered) override;
   std::vector<std::string> replay(Time t, std::string_view record) override;
   void release(Time t) override;
+  /// No new files are listed after it; the files already queued are still read.
+  void stop() override { stopped_ = true; }
+  /// True while listed files are not yet read to their end.
+  [[nodiscard]] bool has_buffered_input() const override;
 
+  /// The type fingerprint of the first layout (the set of names) is kept, so that checkpoints
+  /// written before the layout was versioned still restore; the payload says its version.
   [[nodiscard]] std::optional<PositionType> position() const override {
     return position_type<std::set<std::string>>();
   }
@@ -38,24 +54,71 @@ class FileSource final : public Source<std::string> {
     return SourceCounts{skipped_.load(), errors_.load()};
   }
 
+  /// A listed file not yet read to its end, from `offset` (a line start).
+  struct Pending {
+    std::string name;
+    std::uint64_t offset = 0;
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(name, offset);
+    }
+  };
+  /// The bytes [begin, end) of a file one batch took: whole lines.
+  struct Taken {
+    std::string name;
+    std::uint64_t begin = 0;
+    std::uint64_t end = 0;
+    template <class Archive>
+    void serialize(Archive& ar) {
+      ar(name, begin, end);
+    }
+  };
+
  private:
-  /// Candidate files now in the directory, sorted by name.
-  std::vector<std::filesystem::path> list();
-  static bool read_lines(const std::filesystem::path& file, std::vector<std::string>& lines);
-  /// Appends the file's lines; on failure logs and counts it, and appends nothing.
-  bool read_file(const std::filesystem::path& file, std::vector<std::string>& lines);
+  struct Listed {
+    std::filesystem::path path;
+    bool regular = true;  // or a link that cannot be followed (then unreadable when read)
+  };
+
+  /// The candidate entries now in the directory, sorted by name; nullopt when it cannot be
+  /// listed (logged once per change of the error, and counted).
+  std::optional<std::vector<Listed>> list();
+  /// A newly listed entry: queued to be read, or skipped (counted), or ignored as forgotten.
+  void admit(const Listed& entry, Time now, std::vector<std::string>& newly_seen);
+  /// Reads the queue's files up to the batch's byte limit.
+  void read_queued(std::vector<std::string>& lines, std::vector<Taken>& taken);
+  /// The range of one file again (replay), and the queue as it was after; true when the name
+  /// was not remembered yet.
+  bool replay_range(const Taken& range, std::vector<std::string>& lines);
+  void count_too_long(const std::string& name, std::int64_t n);
+  void count_unreadable(const std::string& name);
+  /// Under the system clock: forgets names listed before the remember window, which their
+  /// modification time keeps from being taken again. Under a manual clock: forgets names no
+  /// longer in `listing`. Never the queued files. Holds files_mutex_.
+  void forget_old(Time now);
+  void forget_absent(const std::vector<Listed>& listing);
 
   std::filesystem::path dir_;
   FileStreamOptions options_;
   std::string name_;        // the stream's, once started
   Clock* clock_ = nullptr;  // the context's, once started
   bool checkpointing_ = false;
-  bool dir_missing_logged_ = false;
+  std::atomic<bool> stopped_{false};
+  std::optional<std::error_code> list_error_;  // the listing error last logged
   std::atomic<std::int64_t> skipped_{0};
   std::atomic<std::int64_t> errors_{0};
-  mutable std::mutex files_mutex_;
-  std::set<std::string> seen_;                        // names listed so far
-  std::map<Time, std::vector<std::string>> seen_in_;  // batch -> names first seen
+  LogLimiter unreadable_log_;
+  LogLimiter not_regular_log_;
+  LogLimiter too_old_log_;
+  LogLimiter too_long_log_;
+
+  mutable std::mutex files_mutex_;                    // guards what follows
+  std::map<std::string, Time> seen_;                  // name -> clock time first listed
+  std::map<Time, std::vector<std::string>> seen_in_;  // batch -> names first listed
+  std::deque<Pending> queue_;                         // files not read to their end, in order
+  std::map<Time, std::vector<Pending>> queue_after_;  // batch -> the queue after it
+  std::vector<Pending> queue_before_;                 // the queue before the oldest of those
+  Time forget_before_{std::numeric_limits<std::int64_t>::min()};  // see forget_old()
 };
 
 }  // namespace rill::detail

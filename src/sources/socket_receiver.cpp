@@ -13,6 +13,7 @@
 
 #include "rill/core/detail/rill_thread.hpp"
 #include "rill/core/logging.hpp"
+#include "sources/log_limiter.hpp"
 
 namespace rill::detail {
 
@@ -123,8 +124,11 @@ struct SocketReceiver::Session : std::enable_shared_from_this<SocketReceiver::Se
           partial_.clear();
           partial_.shrink_to_fit();
           owner_.count_skipped();
-          logger().warn("socket_text_stream: skipped a line longer than {} bytes from {}:{}",
-                        options_.max_line_bytes, host_, port_);
+          if (auto dropped = too_long_log_.allow()) {
+            logger().warn("socket_text_stream: skipped a line longer than {} bytes from {}:{}{}",
+                          options_.max_line_bytes, host_, port_,
+                          *dropped > 0 ? fmt::format(" ({} more not logged)", *dropped) : "");
+          }
         } else {
           partial_.append(piece);
         }
@@ -167,6 +171,7 @@ struct SocketReceiver::Session : std::enable_shared_from_this<SocketReceiver::Se
   int failures_ = 0;
   bool stopping_ = false;
   bool skipping_ = false;
+  LogLimiter too_long_log_;
   std::string partial_;
   std::array<char, 65536> buffer_{};
 };

@@ -40,6 +40,9 @@ TEST(Config, RejectsBadValuesAtTheCall) {
   EXPECT_THROW(rill::Config{}.parallelism(0), rill::InvalidArgument);
   EXPECT_THROW(rill::Config{}.worker_threads(0), rill::InvalidArgument);
   EXPECT_THROW(rill::Config{}.max_pending_batches(0), rill::InvalidArgument);
+  EXPECT_THROW(rill::Config{}.receiver_queue_bytes(0), rill::InvalidArgument);
+  EXPECT_EQ(rill::Config{}.receiver_queue_bytes(), std::size_t{64} << 20);
+  EXPECT_EQ(rill::Config{}.receiver_queue_bytes(4096).receiver_queue_bytes(), 4096U);
   EXPECT_THROW(rill::Config{}.clock(nullptr), rill::InvalidArgument);
   EXPECT_THROW(rill::Config{}.checkpoint_snapshot_interval(0), rill::InvalidArgument);
   EXPECT_THROW(rill::Config{}.checkpoints_retained(0), rill::InvalidArgument);

@@ -11,6 +11,7 @@
 #include <numeric>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -526,6 +527,70 @@ TEST(ReceiverStream, BlockLargerThanTheCapacityIsTakenWhole) {
   ASSERT_TRUE(h.await_records_stored(28, 10s));
   h.run_batches(1);
   EXPECT_EQ(out.batches(), (std::vector<std::vector<int>>{{}, iota_vector(25), {100, 101, 102}}));
+}
+
+TEST(ReceiverStream, QueueIsBoundedInBytesAndARecordLargerThanTheBoundStillPasses) {
+  // 4 KiB records (plus sizeof(std::string) each) against a 16 KiB bound: 3 fit, a 4th blocks,
+  // although the record bound (262144) is far away.
+  const std::string chunk(4096, 'x');
+  const std::size_t per_record = chunk.size() + sizeof(std::string);
+  Signal go;
+  bool released = false;
+  rill::testing::Harness h{rill::Config{}.batch_interval(1s).receiver_queue_bytes(16 * 1024)};
+  class Strings final : public rill::Receiver<std::string> {
+   public:
+    explicit Strings(std::function<void(Strings&)> body) : body_(std::move(body)) {}
+    ~Strings() override { on_stop(); }
+    void on_start() override {
+      thread_ = std::thread([this] {
+        try {
+          body_(*this);
+        } catch (const rill::Stopped&) {
+        }
+      });
+    }
+    void on_stop() override {
+      if (thread_.joinable()) thread_.join();
+    }
+
+   private:
+    std::function<void(Strings&)> body_;
+    std::thread thread_;
+  };
+  auto receiver = std::make_shared<Strings>([&](Strings& r) {
+    go.wait_for([&] { return released; });
+    for (int i = 0; i < 8; ++i)
+      r.store(chunk);
+    // A single record larger than the whole bound enters once the queue is empty.
+    r.store(std::string(64 * 1024, 'y'));
+    r.store(std::vector<std::string>{chunk, chunk});
+  });
+  auto out = h.collect(h.context().receiver_stream<std::string>(receiver));
+  h.run_batches(1);
+  go.notify([&] { released = true; });
+  const auto fit = static_cast<std::int64_t>(16 * 1024 / per_record);
+  ASSERT_EQ(fit, 3);
+  ASSERT_TRUE(h.await_records_stored(fit, 10s));
+  EXPECT_FALSE(h.await_records_stored(fit + 1, 100ms)) << "store() did not block on the bytes";
+  h.run_batches(1);
+  ASSERT_TRUE(h.await_records_stored(2 * fit, 10s));
+  EXPECT_FALSE(h.await_records_stored(2 * fit + 1, 100ms));
+  h.run_batches(1);
+  ASSERT_TRUE(h.await_records_stored(8, 10s));
+  EXPECT_FALSE(h.await_records_stored(9, 100ms)) << "the large record entered a non-empty queue";
+  h.run_batches(1);
+  ASSERT_TRUE(h.await_records_stored(9, 10s));
+  EXPECT_FALSE(h.await_records_stored(10, 100ms)) << "a block entered an over-full queue";
+  h.run_batches(1);
+  ASSERT_TRUE(h.await_records_stored(11, 10s));
+  h.run_batches(1);
+  const auto batches = out.batches();
+  ASSERT_EQ(batches.size(), 6U);
+  EXPECT_EQ(batches[1].size(), 3U);
+  EXPECT_EQ(batches[2].size(), 3U);
+  EXPECT_EQ(batches[3].size(), 2U);
+  EXPECT_EQ(batches[4], (std::vector<std::string>{std::string(64 * 1024, 'y')}));
+  EXPECT_EQ(batches[5], (std::vector<std::string>{chunk, chunk}));
 }
 
 TEST(ReceiverStream, GracefulStopFinishesBufferedRecordsWhenTheClockAdvances) {

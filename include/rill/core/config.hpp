@@ -21,8 +21,17 @@ class Config {
   Config& parallelism(std::size_t n);
   Config& worker_threads(std::size_t n);
   Config& max_pending_batches(std::size_t n);
-  /// Records a receiver may hold before store() blocks (back-pressure). Default 262144.
+  /// Records a receiver may hold before store() blocks (back-pressure, as Spark's
+  /// spark.streaming.receiver.maxRate bounds intake). Default 262144. Throws
+  /// rill::InvalidArgument for 0. See also receiver_queue_bytes(): the first bound reached blocks.
   Config& receiver_queue_capacity(std::size_t records);
+  /// Bytes a receiver may hold before store() blocks (back-pressure bounded in memory, as Flink's
+  /// network buffers are). A record counts sizeof(T), plus size() * sizeof(element) for a
+  /// std::string or std::vector; a single record or block larger than the bound is still taken
+  /// when the queue is empty. A receiver's records in memory stay under about
+  /// (max_pending_batches() + 2) * receiver_queue_bytes(): the queue, the sealed batches waiting
+  /// and the one running. Default 64 MiB. Throws rill::InvalidArgument for 0.
+  Config& receiver_queue_bytes(std::size_t bytes);
   Config& clock(std::shared_ptr<Clock> c);
   Config& delivery(Delivery d);
   /// Incremental checkpoints: every n-th checkpoint is a full snapshot of the state; those
@@ -42,6 +51,7 @@ class Config {
   [[nodiscard]] std::size_t receiver_queue_capacity() const noexcept {
     return receiver_queue_capacity_;
   }
+  [[nodiscard]] std::size_t receiver_queue_bytes() const noexcept { return receiver_queue_bytes_; }
   /// Default: a new SystemClock.
   [[nodiscard]] std::shared_ptr<Clock> clock() const;
   [[nodiscard]] Delivery delivery() const noexcept { return delivery_; }
@@ -57,6 +67,7 @@ class Config {
   std::optional<std::size_t> worker_threads_;
   std::size_t max_pending_batches_ = 2;
   std::size_t receiver_queue_capacity_ = 262144;
+  std::size_t receiver_queue_bytes_ = std::size_t{64} << 20;
   std::shared_ptr<Clock> clock_;
   Delivery delivery_ = Delivery::at_least_once;
   std::size_t checkpoint_snapshot_interval_ = 10;

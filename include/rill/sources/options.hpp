@@ -18,12 +18,21 @@ struct SocketOptions {
   Duration max_reconnect_backoff{2000};
 };
 
-/// Options of text_file_stream.
+/// Options of text_file_stream (Spark's textFileStream / FileInputDStream).
 struct FileStreamOptions {
   /// Ignore the files already in the directory at start().
   bool new_files_only = true;
-  /// Under the system clock, a file modified longer ago than this is skipped and logged.
+  /// Spark's minRememberDuration. Under the system clock, a file modified longer ago than this
+  /// is skipped (counted, logged), and a file name is remembered (and checkpointed) for this
+  /// long after it was first listed; see docs/operators.md.
   Duration remember{std::chrono::seconds(60)};
+  /// A longer line (bytes, without its line end) is skipped, counted and logged instead of
+  /// buffered, as SocketOptions::max_line_bytes. Must be positive.
+  std::size_t max_line_bytes = std::size_t{1} << 20;
+  /// Bytes of files one batch reads at most (whole lines; the first line of a batch is taken
+  /// even if longer): a larger file, or many files, are read over consecutive batches, each
+  /// batch's seal record naming the byte range it took. Must be positive. Default 64 MiB.
+  std::uint64_t max_bytes_per_batch = std::uint64_t{64} << 20;
 };
 
 /// Options of rate_stream.

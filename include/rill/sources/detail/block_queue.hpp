@@ -6,6 +6,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -13,8 +14,38 @@
 
 namespace rill::detail {
 
-/// A receiver's bounded buffer: store() blocks while it holds `capacity` records. Drained whole
-/// at each tick. Closed at stop, paused during a restart: then store() throws rill::Stopped.
+template <class T>
+struct is_contiguous_container : std::false_type {};
+template <class C, class Tr, class A>
+struct is_contiguous_container<std::basic_string<C, Tr, A>> : std::true_type {};
+template <class U, class A>
+struct is_contiguous_container<std::vector<U, A>> : std::true_type {};
+
+/// The bytes a record is counted as in a receiver's queue (Config::receiver_queue_bytes):
+/// sizeof(T), plus size() * sizeof(element) for a std::basic_string or std::vector (what its
+/// heap buffer holds at least). Other types count sizeof(T) only: a record that owns heap memory
+/// of another kind is undercounted, and Config::receiver_queue_capacity bounds it instead.
+template <class T>
+[[nodiscard]] std::size_t record_bytes(const T& record) noexcept {
+  if constexpr (is_contiguous_container<T>::value) {
+    return sizeof(T) + record.size() * sizeof(typename T::value_type);
+  } else {
+    (void)record;
+    return sizeof(T);
+  }
+}
+
+/// How much a receiver's queue may hold before store() blocks: whichever bound is reached first.
+struct QueueBounds {
+  std::size_t records = 0;  // Config::receiver_queue_capacity
+  std::size_t bytes = 0;    // Config::receiver_queue_bytes, as record_bytes() counts them
+};
+
+/// A receiver's bounded buffer (Spark's BlockGenerator with spark.streaming.receiver.maxRate
+/// replaced by a memory bound): store() blocks while it holds `bounds.records` records or
+/// `bounds.bytes` bytes. A record or block larger than the whole bound is taken once the queue
+/// is empty, so it cannot deadlock. Drained whole at each tick. Closed at stop, paused during a
+/// restart: then store() throws rill::Stopped. Thread-safe.
 template <class T>
 class BlockQueue {
  public:
@@ -22,7 +53,7 @@ class BlockQueue {
   /// stored one by one (seq -1), with its record count.
   using Part = std::pair<std::int64_t, std::size_t>;
 
-  explicit BlockQueue(std::size_t capacity) : capacity_(capacity) {}
+  explicit BlockQueue(QueueBounds bounds) : bounds_(bounds) {}
 
   /// With a write-ahead log: `log(block)` makes a block durable and returns its sequence.
   void set_log(std::function<std::int64_t(const std::vector<T>&, const std::string&)> log) {
@@ -30,21 +61,24 @@ class BlockQueue {
   }
 
   void push(T item) {
+    const std::size_t bytes = record_bytes(item);
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return count_ < capacity_ || !open_(); });
+    not_full_.wait(lock, [&] { return fits(1, bytes) || !open_(); });
     if (!open_()) throw_stopped();
     open_block_.push_back(std::move(item));
     ++count_;
+    bytes_ += bytes;
   }
 
   void push_block(std::vector<T> items, const std::string& position = {}) {
     if (items.empty()) return;
+    std::size_t bytes = 0;
+    for (const T& item : items)
+      bytes += record_bytes(item);
     std::lock_guard append(append_mutex_);  // blocks enter the log and the queue in one order
     {
       std::unique_lock lock(mutex_);
-      // A block larger than the whole capacity is taken once the queue is empty.
-      not_full_.wait(lock,
-                     [&] { return count_ + items.size() <= capacity_ || count_ == 0 || !open_(); });
+      not_full_.wait(lock, [&] { return fits(items.size(), bytes) || !open_(); });
       if (!open_()) throw_stopped();
     }
     // Once logged the block is accepted, even if stopping begins meanwhile: it is durable.
@@ -52,13 +86,18 @@ class BlockQueue {
     std::lock_guard lock(mutex_);
     flush_open_block();
     count_ += items.size();
+    bytes_ += bytes;
     blocks_.push_back(Block{seq, std::move(items)});
   }
 
   /// Recovery: a logged block no batch took before a restart, queued ahead of new input.
   void push_recovered(std::int64_t seq, std::vector<T> items) {
+    std::size_t bytes = 0;
+    for (const T& item : items)
+      bytes += record_bytes(item);
     std::lock_guard lock(mutex_);
     count_ += items.size();
+    bytes_ += bytes;
     blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(recovered_++),
                    Block{seq, std::move(items)});
   }
@@ -82,6 +121,7 @@ class BlockQueue {
       }
       blocks_.clear();
       count_ = 0;
+      bytes_ = 0;
       recovered_ = 0;
     }
     not_full_.notify_all();
@@ -91,6 +131,11 @@ class BlockQueue {
   [[nodiscard]] std::size_t size() const {
     std::lock_guard lock(mutex_);
     return count_;
+  }
+  /// The bytes buffered, as record_bytes() counts them.
+  [[nodiscard]] std::size_t bytes() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
   }
   void close() { set_flag(closed_, true); }
   void pause(bool paused) { set_flag(paused_, paused); }
@@ -102,6 +147,10 @@ class BlockQueue {
   };
 
   [[nodiscard]] bool open_() const noexcept { return !closed_ && !paused_; }
+  /// Whether n more records of `bytes` bytes may enter; anything enters an empty queue.
+  [[nodiscard]] bool fits(std::size_t n, std::size_t bytes) const noexcept {
+    return count_ == 0 || (count_ + n <= bounds_.records && bytes_ + bytes <= bounds_.bytes);
+  }
   [[noreturn]] static void throw_stopped() {
     throw Stopped("Receiver::store: the receiver is stopping; stop storing and return");
   }
@@ -116,7 +165,7 @@ class BlockQueue {
     not_full_.notify_all();
   }
 
-  const std::size_t capacity_;
+  const QueueBounds bounds_;
   std::function<std::int64_t(const std::vector<T>&, const std::string&)> log_;
   std::mutex append_mutex_;
   mutable std::mutex mutex_;
@@ -124,6 +173,7 @@ class BlockQueue {
   std::vector<Block> blocks_;
   std::vector<T> open_block_;
   std::size_t count_ = 0;
+  std::size_t bytes_ = 0;
   std::size_t recovered_ = 0;
   bool closed_ = false;
   bool paused_ = false;

@@ -30,13 +30,14 @@ template <class T>
 class ReceiverSource final : public Source<T> {
  public:
   /// `kind` names the stream; `properties` says what the receiver guarantees (a socket cannot
-  /// acknowledge what it read: what the kernel held is lost, at most once).
-  ReceiverSource(std::string kind, std::shared_ptr<Receiver<T>> receiver, std::size_t capacity,
+  /// acknowledge what it read: what the kernel held is lost, at most once). `bounds` limits the
+  /// queue (Config::receiver_queue_capacity and receiver_queue_bytes).
+  ReceiverSource(std::string kind, std::shared_ptr<Receiver<T>> receiver, QueueBounds bounds,
                  SourceProperties properties)
       : kind_(std::move(kind)),
         properties_(properties),
         receiver_(std::move(receiver)),
-        queue_(capacity) {}
+        queue_(bounds) {}
 
   ~ReceiverSource() override {
     if (supervisor_) supervisor_->stop();

@@ -1,0 +1,310 @@
+// Unit tests of the file source (src/sources/file_source.*) driven batch by batch: byte-bounded
+// batches, over-long lines, seal records and positions (current and first layouts), and how long
+// file names are remembered. The integration tests are in file_stream_test.cpp.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <gtest/gtest.h>
+#include <rill/testing.hpp>
+
+#include "rill/sources/detail/runtime.hpp"
+#include "sources/file_source.hpp"
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Lines = std::vector<std::string>;
+using rill::detail::FileSource;
+
+/// A clock that is not manual (so file ages are checked) but is set by the test.
+class SetClock final : public rill::Clock {
+ public:
+  [[nodiscard]] rill::Time now() const override { return rill::Time{ms_.load()}; }
+  void set(rill::Time t) { ms_ = t.milliseconds(); }
+  void advance(rill::Duration d) { ms_ += d.count(); }
+
+ private:
+  std::atomic<std::int64_t> ms_{0};
+};
+
+/// The engine as a source sees it, with checkpointing on and no write-ahead log.
+class FakeRuntime final : public rill::detail::Runtime {
+ public:
+  explicit FakeRuntime(rill::Clock& clock) : clock_(clock) {}
+  rill::Clock& clock() override { return clock_; }
+  [[nodiscard]] const rill::Config& config() const override { return config_; }
+  void run_at(rill::Time, std::function<void()>) override {}
+  void post(std::function<void()>) override {}
+  void fail(std::exception_ptr) override {}
+  void records_stored(std::int64_t) override {}
+  [[nodiscard]] bool checkpointing() const override { return true; }
+  std::unique_ptr<rill::detail::BlockLog> open_block_log(std::string_view) override {
+    return nullptr;
+  }
+
+ private:
+  rill::Clock& clock_;
+  rill::Config config_;
+};
+
+class FileSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    root_ = fs::temp_directory_path() /
+            fmt::format("rill-filesource-{}-{}-{}", ::getpid(),
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), counter++);
+    fs::remove_all(root_);
+    fs::create_directories(root_ / "in");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  [[nodiscard]] fs::path dir() const { return root_ / "in"; }
+  void write(const std::string& name, const std::string& content) const {
+    std::ofstream(root_ / name, std::ios::binary) << content;
+    fs::rename(root_ / name, dir() / name);
+  }
+  std::unique_ptr<FileSource> started(rill::FileStreamOptions options, rill::Clock& clock) {
+    auto source = std::make_unique<FileSource>(dir(), options);
+    runtimes_.push_back(std::make_unique<FakeRuntime>(clock));
+    rill::SourceContext ctx("files", rill::Time{0}, *runtimes_.back());
+    source->start(ctx);
+    return source;
+  }
+
+  fs::path root_;
+  std::vector<std::unique_ptr<FakeRuntime>> runtimes_;
+};
+
+/// "line-00\n" ... : n lines of 8 bytes.
+std::string numbered(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i)
+    out += fmt::format("line-{:02}\n", i);
+  return out;
+}
+Lines numbered_lines(int from, int to) {
+  Lines out;
+  for (int i = from; i < to; ++i)
+    out.push_back(fmt::format("line-{:02}", i));
+  return out;
+}
+
+}  // namespace
+
+TEST_F(FileSourceTest, ALargeFileIsSplitIntoBatchesOfWholeLinesWithinTheByteLimit) {
+  auto clock = rill::ManualClock::create();
+  auto source = started({.max_bytes_per_batch = 100}, *clock);
+  write("big.txt", numbered(30));  // 240 bytes: 12 lines (96 bytes) fit in a batch
+  write("small.txt", "tail\n");
+  EXPECT_EQ(source->seal(rill::Time{1000}, true).records, numbered_lines(0, 12));
+  EXPECT_TRUE(source->has_buffered_input());
+  EXPECT_EQ(source->seal(rill::Time{2000}, true).records, numbered_lines(12, 24));
+  Lines third = numbered_lines(24, 30);
+  third.push_back("tail");
+  EXPECT_EQ(source->seal(rill::Time{3000}, true).records, third);
+  EXPECT_FALSE(source->has_buffered_input());
+  EXPECT_TRUE(source->seal(rill::Time{4000}, true).records.empty());
+  // While batches wait (take_buffered false) nothing is read.
+  write("later.txt", "x\n");
+  EXPECT_TRUE(source->seal(rill::Time{5000}, false).records.empty());
+  EXPECT_EQ(source->seal(rill::Time{6000}, true).records, Lines{"x"});
+}
+
+TEST_F(FileSourceTest, TheFirstLineOfABatchIsTakenEvenIfLongerThanTheByteLimit) {
+  auto clock = rill::ManualClock::create();
+  auto source = started({.max_bytes_per_batch = 4}, *clock);
+  write("f.txt", "abcdefgh\nij\nkl\n");
+  EXPECT_EQ(source->seal(rill::Time{1000}, true).records, Lines{"abcdefgh"});
+  EXPECT_EQ(source->seal(rill::Time{2000}, true).records, Lines{"ij"});
+  EXPECT_EQ(source->seal(rill::Time{3000}, true).records, Lines{"kl"});
+}
+
+TEST_F(FileSourceTest, OverLongLinesAreSkippedAndCountedAndLinesSpanningReadChunksAreWhole) {
+  auto clock = rill::ManualClock::create();
+  auto source = started({.max_line_bytes = 2'000'000}, *clock);
+  const std::string spanning(1'500'000, 's');  // crosses the 1 MiB read chunks
+  const std::string too_long(2'000'001, 'x');
+  write("f.txt", "a\n" + too_long + "\nb\n" + spanning + "\n" + too_long);
+  EXPECT_EQ(source->seal(rill::Time{1000}, true).records, (Lines{"a", "b", spanning}));
+  EXPECT_EQ(source->counts().skipped, 2);
+  EXPECT_EQ(source->counts().errors, 0);
+}
+
+TEST_F(FileSourceTest, ARestartReplaysTheExactRangeOfEachBatchAndContinuesAPartlyReadFile) {
+  auto clock = rill::ManualClock::create();
+  const rill::FileStreamOptions options{.max_bytes_per_batch = 80};
+  auto first = started(options, *clock);
+  write("a.txt", numbered(25));  // 200 bytes: 10 lines a batch
+  const auto b1 = first->seal(rill::Time{1000}, true);
+  const std::string position = first->save_position(rill::Time{1000});
+  first->release(rill::Time{1000});
+  const auto b2 = first->seal(rill::Time{2000}, true);
+  EXPECT_EQ(b1.records, numbered_lines(0, 10));
+  EXPECT_EQ(b2.records, numbered_lines(10, 20));
+
+  // A new process: checkpoint 1000 restored, batch 2000 replayed from its seal record, then
+  // new batches go on from where 2000 stopped.
+  auto second = started(options, *clock);
+  second->load_position(position);
+  EXPECT_TRUE(second->has_buffered_input());
+  EXPECT_EQ(second->replay(rill::Time{2000}, b2.seal_record), numbered_lines(10, 20));
+  EXPECT_EQ(second->seal(rill::Time{3000}, true).records, numbered_lines(20, 25));
+  EXPECT_TRUE(second->seal(rill::Time{4000}, true).records.empty());
+
+  // Restored from checkpoint 1000 without the seal record of 2000 (it was never written): the
+  // position alone continues the file.
+  auto third = started(options, *clock);
+  third->load_position(position);
+  EXPECT_EQ(third->seal(rill::Time{2000}, true).records, numbered_lines(10, 20));
+  EXPECT_EQ(third->save_position(rill::Time{2000}), second->save_position(rill::Time{2000}));
+}
+
+TEST_F(FileSourceTest, SealRecordsAndPositionsOfTheFirstLayoutStillRestore) {
+  auto clock = rill::ManualClock::create();
+  write("a.txt", "a1\na2");
+  write("b.txt", "b1\n");
+  auto source = started({.new_files_only = false}, *clock);
+  // Before byte ranges, a seal record was the names of the files a batch read whole, and the
+  // position the set of names seen.
+  source->load_position(rill::detail::to_bytes(std::set<std::string>{"a.txt", "b.txt"}));
+  EXPECT_EQ(source->replay(rill::Time{1000}, rill::detail::to_bytes(Lines{"a.txt"})),
+            (Lines{"a1", "a2"}));
+  write("c.txt", "c1\n");
+  EXPECT_EQ(source->seal(rill::Time{2000}, true).records, Lines{"c1"});  // a, b remembered
+}
+
+TEST_F(FileSourceTest, UnderTheManualClockNamesAreForgottenOnceTheirFileIsGone) {
+  auto clock = rill::ManualClock::create();
+  auto source = started({}, *clock);
+  write("a.txt", "a\n");
+  write("b.txt", "b\n");
+  EXPECT_EQ(source->seal(rill::Time{1000}, true).records, (Lines{"a", "b"}));
+  const auto with_both = source->save_position(rill::Time{1000}).size();
+  fs::remove(dir() / "a.txt");
+  EXPECT_TRUE(source->seal(rill::Time{2000}, true).records.empty());
+  source->release(rill::Time{2000});
+  EXPECT_LT(source->save_position(rill::Time{2000}).size(), with_both);
+  EXPECT_TRUE(source->seal(rill::Time{3000}, true).records.empty());  // b is still remembered
+}
+
+TEST_F(FileSourceTest, UnderTheSystemClockNamesAreForgottenAfterTheRememberWindow) {
+  SetClock clock;
+  const auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  clock.set(rill::Time{wall_ms()});
+  auto source = started({.remember = 60s}, clock);
+  std::size_t first_size = 0;
+  for (int i = 0; i < 50; ++i) {
+    const std::string name = fmt::format("f{:03}.txt", i);
+    write(name, "x\n");
+    const rill::Time t = clock.now();
+    // Modified when listed, on the test's clock.
+    fs::last_write_time(dir() / name, std::chrono::file_clock::from_sys(
+                                          std::chrono::sys_time<std::chrono::milliseconds>(
+                                              std::chrono::milliseconds(t.milliseconds()))));
+    ASSERT_EQ(source->seal(t, true).records.size(), 1U) << i;
+    source->release(t);
+    if (i == 0) first_size = source->save_position(t).size();
+    clock.advance(10s);
+  }
+  // About 6 names are within 60 s, not 50: the position stays small.
+  const auto position = source->save_position(clock.now());
+  EXPECT_LT(position.size(), 8 * first_size);
+  // Forgotten files stay in the directory and are not read again, nor counted again.
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  EXPECT_EQ(source->counts().skipped, 0);
+
+  // A restart from that position does not read them either.
+  auto restarted = started({.remember = 60s}, clock);
+  restarted->load_position(position);
+  EXPECT_TRUE(restarted->seal(clock.now(), true).records.empty());
+  EXPECT_EQ(restarted->counts().skipped, 0);
+}
+
+TEST_F(FileSourceTest, DirectoriesAndFifosAreSkippedAndCountedOnceAndLoggedRateLimited) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  rill::get_logger()->sinks().push_back(sink);
+  auto clock = rill::ManualClock::create();
+  auto source = started({}, *clock);
+  for (int i = 0; i < 5; ++i)
+    fs::create_directories(dir() / fmt::format("subdir{}", i));
+  ASSERT_EQ(::mkfifo((dir() / "pipe").c_str(), 0600), 0);
+  for (int i = 0; i < 3; ++i)
+    fs::create_symlink(root_ / "missing", dir() / fmt::format("dangling{}.txt", i));
+  write("ok.txt", "ok\n");
+  EXPECT_EQ(source->seal(rill::Time{1000}, true).records, Lines{"ok"});
+  EXPECT_TRUE(source->seal(rill::Time{2000}, true).records.empty());
+  auto& sinks = rill::get_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+  EXPECT_EQ(source->counts().skipped, 9);  // the directories, the FIFO, the dangling links
+  EXPECT_EQ(source->counts().errors, 3);   // the dangling links
+  const std::string text = log.str();
+  const auto lines_with = [&](std::string_view what) {
+    std::size_t n = 0;
+    for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(lines_with("not a regular file"), 1U) << text;
+  EXPECT_EQ(lines_with("cannot read"), 1U) << text;
+}
+
+TEST_F(FileSourceTest, AMissingDirectoryIsCountedOncePerChange) {
+  auto clock = rill::ManualClock::create();
+  fs::remove_all(dir());
+  auto source = started({}, *clock);
+  for (int i = 1; i <= 5; ++i)
+    EXPECT_TRUE(source->seal(rill::Time{i * 1000}, true).records.empty());
+  EXPECT_EQ(source->counts().errors, 1);
+  fs::create_directories(dir());
+  write("a.txt", "a\n");
+  EXPECT_EQ(source->seal(rill::Time{6000}, true).records, Lines{"a"});
+  fs::remove_all(dir());
+  for (int i = 7; i <= 9; ++i)
+    EXPECT_TRUE(source->seal(rill::Time{i * 1000}, true).records.empty());
+  EXPECT_EQ(source->counts().errors, 2);
+}
+
+TEST(LogLimiter, LogsTheFirstEventThenOnePerIntervalWithTheCountSuppressed) {
+  rill::detail::LogLimiter limiter(std::chrono::seconds(10));
+  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  EXPECT_EQ(limiter.allow(t0), 0);
+  EXPECT_EQ(limiter.allow(t0 + 1s), std::nullopt);
+  EXPECT_EQ(limiter.allow(t0 + 9s), std::nullopt);
+  EXPECT_EQ(limiter.allow(t0 + 10s), 2);
+  EXPECT_EQ(limiter.allow(t0 + 30s), 0);
+}
+
+TEST_F(FileSourceTest, ASealRecordOrPositionOfANewerLayoutIsRefusedWithCheckpointError) {
+  auto clock = rill::ManualClock::create();
+  auto source = started({}, *clock);
+  EXPECT_THROW(
+      source->replay(rill::Time{1000}, rill::detail::to_bytes(std::uint64_t{0xF11E5EA100000003ULL},
+                                                              std::vector<FileSource::Taken>{})),
+      rill::CheckpointError);
+  EXPECT_THROW(source->load_position(rill::detail::to_bytes(std::uint64_t{0xF11E905100000003ULL})),
+               rill::CheckpointError);
+}
