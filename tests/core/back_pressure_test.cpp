@@ -304,6 +304,7 @@ TEST(BackPressure, FastReceiverIsDrainedAgainAsSoonAsABatchCompletes) {
   const Time first = h.context().zero_time() + 100ms;
   h.clock().set_time(first);
   ASSERT_TRUE(gate.await_entered(first));
+  ASSERT_TRUE(flow->await_submitted(1));  // listeners hear of it on their own thread
   const std::int64_t k1 = flow->submitted().at(0).num_records;
   ASSERT_TRUE(h.await_records_stored(k1 + kCapacity));  // the queue is full: store() blocks
 
