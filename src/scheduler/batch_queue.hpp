@@ -3,17 +3,20 @@
 #include <chrono>
 #include <cstdint>
 
+#include "rill/core/time.hpp"
 #include "rill/dstream/detail/node.hpp"
 
 namespace rill::detail {
 
 /// A sealed batch waiting for the batch thread: what the batch carries through the engine is one
-/// value (its BatchContext), plus its record count and the steady-clock time it was queued at
-/// (for its scheduling delay). Copied freely; never allocates.
+/// value (its BatchContext), plus its record count, how long back-pressure held its tick, and the
+/// steady-clock time it was queued at (for its scheduling delay). Copied freely; never allocates.
 struct PendingBatch {
   BatchContext context;
   /// Input records sealed into the batch (all inputs).
   std::int64_t records = 0;
+  /// BatchInfo::held_back: ms of the context's clock by which back-pressure delayed its sealing.
+  Duration held_back{0};
   std::chrono::steady_clock::time_point submitted;
 };
 
@@ -21,6 +24,11 @@ struct PendingBatch {
 /// batch thread empties in time order). A tick asks room(), seals, push()es the batch, arms its
 /// backup timer, then notify()es the batch thread; after a tick of the scheduler thread that
 /// queued a batch, on_scheduler_tick().
+///
+/// Back-pressure: a room() that answers `full` also records that a tick is held; the queue then
+/// calls JobGenerator::resume_held() on the scheduler thread as soon as the batch thread takes a
+/// batch off the queue (room opens). Recording and taking happen under one lock, so no opening
+/// is missed.
 ///
 /// Thread-safety: called by the tick in progress (the scheduler thread's, or the idle batch
 /// thread's; one at a time); the queue is thread-safe. Nothing throws but std::bad_alloc and what
@@ -30,7 +38,7 @@ class BatchQueue {
   /// Whether a tick may queue a batch, and take buffered input for it.
   enum class Room {
     halting,  // the context is halting: the tick does nothing
-    full,     // max_pending_batches batches wait: the batch takes no buffered input
+    full,     // max_pending_batches batches wait: the tick is held (nothing sealed or queued)
     open,
   };
 

@@ -43,6 +43,7 @@ bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
   const auto started = SteadyClock::now();
   info.batch_time = t;
   info.num_records = batch.records;
+  info.held_back = batch.held_back;
   info.scheduling_delay = elapsed_ms(batch.submitted, started);
   bus_.emit(&StreamingListener::on_batch_started, info);
 

@@ -173,7 +173,10 @@ void Engine::post(std::function<void()> fn) {
 BatchQueue::Room Engine::room() {
   std::lock_guard lock(mutex_);
   if (halting_) return Room::halting;
-  return pending_.size() < config_.max_pending_batches() ? Room::open : Room::full;
+  if (pending_.size() < config_.max_pending_batches()) return Room::open;
+  // The tick is held: the batch thread resumes it when it takes the next batch (batch_loop).
+  tick_held_ = true;
+  return Room::full;
 }
 
 bool Engine::push(const PendingBatch& batch) {
@@ -194,6 +197,7 @@ void Engine::on_scheduler_tick() {
 
 void Engine::begin_drain() {
   if (draining_) return;
+  drain_until_ = clock_->now();
   draining_ = true;
   logger().info("StreamingContext: stopping gracefully; stopping receivers");
   for (const auto& input : plan_.inputs)
@@ -206,18 +210,15 @@ void Engine::check_drained() {
   for (const auto& input : plan_.inputs) {
     if (!input->has_buffered_input()) continue;
     // The next ticks seal it. A manual clock may never move again while stop() waits, so
-    // there the next batch is sealed now, once it can take input (when a batch completes,
-    // this runs again).
-    if (clock_->is_manual()) {
-      bool room;
-      {
-        std::lock_guard lock(mutex_);
-        room = pending_.size() < config_.max_pending_batches();
-      }
-      if (room) generator_->scheduler_tick(generator_->next_tick());
-    }
+    // there the next batch is sealed now; while max_pending_batches batches wait, that tick is
+    // held, and resumed when a batch leaves the queue (then this runs again).
+    if (clock_->is_manual()) generator_->scheduler_tick(generator_->next_tick());
     return;
   }
+  // Every grid time up to the stop is sealed and run, also those back-pressure held (they are
+  // resumed as batches leave the queue, or ticked when due): their batches take what the inputs
+  // hold, files not listed yet included. Their ticks run this again.
+  if (generator_->next_tick() <= drain_until_) return;
   {
     std::lock_guard lock(mutex_);
     if (!pending_.empty() || running_batch_) return;
@@ -246,6 +247,7 @@ void Engine::batch_loop() {
   const bool ticks_when_idle = generator_->batch_thread_ticks();
   for (;;) {
     PendingBatch batch;
+    bool resume_tick = false;
     {
       std::unique_lock lock(mutex_);
       while (!halting_ && pending_.empty()) {
@@ -266,7 +268,9 @@ void Engine::batch_loop() {
           try {
             // Does nothing when halting or when `due` was sealed already. A graceful stop's
             // progress is the scheduler thread's to check.
-            if (generator_->tick(due) && draining_.load()) post([this] { check_drained(); });
+            if (generator_->tick(due) == JobGenerator::TickResult::sealed && draining_.load()) {
+              post([this] { check_drained(); });
+            }
           } catch (...) {
             fail(std::current_exception());
           }
@@ -277,7 +281,10 @@ void Engine::batch_loop() {
       batch = pending_.front();
       pending_.pop_front();
       running_batch_ = true;
+      // Back-pressure: a tick held while the queue was full goes on now that it has room.
+      resume_tick = std::exchange(tick_held_, false);
     }
+    if (resume_tick) post([this] { generator_->resume_held(); });
     BatchInfo info;
     const bool ok = runner_->run(batch, info);
     if (ok) bus_.batch_completed(info, [this, t = batch.context.time] { mark_completed(t); });

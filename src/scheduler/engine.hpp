@@ -138,6 +138,9 @@ class Engine final : public Runtime, private BatchQueue {
   std::thread scheduler_thread_;
   std::thread batch_thread_;
   std::atomic<bool> draining_{false};  // written by the scheduler thread
+  // A graceful stop's clock reading: every grid time up to it is sealed and run before the
+  // context halts (scheduler thread).
+  Time drain_until_;
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
@@ -147,6 +150,9 @@ class Engine final : public Runtime, private BatchQueue {
   bool inputs_stopped_ = false;
   bool batches_done_ = false;
   bool running_batch_ = false;
+  // A tick found the queue full and is held (room()); the batch thread resumes it when it takes
+  // the next batch off the queue.
+  bool tick_held_ = false;
   std::mutex join_mutex_;
   bool joined_ = false;  // under join_mutex_
   std::deque<PendingBatch> pending_;

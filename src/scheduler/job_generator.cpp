@@ -121,15 +121,28 @@ void JobGenerator::halt() {
   if (backup_) backup_->cancel();
 }
 
-bool JobGenerator::tick(Time t) {
+JobGenerator::TickResult JobGenerator::tick(Time t) {
   std::unique_lock tick_lock(tick_mutex_);
   // Already ticked: early, by a graceful stop under a manual clock, or by the other thread.
-  if (t != next_tick_.load()) return false;
+  if (t != next_tick_.load()) return TickResult::skipped;
+  const BatchQueue::Room room = queue_.room();
+  if (room == BatchQueue::Room::halting) return TickResult::skipped;
+  if (room == BatchQueue::Room::full) {
+    // Back-pressure: nothing is sealed or queued and next_tick() stays. The queue recorded the
+    // hold and calls resume_held() once a batch leaves it.
+    held_ = t;
+    behind_ = true;
+    return TickResult::held;
+  }
+  held_.reset();
   const Time next = trigger_->next_batch(t);
   next_tick_.store(next);
-  const BatchQueue::Room room = queue_.room();
-  if (room == BatchQueue::Room::halting) return false;
-  const bool take = room == BatchQueue::Room::open;
+  Duration held_back{0};
+  if (behind_) {
+    const Time now = clock_.now();
+    if (now > t) held_back = now - t;
+    if (next > now) behind_ = false;  // caught up: the next grid time is not due yet
+  }
   std::int64_t records = 0;
   bool replayed = false;
   try {
@@ -148,7 +161,7 @@ bool JobGenerator::tick(Time t) {
       SealData sealed{t.milliseconds(), {}};
       for (InputSource* input : inputs_) {
         std::string record;
-        records += input->seal(t, take, record);
+        records += input->seal(t, record);
         if (checkpoints_) sealed.inputs.emplace_back(input->source_name(), std::move(record));
       }
       // Written before the batch can run: a restart replays exactly this input.
@@ -156,30 +169,44 @@ bool JobGenerator::tick(Time t) {
     }
   } catch (...) {
     runtime_.fail(std::current_exception());
-    return false;
+    return TickResult::skipped;
   }
   BatchInfo info;
   info.batch_time = t;
   info.num_records = records;
+  info.held_back = held_back;
   bus_.emit(&StreamingListener::on_batch_submitted, info);  // before the batch thread can start it
-  if (!queue_.push(PendingBatch{BatchContext{t, zero_, replayed}, records, SteadyClock::now()})) {
-    return false;
+  if (!queue_.push(
+          PendingBatch{BatchContext{t, zero_, replayed}, records, held_back, SteadyClock::now()})) {
+    return TickResult::skipped;
   }
-  // Should the batch thread still be busy then, the scheduler thread seals the next batch.
+  // Should the batch thread still be busy then, the scheduler thread seals the next batch. When
+  // the next grid time is due already (catching up after a held tick), it fires at once.
   if (backup_) backup_->set(next + kBackupGrace);
   queue_.notify();
-  return true;
+  return TickResult::sealed;
 }
 
 void JobGenerator::scheduler_tick(Time t) {
   // The scheduler thread's ticks also check a graceful stop's progress; the batch thread's
-  // (system clock, when idle) leave that to it.
-  if (!tick(t)) return;
+  // (system clock, when idle) leave that to it. A held tick schedules nothing: resume_held()
+  // ticks it again.
+  if (tick(t) != TickResult::sealed) return;
   if (!backup_) {
     const Time next = trigger_->next_batch(t);
     schedule_at(next, [this, next] { scheduler_tick(next); });
   }
   queue_.on_scheduler_tick();
+}
+
+void JobGenerator::resume_held() {
+  Time t;
+  {
+    std::lock_guard tick_lock(tick_mutex_);
+    if (!held_ || *held_ != next_tick_.load()) return;
+    t = *held_;
+  }
+  scheduler_tick(t);
 }
 
 }  // namespace rill::detail

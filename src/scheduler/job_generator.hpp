@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -27,7 +28,8 @@ namespace rill::detail {
 /// Spark's JobGenerator: the batch grid (asked of a Trigger), the clock timers of the scheduler
 /// thread, and the ticks that seal batches. A tick seals every input's data for its batch (or
 /// seals it again from its seal record after a restart), writes the seal record, and queues the
-/// batch. Every grid time is ticked once, in order, even when its timer fires late.
+/// batch. Every grid time is ticked once, in order, even when its timer fires late or
+/// back-pressure holds it.
 ///
 /// Who ticks: under a manual clock, the scheduler thread, on the clock's notifications. Under
 /// the system clock, the engine's batch thread, when it has nothing to run, sleeps until
@@ -37,11 +39,19 @@ namespace rill::detail {
 /// so a slow batch delays the sealing of the next by about kBackupGrace. Without a timerfd (not
 /// expected), the scheduler thread ticks on its clock timers, as under a manual clock.
 ///
-/// Back-pressure: while max_pending_batches batches wait (BatchQueue::Room::full), a tick takes
-/// no buffered input from receivers and files; their queues fill and store() blocks.
+/// Back-pressure: while max_pending_batches batches wait (BatchQueue::Room::full), a due tick is
+/// held, not performed: nothing is sealed or queued and next_tick() stays, so receivers' queues
+/// fill and store() blocks, and files stay unlisted. As soon as the batch thread takes a batch
+/// off the queue, the queue calls resume_held(): the held grid time is ticked (late) and takes
+/// everything the inputs buffered meanwhile; the grid times after it that are already due follow
+/// while room remains (the manual clock's timers, the system clock's backup timer set in the
+/// past). Every grid time is still ticked once, in order: under sustained overload the batch
+/// times fall behind the clock instead of empty batches piling up. A batch sealed while the
+/// generator is behind because of a held tick reports how late (BatchInfo::held_back).
 ///
 /// Thread-safety: construct, link_clock() and start() before the engine's threads run;
-/// schedule_at(), process_due_timers(), scheduler_tick() and halt() on the scheduler thread;
+/// schedule_at(), process_due_timers(), scheduler_tick(), resume_held() and halt() on the
+/// scheduler thread;
 /// tick() on the scheduler thread or the idle batch thread (one tick at a time: a tick already
 /// taken is skipped); next_tick() and batch_thread_ticks() on any thread; unlink_clock() once the
 /// context stopped, off the scheduler thread. Times in ms of the context's clock. A tick's
@@ -81,14 +91,24 @@ class JobGenerator {
   /// True when the idle batch thread seals the next batch itself (the system clock, with a backup
   /// timer).
   [[nodiscard]] bool batch_thread_ticks() const noexcept { return backup_ != nullptr; }
-  /// The next grid time to tick.
+  /// The next grid time to tick (a held tick's, while it is held).
   [[nodiscard]] Time next_tick() const noexcept { return next_tick_.load(); }
-  /// Seals batch `t` when it is the next tick, and queues it; true when it queued it (false when
-  /// `t` was ticked already, the context halts, or sealing failed).
-  bool tick(Time t);
+
+  /// What tick() did.
+  enum class TickResult {
+    sealed,   // the batch was sealed and queued
+    held,     // max_pending_batches batches wait: nothing was sealed; resume_held() retries
+    skipped,  // `t` was ticked already, the context halts, or sealing failed (the context fails)
+  };
+  /// Seals batch `t` when it is the next tick, and queues it; holds it while the queue is full.
+  TickResult tick(Time t);
   /// tick() on the scheduler thread: when it queued the batch, schedules the next tick (without
   /// a backup timer) and tells the queue (BatchQueue::on_scheduler_tick()).
   void scheduler_tick(Time t);
+  /// The queue has room again after a held tick: ticks the held grid time on the scheduler
+  /// thread (then, through scheduler_tick(), the due ones after it while room remains). Does
+  /// nothing when no tick is held or the held one was ticked meanwhile.
+  void resume_held();
 
   /// Runs `fn` on the scheduler thread once the clock reads `t` or later.
   void schedule_at(Time t, std::function<void()> fn);
@@ -122,6 +142,10 @@ class JobGenerator {
   std::map<std::int64_t, SealData> replay_;  // tick(), under tick_mutex_, after start()
   std::mutex tick_mutex_;                    // one tick() at a time
   std::atomic<Time> next_tick_;              // written by tick(), under tick_mutex_
+  // Under tick_mutex_: the grid time whose tick is held by back-pressure, and whether the ticks
+  // are behind the clock since one was held (until a tick seals the last due grid time).
+  std::optional<Time> held_;
+  bool behind_ = false;
 };
 
 }  // namespace rill::detail

@@ -20,6 +20,11 @@ class Config {
   Config& batch_interval(Duration d);
   Config& parallelism(std::size_t n);
   Config& worker_threads(std::size_t n);
+  /// Sealed batches allowed to wait behind the running one (default 2; at least 1, else
+  /// rill::InvalidArgument). While n wait, the next tick is held (back-pressure): nothing is
+  /// sealed, receivers' store() blocks once their queue is full, files wait to be listed; the tick
+  /// is sealed as soon as a batch completes, with everything buffered. Every batch time still
+  /// runs, in order, so under sustained overload batch times lag the clock (BatchInfo::held_back).
   Config& max_pending_batches(std::size_t n);
   /// Records a receiver may hold before store() blocks (back-pressure, as Spark's
   /// spark.streaming.receiver.maxRate bounds intake). Default 262144. Throws

@@ -38,6 +38,12 @@ struct BatchInfo {
   /// scheduling_delay + processing_delay.
   Duration total_delay{0};
   std::vector<StateInfo> state;
+  /// Back-pressure: how late the batch was sealed, in ms of the context's clock (its sealing
+  /// time minus batch_time), when its tick, or an earlier one it had to follow, was held because
+  /// Config::max_pending_batches batches waited; 0 for a batch sealed without back-pressure.
+  /// While it is above 0, receivers' store() blocked and files waited to be listed. Set in all
+  /// three events. (Spark shows no such value: its back-pressure lowers the receivers' rate.)
+  Duration held_back{0};
 };
 
 /// Receives progress events. All of a context's listeners are called on one rill thread, in

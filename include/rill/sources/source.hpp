@@ -115,9 +115,12 @@ class Source {
   /// Called once by start(), before the first batch is sealed and before a checkpoint is
   /// restored (load_position() comes after it).
   virtual void start(SourceContext& /*ctx*/) {}
-  /// Fixes the input of batch t (called once per batch time, in order). `take_buffered` is
-  /// false while `Config::max_pending_batches` batches wait: input that is buffered (received,
-  /// listed) then waits too, and a source should return nothing it can keep for later.
+  /// Fixes the input of batch t (called once per batch time, in order), taking what is
+  /// buffered (received, listed). rill passes `take_buffered` true: while
+  /// `Config::max_pending_batches` batches wait, it holds the tick rather than sealing a batch,
+  /// and seals it late once a batch completes (docs/architecture.md, "Sealing"). The parameter
+  /// stays for sources written when a held tick sealed with false; should it be false, a source
+  /// returns nothing it can keep for later.
   virtual Sealed<T> seal(Time t, bool take_buffered) = 0;
   /// After a restart, the records of batch t again, from the seal record seal() gave (empty
   /// when the checkpoint held none for this source). The default seals again, which is right

@@ -23,9 +23,10 @@ class InputSource {
   [[nodiscard]] virtual SourceProperties source_properties() const = 0;
   /// Called once by start(), before the first tick.
   virtual void start_input(Runtime& rt, Time zero) = 0;
-  /// Fixes the input of batch t; returns its record count and sets `seal_record` (when the
-  /// context checkpoints). `take_buffered` is false while the pending-batch limit is reached.
-  virtual std::int64_t seal(Time t, bool take_buffered, std::string& seal_record) = 0;
+  /// Fixes the input of batch t, taking everything buffered; returns its record count and sets
+  /// `seal_record` (when the context checkpoints). Never called while the pending-batch limit is
+  /// reached: back-pressure holds the tick instead (JobGenerator).
+  virtual std::int64_t seal(Time t, std::string& seal_record) = 0;
   /// Seals batch t again from its record, after a restart.
   virtual std::int64_t replay_seal(Time t, std::string_view seal_record) = 0;
   /// Stops receiving new input; what is buffered stays to be sealed.

@@ -41,8 +41,8 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
     SourceContext ctx(this->name(), zero, rt);
     source_->start(ctx);
   }
-  std::int64_t seal(Time t, bool take_buffered, std::string& seal_record) override {
-    Sealed<T> sealed = source_->seal(t, take_buffered);
+  std::int64_t seal(Time t, std::string& seal_record) override {
+    Sealed<T> sealed = source_->seal(t, /*take_buffered=*/true);
     seal_record = std::move(sealed.seal_record);
     return keep(t, std::move(sealed.records));
   }
