@@ -148,7 +148,7 @@ Sealed<std::string> FileSource::seal(Time t, bool take_buffered) {
   if (!take_buffered) return {};
   const Time now = clock_ != nullptr ? clock_->now() : t;
   std::vector<std::string> newly_seen;
-  if (!stopped_) {
+  if (t.milliseconds() <= stop_at_) {
     if (auto listing = list()) {
       for (const auto& entry : *listing) {
         {

@@ -38,8 +38,12 @@ class FileSource final : public Source<std::string> {
   Sealed<std::string> seal(Time t, bool take_buffered) override;
   std::vector<std::string> replay(Time t, std::string_view record) override;
   void release(Time t) override;
-  /// No new files are listed after it; the files already queued are still read.
-  void stop() override { stopped_ = true; }
+  /// A graceful stop at the clock's reading now: the batches up to it still list the directory
+  /// (also those back-pressure sealed late), later ones list nothing; the files already queued
+  /// are still read. As Spark's graceful stop generates the batches up to its stop time.
+  void stop() override {
+    if (clock_ != nullptr) stop_at_ = clock_->now().milliseconds();
+  }
   /// True while listed files are not yet read to their end.
   [[nodiscard]] bool has_buffered_input() const override;
 
@@ -103,7 +107,8 @@ class FileSource final : public Source<std::string> {
   std::string name_;        // the stream's, once started
   Clock* clock_ = nullptr;  // the context's, once started
   bool checkpointing_ = false;
-  std::atomic<bool> stopped_{false};
+  // The stop's clock reading (ms): batches after it list nothing.
+  std::atomic<std::int64_t> stop_at_{std::numeric_limits<std::int64_t>::max()};
   std::optional<std::error_code> list_error_;  // the listing error last logged
   std::atomic<std::int64_t> skipped_{0};
   std::atomic<std::int64_t> errors_{0};
