@@ -101,7 +101,7 @@ void FileSource::start(SourceContext& ctx) {
   }
 }
 
-void FileSource::admit(const Listed& entry, Time now, std::vector<std::string>& newly_seen) {
+void FileSource::admit(const Listed& entry, Time now, Time t) {
   const std::string file_name = entry.path.filename().string();
   if (clock_ != nullptr && !clock_->is_manual()) {
     if (const auto modified = modified_at(entry.path)) {
@@ -117,8 +117,8 @@ void FileSource::admit(const Listed& entry, Time now, std::vector<std::string>& 
         {
           std::lock_guard lock(files_mutex_);
           seen_.emplace(file_name, now);
+          seen_in_[t].push_back(file_name);
         }
-        newly_seen.push_back(file_name);
         ++skipped_;
         if (auto dropped = too_old_log_.allow()) {
           logger().info("text_file_stream {}: skipping '{}': modified before the remember window{}",
@@ -128,9 +128,11 @@ void FileSource::admit(const Listed& entry, Time now, std::vector<std::string>& 
       }
     }
   }
+  // Seen and seen in batch t at once: a checkpoint of an earlier batch, written meanwhile on the
+  // batch thread, must not count the name as seen before t (save_position).
   std::lock_guard lock(files_mutex_);
   seen_.emplace(file_name, now);
-  newly_seen.push_back(file_name);
+  seen_in_[t].push_back(file_name);
   if (!entry.regular) {
     ++skipped_;
     if (auto dropped = not_regular_log_.allow()) {
@@ -147,7 +149,6 @@ void FileSource::admit(const Listed& entry, Time now, std::vector<std::string>& 
 Sealed<std::string> FileSource::seal(Time t, bool take_buffered) {
   if (!take_buffered) return {};
   const Time now = clock_ != nullptr ? clock_->now() : t;
-  std::vector<std::string> newly_seen;
   if (t.milliseconds() <= stop_at_) {
     if (auto listing = list()) {
       for (const auto& entry : *listing) {
@@ -155,7 +156,7 @@ Sealed<std::string> FileSource::seal(Time t, bool take_buffered) {
           std::lock_guard lock(files_mutex_);
           if (seen_.count(entry.path.filename().string()) != 0) continue;
         }
-        admit(entry, now, newly_seen);
+        admit(entry, now, t);
       }
       if (clock_ != nullptr && clock_->is_manual()) forget_absent(*listing);
     }
@@ -165,7 +166,6 @@ Sealed<std::string> FileSource::seal(Time t, bool take_buffered) {
   read_queued(lines, taken);
   {
     std::lock_guard lock(files_mutex_);
-    seen_in_[t] = std::move(newly_seen);
     queue_after_[t] = std::vector<Pending>(queue_.begin(), queue_.end());
   }
   Sealed<std::string> sealed{std::move(lines), {}};

@@ -87,8 +87,9 @@ class FileSource final : public Source<std::string> {
   /// The candidate entries now in the directory, sorted by name; nullopt when it cannot be
   /// listed (logged once per change of the error, and counted).
   std::optional<std::vector<Listed>> list();
-  /// A newly listed entry: queued to be read, or skipped (counted), or ignored as forgotten.
-  void admit(const Listed& entry, Time now, std::vector<std::string>& newly_seen);
+  /// A newly listed entry, first listed by batch t: queued to be read, or skipped (counted), or
+  /// ignored as forgotten.
+  void admit(const Listed& entry, Time now, Time t);
   /// Reads the queue's files up to the batch's byte limit.
   void read_queued(std::vector<std::string>& lines, std::vector<Taken>& taken);
   /// The range of one file again (replay), and the queue as it was after; true when the name
