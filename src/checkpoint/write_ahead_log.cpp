@@ -269,8 +269,16 @@ std::optional<std::string> WriteAheadLog::torn(std::uint64_t seq) const {
 
 void WriteAheadLog::truncate_before(std::uint64_t first) {
   std::lock_guard lock(mutex_);
-  // A segment can go when the next one starts at or before `first`; the newest one stays.
-  while (segments_.size() > 1 && segments_[1].first <= first) {
+  // A segment can go when the next one starts at or before `first`; the newest one stays, and
+  // so does the newest that holds a whole block (the segments after it may hold none: a torn
+  // first append), since last() tells a reliable receiver where its source stands from it.
+  const auto holds_blocks_after = [&](std::size_t i) {
+    for (std::size_t j = i + 1; j < segments_.size(); ++j) {
+      if (segments_[j].end > segments_[j].first) return true;
+    }
+    return false;
+  };
+  while (segments_.size() > 1 && segments_[1].first <= first && holds_blocks_after(0)) {
     std::error_code ec;
     fs::remove(segments_.front().path, ec);
     if (ec) {

@@ -305,3 +305,32 @@ TEST(WriteAheadLog, RollsBySizeAndTruncatesWholeSegments) {
   EXPECT_EQ(left[0].first, 4u);
   fs::remove_all(dir);
 }
+
+TEST(WriteAheadLog, TruncatingKeepsTheNewestWholeBlockWhenLaterSegmentsHoldNone) {
+  // The newest segment holds no whole block (its first append was torn): truncating must not
+  // delete the segment with the last block, or a restart would not know where the source
+  // stands (last() is how a reliable receiver learns it).
+  const auto dir = fresh_dir("truncate-torn");
+  {
+    rill::detail::WriteAheadLog log(dir);
+    log.append("zero");
+  }
+  {
+    rill::detail::WriteAheadLog log(dir);
+    log.append("one");
+  }
+  const auto newest = segments(dir).back();
+  ASSERT_EQ(newest.filename(), "log-1.wal");
+  fs::resize_file(newest, fs::file_size(newest) - 2);  // the first append of log-1 torn
+  {
+    rill::detail::WriteAheadLog log(dir);
+    ASSERT_EQ(log.next(), 2u);
+    log.truncate_before(2);  // every block taken by checkpointed batches
+    ASSERT_TRUE(log.last().has_value());
+    EXPECT_EQ(log.last()->second, "zero");
+  }
+  rill::detail::WriteAheadLog log(dir);
+  ASSERT_TRUE(log.last().has_value());
+  EXPECT_EQ(log.last()->second, "zero");
+  fs::remove_all(dir);
+}
