@@ -15,6 +15,7 @@
 #include <boost/crc.hpp>
 
 #include "rill/core/errors.hpp"
+#include "rill/core/logging.hpp"
 
 namespace rill::detail {
 
@@ -168,23 +169,37 @@ std::optional<FramedFile> read_framed(const fs::path& path, std::uint32_t kind, 
 }
 
 DirectoryLock::DirectoryLock(const fs::path& dir) {
+  const auto in_use = [&] {
+    return CheckpointError(fmt::format(
+        "checkpoint directory '{}' is in use by another StreamingContext or process; stop it or "
+        "choose another directory",
+        dir.string()));
+  };
   // The lock is on the directory itself, held through an open descriptor: no file that can be
   // deleted under a running process stands for it, and the kernel drops it when the process
   // dies.
   fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd_ < 0) fail("cannot open the checkpoint directory", dir, errno);
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    ::close(fd_);
-    fd_ = -1;
-    if (err == EWOULDBLOCK) {
-      throw CheckpointError(fmt::format(
-          "checkpoint directory '{}' is in use by another StreamingContext or process; stop it "
-          "or choose another directory",
-          dir.string()));
-    }
-    fail("cannot lock the checkpoint directory", dir, err);
-  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  int err = errno;
+  ::close(fd_);
+  fd_ = -1;
+  if (err == EWOULDBLOCK) throw in_use();
+  // Some file systems (NFS emulates flock with fcntl locks, which need a descriptor open for
+  // writing) cannot lock a directory: lock a file in it instead.
+  const fs::path lock = dir / "lock";
+  logger().warn(
+      "checkpoint directory '{}' cannot be locked itself ({}); locking '{}' instead: do not "
+      "delete it while a context runs",
+      dir.string(), std::strerror(err), lock.string());
+  fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("cannot open the lock file", lock, errno);
+  if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+  err = errno;
+  ::close(fd_);
+  fd_ = -1;
+  if (err == EWOULDBLOCK) throw in_use();
+  fail("cannot lock", lock, err);
 }
 
 DirectoryLock::~DirectoryLock() {

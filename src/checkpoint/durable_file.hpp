@@ -33,6 +33,8 @@ void sync_directory(const std::filesystem::path& dir);
 /// An exclusive lock on a directory (flock on the directory, open while the object lives; the
 /// kernel releases it when the process dies). A second process (or context) on the same
 /// directory gets rill::CheckpointError; deleting files in the directory does not unlock it.
+/// Where a directory cannot be locked (NFS), a file `<dir>/lock` is locked instead, with a
+/// warning.
 class DirectoryLock {
  public:
   explicit DirectoryLock(const std::filesystem::path& dir);
