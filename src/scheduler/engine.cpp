@@ -173,7 +173,12 @@ void Engine::post(std::function<void()> fn) {
 BatchQueue::Room Engine::room() {
   std::lock_guard lock(mutex_);
   if (halting_) return Room::halting;
-  if (pending_.size() < config_.max_pending_batches()) return Room::open;
+  if (pending_.size() < config_.max_pending_batches()) {
+    // The tick seals now and push()es: until then a graceful stop must not take the queue for
+    // drained (the inputs may already be empty, their records in the batch being sealed).
+    sealing_ = true;
+    return Room::open;
+  }
   // The tick is held: the batch thread resumes it when it takes the next batch (batch_loop).
   tick_held_ = true;
   return Room::full;
@@ -181,6 +186,7 @@ BatchQueue::Room Engine::room() {
 
 bool Engine::push(const PendingBatch& batch) {
   std::lock_guard lock(mutex_);
+  sealing_ = false;
   if (halting_) return false;
   pending_.push_back(batch);
   return true;
@@ -221,7 +227,7 @@ void Engine::check_drained() {
   if (generator_->next_tick() <= drain_until_) return;
   {
     std::lock_guard lock(mutex_);
-    if (!pending_.empty() || running_batch_) return;
+    if (!pending_.empty() || running_batch_ || sealing_) return;
   }
   request_halt();
 }

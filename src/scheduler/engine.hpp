@@ -153,6 +153,9 @@ class Engine final : public Runtime, private BatchQueue {
   // A tick found the queue full and is held (room()); the batch thread resumes it when it takes
   // the next batch off the queue.
   bool tick_held_ = false;
+  // Under mutex_: a tick found room and seals a batch it has not push()ed yet (a failed seal
+  // leaves it set, but fails the context, which halts).
+  bool sealing_ = false;
   std::mutex join_mutex_;
   bool joined_ = false;  // under join_mutex_
   std::deque<PendingBatch> pending_;
