@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
-#include <boost/crc.hpp>
 
+#include "checkpoint/frame_bytes.hpp"
 #include "rill/core/errors.hpp"
 #include "rill/core/logging.hpp"
 
@@ -25,26 +25,6 @@ namespace {
 
 constexpr char kMagic[4] = {'R', 'I', 'L', 'L'};
 constexpr std::size_t kHeaderSize = 4 + 4 + 4 + 8 + 4;
-
-std::uint32_t crc32(std::string_view data) {
-  boost::crc_32_type crc;
-  crc.process_bytes(data.data(), data.size());
-  return crc.checksum();
-}
-
-template <class T>
-void put(std::string& out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out.append(bytes, sizeof(T));
-}
-
-template <class T>
-T get(std::string_view in, std::size_t offset) {
-  T value;
-  std::memcpy(&value, in.data() + offset, sizeof(T));
-  return value;
-}
 
 [[noreturn]] void fail(std::string_view what, const fs::path& path, int err) {
   throw CheckpointError(fmt::format("{} '{}': {}", what, path.string(), std::strerror(err)));

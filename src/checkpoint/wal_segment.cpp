@@ -6,8 +6,8 @@
 #include <iterator>
 
 #include <fmt/format.h>
-#include <boost/crc.hpp>
 
+#include "checkpoint/frame_bytes.hpp"
 #include "rill/core/errors.hpp"
 
 namespace rill::detail {
@@ -19,27 +19,6 @@ namespace {
 constexpr char kSegmentMagic[4] = {'R', 'W', 'A', 'L'};
 constexpr char kFrameMagic[4] = {'R', 'W', 'B', 'K'};
 constexpr std::uint32_t kSkippedBefore = 1;
-
-template <class T>
-void put(std::string& out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out.append(bytes, sizeof(T));
-}
-
-template <class T>
-T get(std::string_view in, std::size_t offset) {
-  T value;
-  std::memcpy(&value, in.data() + offset, sizeof(T));
-  return value;
-}
-
-std::uint32_t crc32(std::string_view a, std::string_view b = {}) {
-  boost::crc_32_type crc;
-  crc.process_bytes(a.data(), a.size());
-  crc.process_bytes(b.data(), b.size());
-  return crc.checksum();
-}
 
 struct Frame {
   std::uint64_t seq = 0;
