@@ -255,7 +255,8 @@ TEST(FileStream, UnderTheSystemClockFilesOlderThanRememberAreSkipped) {
   std::condition_variable cv;
   Lines lines;
   rill::StreamingContext ctx{rill::Config{}.batch_interval(50ms).parallelism(1)};
-  ctx.text_file_stream(dirs.watched(), rill::FileStreamOptions{.remember = 60s})
+  ctx.text_file_stream(dirs.watched(),
+                       rill::FileStreamOptions{.new_files_only = false, .remember = 60s})
       .foreach_batch([&](const rill::Batch<std::string>& b, rill::Time) {
         {
           std::lock_guard lock(mutex);
@@ -264,14 +265,17 @@ TEST(FileStream, UnderTheSystemClockFilesOlderThanRememberAreSkipped) {
         }
         cv.notify_all();
       });
-  ctx.start();
 
-  // Moved in whole, but last modified two hours ago: outside the remember window.
+  // Moved in whole, but last modified two hours ago: outside the remember window. Both files
+  // are there at start (new_files_only = false), so the first batch lists them: once a batch
+  // has completed, names (and files) older than the window are forgotten, and an old file is
+  // then ignored without being counted, as in Spark (docs/operators.md).
   const fs::path old_file = dirs.staging() / "old.txt";
   TempDirs::write(old_file, "old\n");
   fs::last_write_time(old_file, fs::file_time_type::clock::now() - std::chrono::hours(2));
   fs::rename(old_file, dirs.watched() / "old.txt");
-  dirs.move_in("fresh.txt", "fresh\n");  // listed with or after old.txt
+  dirs.move_in("fresh.txt", "fresh\n");
+  ctx.start();
 
   {
     std::unique_lock lock(mutex);
