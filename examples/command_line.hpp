@@ -66,6 +66,15 @@ inline CLI::Validator existing_directory() {
       "");
 }
 
+/// The HOST and PORT positionals of the socket examples: both required, the host not empty,
+/// the port from 1 to 65535.
+inline void add_server(CLI::App& app, std::string& host, std::uint16_t& port) {
+  app.add_option("HOST", host, "Host name or address of the server")
+      ->required()
+      ->check(non_empty());
+  app.add_option("PORT", port, "TCP port of the server")->required()->transform(tcp_port());
+}
+
 /// Parses the command line into app. Returns std::nullopt when the program should go on, else
 /// the code to exit with: 0 after --help (printed on stdout), kUsageError after bad arguments
 /// (CLI11's message and a pointer to --help on stderr).

@@ -21,12 +21,7 @@ int main(int argc, char** argv) {
       "stateful_word_count"};
   std::string host;
   std::uint16_t port = 0;
-  app.add_option("HOST", host, "Host name or address of the server")
-      ->required()
-      ->check(rill_examples::non_empty());
-  app.add_option("PORT", port, "TCP port of the server")
-      ->required()
-      ->transform(rill_examples::tcp_port());
+  rill_examples::add_server(app, host, port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
 
   try {
