@@ -36,6 +36,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/signal.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -43,27 +45,7 @@ namespace {
 
 using rill::Time;
 
-/// Waits for a predicate on a condition variable, at most `timeout`.
-class Signal {
- public:
-  void notify(const std::function<void()>& change = {}) {
-    {
-      std::lock_guard lock(mutex_);
-      if (change) change();
-    }
-    cv_.notify_all();
-  }
-  template <class Pred>
-  bool wait_for(Pred pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, timeout, pred);
-  }
-  std::mutex& mutex() { return mutex_; }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-};
+using rill_test::Signal;
 
 /// Where the slow output waits while the test holds the gate closed. Also collects what each
 /// batch held, in the order the batches ran.

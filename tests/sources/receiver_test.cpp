@@ -18,31 +18,13 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/signal.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
-/// Waits for `pred` on a condition variable, at most `timeout`.
-class Signal {
- public:
-  void notify(const std::function<void()>& change = {}) {
-    {
-      std::lock_guard lock(mutex_);
-      if (change) change();
-    }
-    cv_.notify_all();
-  }
-  template <class Pred>
-  bool wait_for(Pred pred, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mutex_);
-    return cv_.wait_for(lock, timeout, pred);
-  }
-  std::mutex& mutex() { return mutex_; }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-};
+using rill_test::Signal;
 
 /// A receiver running `body` on its own thread at each start; counts starts and stops.
 class ThreadReceiver : public rill::Receiver<int> {
