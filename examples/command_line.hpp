@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -73,6 +74,14 @@ inline void add_server(CLI::App& app, std::string& host, std::uint16_t& port) {
       ->required()
       ->check(non_empty());
   app.add_option("PORT", port, "TCP port of the server")->required()->transform(tcp_port());
+}
+
+/// The optional --seconds S of the examples that run until killed: a whole number from 1.
+inline void add_seconds(CLI::App& app, std::optional<int>& seconds) {
+  app.add_option("--seconds", seconds,
+                 "Stop gracefully after S seconds (default: run until killed)")
+      ->type_name("S")
+      ->transform(whole_number(1, std::numeric_limits<int>::max()));
 }
 
 /// Parses the command line into app. Returns std::nullopt when the program should go on, else

@@ -28,10 +28,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->transform(rill_examples::whole_number(1, 10'000'000));
   std::optional<int> seconds;
-  app.add_option("--seconds", seconds,
-                 "Stop gracefully after S seconds (default: run until killed)")
-      ->type_name("S")
-      ->transform(rill_examples::whole_number(1, std::numeric_limits<int>::max()));
+  rill_examples::add_seconds(app, seconds);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
 
   try {
