@@ -10,7 +10,10 @@
 
 namespace rill::detail {
 
-Graph::Graph(Config config) : config_(std::move(config)), parallelism_(config_.parallelism()) {}
+Graph::Graph(Config config)
+    : config_(std::move(config)),
+      parallelism_(config_.parallelism()),
+      watermarks_(std::make_shared<WatermarkTracker>(config_.watermark_policy())) {}
 
 void Graph::check_open(std::string_view what) const {
   std::lock_guard lock(mutex_);
@@ -146,6 +149,7 @@ std::vector<CheckpointedState*> Graph::stateful_nodes() const {
   };
   for (const auto& input : inputs_)
     add(input.get());
+  if (watermarks_->state_descriptor()) out.push_back(watermarks_.get());
   for (OperatorNode* node : live_)
     add(node);
   return out;

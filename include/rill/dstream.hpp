@@ -23,8 +23,10 @@
 #include "rill/dstream/detail/shuffle.hpp"
 #include "rill/dstream/detail/stateful.hpp"
 #include "rill/dstream/detail/traits.hpp"
+#include "rill/dstream/detail/watermark_node.hpp"
 #include "rill/dstream/detail/window.hpp"
 #include "rill/dstream/state.hpp"
+#include "rill/dstream/watermark.hpp"
 #include "rill/sinks/detail/output.hpp"
 #include "rill/sinks/detail/outputs.hpp"
 #include "rill/sinks/sink.hpp"
@@ -37,6 +39,10 @@ template <class T, class N>
 class StepDStream;
 template <class K, class V, class S, class M, class F>
 class MapWithStateDStream;
+template <class T>
+using AnyEventTime = std::function<Time(const T&)>;
+template <class T, class TimeOf = AnyEventTime<T>>
+class EventDStream;
 
 /// foreach_batch(f, rill::idempotent): f is idempotent per batch time.
 struct idempotent_t {
@@ -126,6 +132,26 @@ class DStream : public detail::StepOps<DStream<T>, T> {
   [[nodiscard]] const std::string& name() const noexcept { return node_->name(); }
   [[nodiscard]] Duration slide_duration() const noexcept { return node_->slide(); }
   [[nodiscard]] std::size_t num_partitions() const noexcept { return node_->num_partitions(); }
+
+  // ---- event time (docs/event-time.md) ----
+
+  /// Declares the records' event time, read by `time_of` (`const T& -> rill::Time`, ms since the
+  /// epoch; a member pointer works), and a watermark `delay` ms behind the largest event time
+  /// seen (Spark's `withWatermark`): the result is this stream, unchanged (nothing is dropped
+  /// here), on which the event-time operators work. The input's watermark: none until its first
+  /// record; after each batch with records, max(previous, largest event time - delay). The
+  /// global watermark (Config::watermark_policy) is formed over every such stream an output
+  /// depends on. Throws rill::InvalidArgument for a negative delay or idle timeout.
+  template <class F>
+  requires detail::EventTimeOf<F, T> EventDStream<T, F> with_watermark(F time_of, Duration delay,
+                                                                       WatermarkOptions opts = {})
+  const;
+  /// Declares the records' event time without a watermark: event-time operators that need one
+  /// (append mode, outer joins, drop_duplicates_within_watermark) refuse the stream; the others
+  /// never drop rows as late and keep their state.
+  template <class F>
+  requires detail::EventTimeOf<F, T> EventDStream<T, F> with_event_time(F time_of)
+  const;
 
   // ---- transformations of every stream ----
 
@@ -597,3 +623,5 @@ class MapWithStateDStream : public DStream<M> {
 };
 
 }  // namespace rill
+
+#include "rill/event_dstream.hpp"  // IWYU pragma: export

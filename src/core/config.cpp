@@ -105,4 +105,9 @@ std::shared_ptr<Clock> Config::clock() const {
   return SystemClock::create();
 }
 
+Config& Config::watermark_policy(WatermarkPolicy policy) noexcept {
+  watermark_policy_ = policy;
+  return *this;
+}
+
 }  // namespace rill

@@ -45,6 +45,10 @@ bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
   info.num_records = batch.records;
   info.held_back = batch.held_back;
   info.scheduling_delay = elapsed_ms(batch.submitted, started);
+  if (plan_.watermarks != nullptr) {
+    plan_.watermarks->begin_batch(t);
+    info.watermark = plan_.watermarks->in_force();
+  }
   bus_.emit(&StreamingListener::on_batch_started, info);
 
   BatchExec exec(pool_, batch.context);
@@ -56,6 +60,8 @@ bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
     for (OutputOperation* op : plan_.outputs) {
       if (op->parent().defined_at(t, batch.context.zero)) op->run(exec);
     }
+    // The watermarks advance from what this batch saw, before its checkpoint holds them.
+    if (plan_.watermarks != nullptr) plan_.watermarks->end_batch(t);
   } catch (...) {
     ok = false;
     logger().error("batch {} failed; stopping the context", t);

@@ -4,6 +4,7 @@
 
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
 #include "rill/dstream/detail/node.hpp"
+#include "rill/dstream/detail/watermark_tracker.hpp"
 #include "rill/sinks/detail/output.hpp"
 #include "rill/sources/detail/input_source.hpp"
 
@@ -20,6 +21,8 @@ struct Plan {
   std::vector<OutputOperation*> outputs;
   /// What checkpoints hold: inputs first, then live nodes, each once.
   std::vector<CheckpointedState*> stateful;
+  /// The event-time watermarks, when an output depends on one; else null.
+  WatermarkTracker* watermarks = nullptr;
 };
 
 }  // namespace rill::detail

@@ -13,6 +13,12 @@ namespace rill {
 /// exists; see docs/operators.md).
 enum class Delivery { at_most_once, at_least_once, exactly_once };
 
+/// How the global event-time watermark is formed from the inputs' watermarks (Spark's
+/// `spark.sql.streaming.multipleWatermarkPolicy`): `min`, the slowest input decides (the
+/// default, as in Spark and Flink); `max`, the fastest decides and slower inputs' late rows are
+/// dropped.
+enum class WatermarkPolicy { min, max };
+
 /// A context's settings, written fluently: `Config{}.batch_interval(500ms).parallelism(4)`.
 /// Each setter validates its argument and throws rill::InvalidArgument naming it.
 class Config {
@@ -46,6 +52,9 @@ class Config {
   /// The newest n checkpoints are kept restorable (with the snapshot and deltas they need); older
   /// files are deleted. Default 10.
   Config& checkpoints_retained(std::size_t n);
+  /// How the global watermark is formed over the `with_watermark` inputs (default
+  /// WatermarkPolicy::min). See docs/event-time.md.
+  Config& watermark_policy(WatermarkPolicy policy) noexcept;
 
   [[nodiscard]] Duration batch_interval() const noexcept { return batch_interval_; }
   /// Default: the number of worker threads.
@@ -64,6 +73,7 @@ class Config {
     return checkpoint_snapshot_interval_;
   }
   [[nodiscard]] std::size_t checkpoints_retained() const noexcept { return checkpoints_retained_; }
+  [[nodiscard]] WatermarkPolicy watermark_policy() const noexcept { return watermark_policy_; }
   [[nodiscard]] bool has_batch_interval() const noexcept { return batch_interval_.count() > 0; }
 
  private:
@@ -77,6 +87,7 @@ class Config {
   Delivery delivery_ = Delivery::at_least_once;
   std::size_t checkpoint_snapshot_interval_ = 10;
   std::size_t checkpoints_retained_ = 10;
+  WatermarkPolicy watermark_policy_ = WatermarkPolicy::min;
 };
 
 /// Where a StreamingContext is in its life: built, running, or stopped for good.

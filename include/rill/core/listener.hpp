@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,14 @@ struct SourceStats {
 /// Size of one stateful operator's state after a batch.
 struct StateInfo {
   std::string name;
+  /// Entries kept after the batch: keys; for event-time operators the (window, key) entries,
+  /// sessions, remembered keys or buffered join rows, after the batch's eviction.
   std::int64_t keys = 0;
+  /// Approximate bytes of what is kept (the entries themselves, not what they own on the heap).
   std::int64_t bytes = 0;
+  /// Event-time operators: the input rows of this batch dropped as late (exactly the rows the
+  /// operator's late_records() side output holds for the batch, where it has one); 0 otherwise.
+  std::int64_t late_records = 0;
 };
 
 /// Progress of one batch. The delays are final in on_batch_completed.
@@ -44,6 +51,11 @@ struct BatchInfo {
   /// While it is above 0, receivers' store() blocked and files waited to be listed. Set in all
   /// three events. (Spark shows no such value: its back-pressure lowers the receivers' rate.)
   Duration held_back{0};
+  /// wm(t): the event-time watermark in force in this batch (the global watermark as it stood
+  /// at the end of the batch before; ms since the epoch), nullopt while there is none or when no
+  /// output depends on a `with_watermark` stream. Set in on_batch_started and
+  /// on_batch_completed (on_batch_submitted may come before the previous batch has ended).
+  std::optional<Time> watermark;
 };
 
 /// Receives progress events. All of a context's listeners are called on one rill thread, in

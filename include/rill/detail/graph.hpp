@@ -12,6 +12,7 @@
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
 #include "rill/core/config.hpp"
 #include "rill/dstream/detail/node.hpp"
+#include "rill/dstream/detail/watermark_tracker.hpp"
 #include "rill/sinks/detail/output.hpp"
 #include "rill/sources/detail/input_source.hpp"
 
@@ -56,9 +57,13 @@ class Graph {
   [[nodiscard]] const std::vector<std::shared_ptr<OutputOperation>>& outputs() const noexcept {
     return outputs_;
   }
-  /// Inputs and live nodes that keep something across batches (have a state descriptor), each
-  /// once, inputs first (valid after freeze()).
+  /// Inputs, the watermarks (when an output depends on one) and live nodes that keep something
+  /// across batches (have a state descriptor), each once, in that order (valid after freeze()).
   [[nodiscard]] std::vector<CheckpointedState*> stateful_nodes() const;
+  /// The context's event-time watermarks (with_watermark streams register at freeze()).
+  [[nodiscard]] const std::shared_ptr<WatermarkTracker>& watermarks() const noexcept {
+    return watermarks_;
+  }
   /// Nodes reachable from an output, parents before children (valid after freeze()).
   [[nodiscard]] const std::vector<OperatorNode*>& live_nodes() const noexcept { return live_; }
 
@@ -75,6 +80,7 @@ class Graph {
   std::vector<InputSource*> sources_;  // inputs_, as inputs
   std::vector<std::shared_ptr<OutputOperation>> outputs_;
   std::vector<OperatorNode*> live_;
+  std::shared_ptr<WatermarkTracker> watermarks_;
 };
 
 }  // namespace rill::detail
