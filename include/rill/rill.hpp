@@ -15,6 +15,7 @@
 #include "rill/core/words.hpp"
 #include "rill/dstream.hpp"
 #include "rill/dstream/state.hpp"
+#include "rill/dstream/time_window.hpp"
 #include "rill/sinks/sink.hpp"
 #include "rill/sources/options.hpp"
 #include "rill/sources/receiver.hpp"
