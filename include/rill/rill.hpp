@@ -16,6 +16,7 @@
 #include "rill/dstream.hpp"
 #include "rill/dstream/state.hpp"
 #include "rill/dstream/time_window.hpp"
+#include "rill/dstream/window_spec.hpp"
 #include "rill/sinks/sink.hpp"
 #include "rill/sources/options.hpp"
 #include "rill/sources/receiver.hpp"
