@@ -14,6 +14,7 @@
 #include "rill/core/time.hpp"
 #include "rill/core/words.hpp"
 #include "rill/dstream.hpp"
+#include "rill/dstream/aggregators.hpp"
 #include "rill/dstream/state.hpp"
 #include "rill/dstream/time_window.hpp"
 #include "rill/dstream/window_spec.hpp"
