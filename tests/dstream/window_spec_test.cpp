@@ -140,10 +140,48 @@ TEST(WindowAssignment, AgreesWithBruteForce) {
           EXPECT_GT(p + spec.pane(), Time{t});
           EXPECT_EQ(((p.milliseconds() - offset) % spec.pane().count()), 0);
           EXPECT_EQ(spec.windows(p), expected);
+          // The windows still open under each watermark around them: end > watermark.
+          for (std::int64_t wm = t - 2; wm <= t + size + 1; ++wm) {
+            std::vector<TimeWindow> open_expected;
+            for (const auto& w : expected) {
+              if (w.end > Time{wm}) open_expected.push_back(w);
+            }
+            std::vector<TimeWindow> open;
+            const auto called = spec.for_each_open_window(
+                Time{t}, Time{wm}, [&](const TimeWindow& w) { open.push_back(w); });
+            ASSERT_EQ(open, open_expected) << "watermark " << wm;
+            ASSERT_EQ(called, static_cast<std::int64_t>(open.size()));
+            ASSERT_EQ(called == 0, spec.last_window(Time{t}).end <= Time{wm});
+          }
         }
       }
     }
   }
+}
+
+// A row is dropped from each window whose end <= the watermark, and is late when all its windows
+// ended: the seed's 5 s windows sliding by 2 s from second 1, a row at 1000 ms.
+TEST(WindowAssignment, OpenWindowsUnderAWatermark) {
+  const auto spec = rill::sliding(5s, 2s, 1s);
+  const std::vector<std::pair<std::int64_t, std::vector<TimeWindow>>> cases = {
+      {-10000, wins({{-3000, 2000}, {-1000, 4000}, {1000, 6000}})},
+      {1999, wins({{-3000, 2000}, {-1000, 4000}, {1000, 6000}})},
+      {2000, wins({{-1000, 4000}, {1000, 6000}})},
+      {4000, wins({{1000, 6000}})},
+      {5999, wins({{1000, 6000}})},
+      {6000, {}},
+      {100000, {}},
+  };
+  for (const auto& [wm, expected] : cases) {
+    SCOPED_TRACE("watermark " + std::to_string(wm));
+    std::vector<TimeWindow> open;
+    const auto n = spec.for_each_open_window(Time{1000}, Time{wm},
+                                             [&](const TimeWindow& w) { open.push_back(w); });
+    EXPECT_EQ(open, expected);
+    EXPECT_EQ(n, static_cast<std::int64_t>(expected.size()));
+  }
+  EXPECT_EQ(spec.last_window(Time{1000}), win(1000, 6000));
+  EXPECT_EQ(spec.first_window(Time{1000}), win(-3000, 2000));
 }
 
 TEST(WindowAssignment, SpecAccessors) {

@@ -102,6 +102,26 @@ class TimeWindows {
     for (std::int64_t i = 0; i < n; ++i, s += slide_)
       fn(TimeWindow{s, s + size_});
   }
+  /// Calls `fn(TimeWindow)` for each window containing t that is still open under `watermark`
+  /// (`end > watermark`; a row is dropped from a window whose `end <= watermark`, Spark's rule),
+  /// in ascending start order, and returns how many it called fn for: 0 means the row is late
+  /// for all its windows. Allocates nothing.
+  template <class Fn>
+  std::int64_t for_each_open_window(Time t, Time watermark, Fn&& fn) const {
+    const std::int64_t n = window_count(t);
+    const Time last = last_window_start(t);
+    Time s = last - slide_ * (n - 1);
+    std::int64_t i = 0;
+    if (s + size_ <= watermark) {
+      if (last + size_ <= watermark) return 0;
+      // Skip the windows that ended: ends grow by one slide per window.
+      i = ((watermark - (s + size_)).count()) / slide_.count() + 1;
+      s += slide_ * i;
+    }
+    for (std::int64_t k = i; k < n; ++k, s += slide_)
+      fn(TimeWindow{s, s + size_});
+    return n - i;
+  }
   /// The windows containing t, in ascending start order (for tests and diagnostics; the
   /// operators use for_each_window).
   [[nodiscard]] std::vector<TimeWindow> windows(Time t) const;
