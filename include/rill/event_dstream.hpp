@@ -7,10 +7,20 @@
 #include <type_traits>
 #include <utility>
 
+#include <variant>
+
+#include "rill/core/errors.hpp"
 #include "rill/core/time.hpp"
 #include "rill/dstream.hpp"
+#include "rill/dstream/aggregators.hpp"
+#include "rill/dstream/detail/late_rows.hpp"
 #include "rill/dstream/detail/watermark_node.hpp"
 #include "rill/dstream/detail/watermark_tracker.hpp"
+#include "rill/dstream/detail/window_aggregate.hpp"
+#include "rill/dstream/output_mode.hpp"
+#include "rill/dstream/time_window.hpp"
+#include "rill/dstream/window_spec.hpp"
+#include "rill/windowed_dstream.hpp"
 
 namespace rill {
 
@@ -55,12 +65,74 @@ class EventDStream : public DStream<T> {
   [[nodiscard]] std::optional<Duration> watermark_delay() const noexcept { return delay_; }
   /// True when the stream was made by with_watermark.
   [[nodiscard]] bool has_watermark() const noexcept { return delay_.has_value(); }
+  // ---- event-time aggregation (docs/event-time.md) ----
+
+  /// Aggregates the rows of each event-time window and key: `spec` is rill::tumbling,
+  /// rill::sliding or rill::session; `key_of(const T&)` (callable or member pointer) gives the
+  /// key, hashed as in reduce_by_key; `agg` is a rill::agg aggregator or a user's (see
+  /// rill::Aggregator). Returns a WindowedDStream<K, R, T> of `Windowed{window, key, value}`
+  /// in `mode` (Structured Streaming's output modes, Spark >= 3.4's rules: late rows are judged
+  /// against the previous batch's watermark, emission and eviction use the current one), plus
+  /// late_records(). The state is an accumulator per pane (gcd(size, slide) ms) and key, merged
+  /// into a window's value when it is emitted; it is checkpointed incrementally.
+  /// Throws rill::InvalidArgument for append mode on a stream without a watermark
+  /// (with_event_time) and for update mode with session windows.
+  template <class Spec, class KeyOf, class Agg>
+  requires WindowSpecFor<Spec, T> && std::invocable<const KeyOf&, const T&> && AggregatorFor<Agg, T>
+  auto aggregate_by_window(Spec spec, KeyOf key_of, Agg agg, OutputMode mode = OutputMode::append,
+                           std::size_t num_partitions = 0) const {
+    using K = std::remove_cvref_t<std::invoke_result_t<const KeyOf&, const T&>>;
+    return aggregate<K>(std::move(spec), std::move(key_of), std::move(agg), mode,
+                        num_partitions == 0 ? this->graph()->parallelism() : num_partitions);
+  }
+  /// aggregate_by_window without a key: one value per window (`K` is std::monostate), computed
+  /// in one partition. Session windows need a key: rill::InvalidArgument.
+  template <class Spec, class Agg>
+  requires WindowSpecFor<Spec, T> && AggregatorFor<Agg, T>
+  auto aggregate_by_window(Spec spec, Agg agg, OutputMode mode = OutputMode::append) const {
+    if constexpr (is_session_windows_v<Spec>) {
+      throw InvalidArgument(
+          "EventDStream::aggregate_by_window: session windows need a key (sessions are per "
+          "key); pass key_of");
+    }
+    return aggregate<std::monostate>(std::move(spec), NoKey{}, std::move(agg), mode, 1);
+  }
+
   /// Internal: the context's watermarks.
   [[nodiscard]] std::shared_ptr<detail::WatermarkTracker> watermarks() const {
     return this->graph()->watermarks();
   }
 
  private:
+  struct NoKey {
+    std::monostate operator()(const T& /*row*/) const noexcept { return {}; }
+  };
+
+  template <class K, class Spec, class KeyOf, class Agg>
+  auto aggregate(Spec spec, KeyOf key_of, Agg agg, OutputMode mode, std::size_t partitions) const {
+    constexpr std::string_view call = "EventDStream::aggregate_by_window";
+    if (mode == OutputMode::append && !has_watermark()) {
+      throw InvalidArgument(fmt::format(
+          "{}: append mode emits a window once the watermark passes its end, and this stream "
+          "has no watermark; use with_watermark(time_of, delay), or OutputMode::update / "
+          "complete",
+          call));
+    }
+    auto bound = detail::bind_aggregator<T>(std::move(agg));
+    using Bound = decltype(bound);
+    static_assert(!is_session_windows_v<Spec>, "rill: session windows are not built yet");
+    using Node = detail::TimeWindowAggregateNode<T, K, KeyOf, TimeOf, Bound>;
+    auto node = std::make_shared<Node>(this->node(), spec, std::move(key_of), time_of_,
+                                       std::move(bound), mode, watermarks(), partitions);
+    this->graph()->check_open(call);
+    this->graph()->add_node(node, call);
+    using R = typename Node::R;
+    auto graph = this->graph();
+    return WindowedDStream<K, R, T>(graph, node, [node] {
+      return std::make_shared<detail::LateRecordsNode<T, Node>>(node, node->input_partitions());
+    });
+  }
+
   TimeOf time_of_;
   std::optional<Duration> delay_;
 };
