@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -74,6 +76,48 @@ class Child {
   pid_t pid_ = 0;
 };
 
+/// The event-time part of the model: words counted per tumbling 3 s event-time window in append
+/// mode, watermark delay 1 s (shared/api.md's rules, one input), and the late rows.
+void event_time_model(std::map<std::string, std::string>& files) {
+  const auto input = rill_test::events(kBatches);
+  std::optional<std::int64_t> input_wm, in_force, late_bound;
+  std::map<std::tuple<std::int64_t, std::string>, long> state;  // (window start, word) -> count
+  auto floor3 = [](std::int64_t t) { return t - (((t % 3000) + 3000) % 3000); };
+  for (int b = 0; b < kBatches; ++b) {
+    const auto t = std::to_string((b + 1) * 1000);
+    late_bound = in_force;
+    in_force = input_wm;
+    std::vector<rill_test::Event> late;
+    for (const auto& e : input[static_cast<std::size_t>(b)]) {
+      const std::int64_t start = floor3(e.second);
+      if (late_bound && start + 3000 <= *late_bound) {
+        late.push_back(e);
+      } else {
+        ++state[{start, e.first}];
+      }
+    }
+    std::string text;
+    for (auto it = state.begin(); it != state.end();) {
+      const auto& [start, word] = it->first;
+      if (in_force && start + 3000 <= *in_force) {
+        text += fmt::format("([{},{}),{},{})\n", start, start + 3000, word, it->second);
+        it = state.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    files["event_counts-" + t] = text;
+    std::sort(late.begin(), late.end());
+    text.clear();
+    for (const auto& e : late)
+      text += fmt::format("({},{})\n", e.first, e.second);
+    files["late_events-" + t] = text;
+    for (const auto& e : input[static_cast<std::size_t>(b)]) {
+      if (!input_wm || e.second - 1000 > *input_wm) input_wm = e.second - 1000;
+    }
+  }
+}
+
 /// The model: what the pipeline must write, computed without rill.
 std::map<std::string, std::string> model() {
   const auto input = rill_test::lines(kBatches);
@@ -137,6 +181,7 @@ std::map<std::string, std::string> model() {
       text += l + "\n";
     files["sessions-" + t] = text;
   }
+  event_time_model(files);
   return files;
 }
 

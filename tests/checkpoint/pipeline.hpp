@@ -29,6 +29,29 @@ inline std::deque<std::vector<std::string>> lines(int batches) {
   return out;
 }
 
+/// Event-time input: (word, event time in ms). Batch b (batch time (b + 1) s) holds b % 3 events
+/// around b s, up to 1.5 s early or 0.5 s late, and every 11th batch one event 6 s early, which a
+/// 1 s watermark delay makes late.
+using Event = std::pair<std::string, std::int64_t>;
+inline std::deque<std::vector<Event>> events(int batches) {
+  std::deque<std::vector<Event>> out;
+  const std::vector<std::string> words = {"a", "b", "c", "d", "e"};
+  for (int b = 0; b < batches; ++b) {
+    std::vector<Event> batch;
+    for (int l = 0; l < b % 3; ++l) {
+      batch.emplace_back(words[static_cast<std::size_t>((b + l) % 5)],
+                         std::int64_t{b} * 1000 + ((b * 7 + l * 3) % 5 - 3) * 500);
+    }
+    if (b % 11 == 5)
+      batch.emplace_back(words[static_cast<std::size_t>(b % 5)], std::int64_t{b} * 1000 - 6000);
+    out.push_back(std::move(batch));
+  }
+  return out;
+}
+inline rill::Time event_time(const Event& e) {
+  return rill::Time{e.second};
+}
+
 template <class T>
 inline auto sorted(const rill::DStream<T>& s) {
   return s.transform([](const rill::Batch<T>& b, rill::Time) {
@@ -49,7 +72,8 @@ struct Options {
 /// Words of the generated lines counted four ways, each written sorted to text files: running
 /// totals (update_state_by_key), sessions that end after 2 s without the word (map_with_state
 /// with a timeout), sums over 3 s (incremental window) and the words in 2 s (plain window).
-/// Exactly once: queue input, text-file outputs.
+/// And words with event times (events()) counted per 3 s event-time window in append mode with
+/// a 1 s watermark delay, with their late rows. Exactly once: queue input, text-file outputs.
 inline std::unique_ptr<rill::StreamingContext> pipeline(const fs::path& out,
                                                         std::shared_ptr<rill::ManualClock> clock,
                                                         Options options, int batches) {
@@ -95,6 +119,13 @@ inline std::unique_ptr<rill::StreamingContext> pipeline(const fs::path& out,
       .window(2s, 1s)
       .count()
       .save_as_text_files((out / "window_count").string());
+  auto by_window = ctx->queue_stream<Event>(events(batches))
+                       .with_watermark(&event_time, 1s)
+                       .name("events")
+                       .aggregate_by_window(rill::tumbling(3s), &Event::first, rill::agg::count())
+                       .name("event_counts");
+  sorted(by_window).save_as_text_files((out / "event_counts").string());
+  sorted(by_window.late_records()).save_as_text_files((out / "late_events").string());
   return ctx;
 }
 
