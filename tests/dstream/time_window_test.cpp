@@ -69,6 +69,13 @@ TEST(TimeWindow, KeysAHashMap) {
   ++counts[{win(5, 10), "a"}];
   EXPECT_EQ(counts.size(), 3u);
   EXPECT_EQ((counts[{win(0, 5), "a"}]), 2);
+  // Keyless results are keyed by (window, std::monostate).
+  boost::unordered_flat_map<std::pair<TimeWindow, std::monostate>, int,
+                            boost::hash<std::pair<TimeWindow, std::monostate>>>
+      keyless;
+  ++keyless[{win(0, 5), {}}];
+  ++keyless[{win(0, 5), {}}];
+  EXPECT_EQ(keyless.size(), 1u);
 }
 
 TEST(Windowed, PrintsAsPrintDoes) {
