@@ -20,6 +20,7 @@ namespace {
 // of names) begin with their element count, which is never this large.
 constexpr std::uint64_t kSealRecordV2 = 0xF11E'5EA1'0000'0002ULL;
 constexpr std::uint64_t kPositionV2 = 0xF11E'9051'0000'0002ULL;
+constexpr std::uint64_t kPositionDeltaV1 = 0xF11E'DE17'0000'0001ULL;
 
 std::uint64_t leading_word(std::string_view bytes) {
   std::uint64_t word = 0;
@@ -305,21 +306,161 @@ void FileSource::forget_absent(const std::vector<Listed>& listing) {
   });
 }
 
-std::string FileSource::save_position(Time t) const {
+FileSource::Position FileSource::position_at(Time t) const {
   std::lock_guard lock(files_mutex_);
-  std::map<std::string, Time> seen = seen_;
+  Position position{forget_before_, seen_, queue_before_};
   for (auto it = seen_in_.upper_bound(t); it != seen_in_.end(); ++it) {
     for (const auto& name : it->second)
-      seen.erase(name);
+      position.names.erase(name);
   }
-  std::vector<Pending> queue = queue_before_;
   if (auto it = queue_after_.upper_bound(t); it != queue_after_.begin())
-    queue = std::prev(it)->second;
+    position.queue = std::prev(it)->second;
+  return position;
+}
+
+void FileSource::keep_written(Time t, Position position) const {
+  if (!tracking_) return;
+  std::lock_guard lock(written_mutex_);
+  written_.emplace(t, std::move(position));
+}
+
+std::string FileSource::save_position(Time t) const {
+  Position position = position_at(t);
   std::vector<std::pair<std::string, std::int64_t>> names;
-  names.reserve(seen.size());
-  for (const auto& [name, listed] : seen)
+  names.reserve(position.names.size());
+  for (const auto& [name, listed] : position.names)
     names.emplace_back(name, listed.milliseconds());
-  return to_bytes(kPositionV2, forget_before_.milliseconds(), names, queue);
+  std::string bytes =
+      to_bytes(kPositionV2, position.forget_before.milliseconds(), names, position.queue);
+  keep_written(t, std::move(position));
+  return bytes;
+}
+
+FileSource::PositionDelta FileSource::diff(const Position& from, const Position& to) {
+  PositionDelta delta;
+  delta.forget_before_ms = to.forget_before.milliseconds();
+  // Both maps are sorted by name: one merge.
+  auto a = from.names.begin();
+  auto b = to.names.begin();
+  while (a != from.names.end() || b != to.names.end()) {
+    if (b == to.names.end() || (a != from.names.end() && a->first < b->first)) {
+      delta.forgotten.push_back(a->first);
+      ++a;
+    } else if (a == from.names.end() || b->first < a->first) {
+      delta.added.emplace_back(b->first, b->second.milliseconds());
+      ++b;
+    } else {
+      if (a->second != b->second) delta.added.emplace_back(b->first, b->second.milliseconds());
+      ++a;
+      ++b;
+    }
+  }
+  // Files leave the queue at its front and join at its back; a name is queued at most once. The
+  // new queue's first file, found in the old one, fixes how many left; the old entries after it
+  // must follow unchanged. Otherwise (a replay moved a file to the front) the whole queue is new.
+  const auto& old_queue = from.queue;
+  const auto& new_queue = to.queue;
+  delta.queue_dropped = old_queue.size();
+  std::size_t kept = 0;
+  if (!new_queue.empty()) {
+    const auto first = std::find_if(old_queue.begin(), old_queue.end(), [&](const Pending& p) {
+      return p.name == new_queue.front().name;
+    });
+    const auto dropped = static_cast<std::size_t>(first - old_queue.begin());
+    const std::size_t rest = old_queue.size() - dropped;
+    bool follows = first != old_queue.end() && rest <= new_queue.size();
+    for (std::size_t i = 1; follows && i < rest; ++i) {
+      follows = old_queue[dropped + i].name == new_queue[i].name &&
+                old_queue[dropped + i].offset == new_queue[i].offset;
+    }
+    if (follows) {
+      kept = rest;
+      delta.queue_dropped = dropped;
+      delta.queue_kept = rest;
+      delta.front_offset = new_queue.front().offset;
+    }
+  }
+  delta.queue_added.assign(new_queue.begin() + static_cast<std::ptrdiff_t>(kept), new_queue.end());
+  return delta;
+}
+
+void FileSource::track_position_changes() {
+  tracking_ = true;
+}
+
+std::optional<std::string> FileSource::save_position_delta(Time t) const {
+  if (!tracking_) return std::nullopt;
+  std::lock_guard lock(written_mutex_);
+  if (!saved_) return std::nullopt;
+  Position position = position_at(t);
+  const PositionDelta d = diff(*saved_, position);
+  written_.emplace(t, std::move(position));
+  return to_bytes(kPositionDeltaV1, d.forget_before_ms, d.added, d.forgotten, d.queue_dropped,
+                  d.queue_kept, d.front_offset, d.queue_added);
+}
+
+void FileSource::position_saved(Time t) {
+  std::lock_guard lock(written_mutex_);
+  // What the checkpoint of t holds becomes the base of the next delta. Should it be unknown
+  // (no save of t was kept), the next checkpoint writes the whole position.
+  if (written_ && written_->first == t) {
+    saved_ = std::move(written_->second);
+  } else {
+    saved_.reset();
+  }
+  written_.reset();
+}
+
+void FileSource::load_position_delta(std::string_view bytes) {
+  const std::uint64_t word = leading_word(bytes);
+  if (newer_layout(word, kPositionDeltaV1)) {
+    throw CheckpointError(fmt::format(
+        "text_file_stream {}: a checkpointed position delta has a newer layout than this build "
+        "reads; restore with the rill version that wrote the checkpoint",
+        name_));
+  }
+  if (word != kPositionDeltaV1) {
+    throw CheckpointError(fmt::format(
+        "text_file_stream {}: a checkpointed position delta does not begin with its layout "
+        "marker; the checkpoint is damaged or not this stream's",
+        name_));
+  }
+  PositionDelta d;
+  try {
+    std::uint64_t version = 0;
+    from_bytes(bytes, version, d.forget_before_ms, d.added, d.forgotten, d.queue_dropped,
+               d.queue_kept, d.front_offset, d.queue_added);
+  } catch (const std::exception& e) {
+    throw CheckpointError(fmt::format(
+        "text_file_stream {}: a checkpointed position delta cannot be read ({}); the checkpoint "
+        "is damaged",
+        name_, e.what()));
+  }
+  std::lock_guard lock(files_mutex_);
+  // Check before changing anything: a delta applies only to the position it was written over.
+  const auto mismatch = [&](std::string_view what) {
+    return CheckpointError(fmt::format(
+        "text_file_stream {}: a checkpointed position delta does not apply to the position "
+        "restored before it ({}); the checkpoint chain is damaged",
+        name_, what));
+  };
+  for (const auto& name : d.forgotten) {
+    if (seen_.count(name) == 0)
+      throw mismatch(fmt::format("it forgets '{}', which is not remembered", name));
+  }
+  if (d.queue_dropped > queue_.size() || d.queue_kept != queue_.size() - d.queue_dropped) {
+    throw mismatch(fmt::format("it keeps {} of {} queued files after dropping {}", d.queue_kept,
+                               queue_.size(), d.queue_dropped));
+  }
+  for (const auto& name : d.forgotten)
+    seen_.erase(name);
+  for (auto& [name, listed] : d.added)
+    seen_.insert_or_assign(std::move(name), Time{listed});
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(d.queue_dropped));
+  if (!queue_.empty()) queue_.front().offset = d.front_offset;
+  queue_.insert(queue_.end(), d.queue_added.begin(), d.queue_added.end());
+  queue_before_.assign(queue_.begin(), queue_.end());
+  forget_before_ = Time{d.forget_before_ms};
 }
 
 void FileSource::load_position(std::string_view bytes) {
