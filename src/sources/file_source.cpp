@@ -48,6 +48,16 @@ std::optional<Time> modified_at(const fs::path& path) {
               static_cast<std::int64_t>(link.st_mtim.tv_nsec) / 1'000'000};
 }
 
+/// When the file's status last changed (st_ctime: set by creating, renaming, copying or
+/// chmod-ing it, not by setting its modification time), or the link's when its target cannot be
+/// reached.
+std::optional<Time> status_changed_at(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && ::lstat(path.c_str(), &st) != 0) return std::nullopt;
+  return Time{static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000 +
+              static_cast<std::int64_t>(st.st_ctim.tv_nsec) / 1'000'000};
+}
+
 std::string suppressed_note(std::int64_t n) {
   return n > 0 ? fmt::format(" ({} more not logged)", n) : std::string();
 }
@@ -111,9 +121,14 @@ void FileSource::admit(const Listed& entry, Time now, Time t) {
         std::lock_guard lock(files_mutex_);
         forget_before = forget_before_;
       }
-      // Listed before the names now remembered (and forgotten since), or moved in that old:
-      // Spark's FileInputDStream ignores both.
-      if (*modified < forget_before) return;
+      // Modified before the names now remembered were listed: a file listed then and forgotten
+      // since, passed over without a word (its name is no longer known), as Spark's
+      // FileInputDStream does; unless its status changed after that (it was moved or copied in
+      // since, with an old modification time): a new file too old to take, skipped below.
+      if (*modified < forget_before) {
+        const auto changed = status_changed_at(entry.path);
+        if (!changed || *changed < forget_before) return;
+      }
       if (*modified < now - options_.remember) {
         {
           std::lock_guard lock(files_mutex_);

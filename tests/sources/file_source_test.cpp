@@ -470,3 +470,57 @@ TEST_F(FileSourceTest,
   source->position_saved(rill::Time{3000});
   EXPECT_FALSE(source->save_position_delta(rill::Time{3000}).has_value());
 }
+
+TEST_F(FileSourceTest,
+       AFileMovedInOlderThanTheRememberWindowAfterTheFirstBatchIsSkippedCountedAndLogged) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  rill::get_logger()->sinks().push_back(sink);
+  SetClock clock;  // the wall clock's reading, moved on by the test
+  const auto wall =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  clock.set(rill::Time{wall.time_since_epoch().count()});
+  const auto set_modified = [&](const std::string& name, std::chrono::system_clock::duration ago) {
+    fs::last_write_time(dir() / name, std::chrono::file_clock::from_sys(wall - ago));
+  };
+  auto source = started({.remember = 60s}, clock);
+  write("fresh.txt", "fresh\n");
+  set_modified("fresh.txt", 0s);
+  EXPECT_EQ(source->seal(clock.now(), true).records, Lines{"fresh"});
+  source->release(clock.now());  // names listed before now - 60 s are forgotten from here
+
+  // Moved in now with a modification time an hour ago: before the remember window, and before
+  // the oldest name remembered. Skipped, counted once each, logged once (rate-limited).
+  clock.advance(1s);
+  for (const char* name : {"old1.txt", "old2.txt", "old3.txt"}) {
+    write(name, "old\n");
+    set_modified(name, 1h);
+  }
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  source->release(clock.now());
+  EXPECT_EQ(source->counts().skipped, 3);
+  clock.advance(1s);
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  source->release(clock.now());
+  EXPECT_EQ(source->counts().skipped, 3);
+
+  // Once their names are forgotten (60 s after they were listed), they and fresh.txt stay in the
+  // directory as forgotten files: passed over without being counted or logged again.
+  clock.advance(120s);
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  source->release(clock.now());
+  clock.advance(1s);
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  EXPECT_EQ(source->counts().skipped, 3);
+  EXPECT_EQ(source->counts().errors, 0);
+
+  auto& sinks = rill::get_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+  const std::string text = log.str();
+  std::size_t logged = 0;
+  for (auto pos = text.find("modified before the remember window"); pos != std::string::npos;
+       pos = text.find("modified before the remember window", pos + 1))
+    ++logged;
+  EXPECT_EQ(logged, 1U) << text;
+  EXPECT_NE(text.find("old1.txt"), std::string::npos) << text;
+}
