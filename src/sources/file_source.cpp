@@ -1,9 +1,13 @@
 #include "sources/file_source.hpp"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <memory>
+#include <string_view>
 
 #include "rill/core/errors.hpp"
 #include "rill/core/logging.hpp"
@@ -68,9 +72,24 @@ FileSource::FileSource(fs::path dir, FileStreamOptions options)
     : dir_(std::move(dir)), options_(options) {}
 
 std::optional<std::vector<FileSource::Listed>> FileSource::list() {
+  // readdir, not std::filesystem::directory_iterator: only the names are read here (the file
+  // types and times are read for new names only, in admit()), so that a batch over a directory
+  // of n files costs n names, not n paths and n stats.
   std::vector<Listed> out;
   std::error_code ec;
-  fs::directory_iterator it(dir_, ec);
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(dir_.c_str()), &::closedir);
+  if (dir == nullptr) ec = std::error_code(errno, std::generic_category());
+  while (!ec) {
+    errno = 0;
+    const dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) {
+      if (errno != 0) ec = std::error_code(errno, std::generic_category());
+      break;
+    }
+    const std::string_view file_name(entry->d_name);  // "." and ".." too
+    if (file_name.empty() || file_name[0] == '.' || file_name[0] == '_') continue;
+    out.push_back(Listed{std::string(file_name)});
+  }
   if (ec) {
     if (!list_error_ || *list_error_ != ec) {
       logger().warn("text_file_stream {}: cannot list '{}': {}; retrying every batch", name_,
@@ -84,17 +103,8 @@ std::optional<std::vector<FileSource::Listed>> FileSource::list() {
     logger().info("text_file_stream {}: '{}' can be listed again", name_, dir_.string());
     list_error_.reset();
   }
-  for (const fs::directory_entry& entry : it) {
-    const std::string file_name = entry.path().filename().string();
-    if (file_name.empty() || file_name[0] == '.' || file_name[0] == '_') continue;
-    // Regular files, and links whose target cannot be reached (counted as unreadable later);
-    // directories, pipes and devices are skipped (counted once).
-    std::error_code type_ec;
-    const auto status = entry.status(type_ec);
-    out.push_back(Listed{entry.path(), type_ec || fs::is_regular_file(status)});
-  }
   std::sort(out.begin(), out.end(),
-            [](const Listed& a, const Listed& b) { return a.path < b.path; });
+            [](const Listed& a, const Listed& b) { return a.name < b.name; });
   return out;
 }
 
@@ -107,15 +117,16 @@ void FileSource::start(SourceContext& ctx) {
     if (auto listing = list()) {
       std::lock_guard lock(files_mutex_);
       for (const auto& entry : *listing)
-        seen_.emplace(entry.path.filename().string(), now);
+        seen_.emplace(entry.name, now);
     }
   }
 }
 
 void FileSource::admit(const Listed& entry, Time now, Time t) {
-  const std::string file_name = entry.path.filename().string();
+  const std::string& file_name = entry.name;
+  const fs::path path = dir_ / file_name;
   if (clock_ != nullptr && !clock_->is_manual()) {
-    if (const auto modified = modified_at(entry.path)) {
+    if (const auto modified = modified_at(path)) {
       Time forget_before;
       {
         std::lock_guard lock(files_mutex_);
@@ -126,7 +137,7 @@ void FileSource::admit(const Listed& entry, Time now, Time t) {
       // FileInputDStream does; unless its status changed after that (it was moved or copied in
       // since, with an old modification time): a new file too old to take, skipped below.
       if (*modified < forget_before) {
-        const auto changed = status_changed_at(entry.path);
+        const auto changed = status_changed_at(path);
         if (!changed || *changed < forget_before) return;
       }
       if (*modified < now - options_.remember) {
@@ -138,24 +149,29 @@ void FileSource::admit(const Listed& entry, Time now, Time t) {
         ++skipped_;
         if (auto dropped = too_old_log_.allow()) {
           logger().info("text_file_stream {}: skipping '{}': modified before the remember window{}",
-                        name_, entry.path.string(), suppressed_note(*dropped));
+                        name_, path.string(), suppressed_note(*dropped));
         }
         return;
       }
     }
   }
+  // Regular files, and links whose target cannot be reached (counted as unreadable when read);
+  // directories, pipes and devices are skipped (counted once).
+  std::error_code type_ec;
+  const auto status = fs::status(path, type_ec);
+  const bool regular = type_ec || fs::is_regular_file(status);
   // Seen and seen in batch t at once: a checkpoint of an earlier batch, written meanwhile on the
   // batch thread, must not count the name as seen before t (save_position).
   std::lock_guard lock(files_mutex_);
   seen_.emplace(file_name, now);
   seen_in_[t].push_back(file_name);
-  if (!entry.regular) {
+  if (!regular) {
     ++skipped_;
     if (auto dropped = not_regular_log_.allow()) {
       logger().info(
           "text_file_stream {}: skipping '{}': not a regular file (a directory, FIFO, socket or "
           "device){}",
-          name_, entry.path.string(), suppressed_note(*dropped));
+          name_, path.string(), suppressed_note(*dropped));
     }
     return;
   }
@@ -167,13 +183,15 @@ Sealed<std::string> FileSource::seal(Time t, bool take_buffered) {
   const Time now = clock_ != nullptr ? clock_->now() : t;
   if (t.milliseconds() <= stop_at_) {
     if (auto listing = list()) {
-      for (const auto& entry : *listing) {
-        {
-          std::lock_guard lock(files_mutex_);
-          if (seen_.count(entry.path.filename().string()) != 0) continue;
+      std::vector<const Listed*> unseen;
+      {
+        std::lock_guard lock(files_mutex_);
+        for (const auto& entry : *listing) {
+          if (seen_.count(entry.name) == 0) unseen.push_back(&entry);
         }
-        admit(entry, now, t);
       }
+      for (const Listed* entry : unseen)
+        admit(*entry, now, t);
       if (clock_ != nullptr && clock_->is_manual()) forget_absent(*listing);
     }
   }
@@ -310,12 +328,15 @@ void FileSource::forget_old(Time now) {
 }
 
 void FileSource::forget_absent(const std::vector<Listed>& listing) {
-  std::set<std::string> present;
-  for (const auto& entry : listing)
-    present.insert(entry.path.filename().string());
+  const auto present = [&](const std::string& name) {  // the listing is sorted by name
+    const auto it =
+        std::lower_bound(listing.begin(), listing.end(), name,
+                         [](const Listed& e, const std::string& n) { return e.name < n; });
+    return it != listing.end() && it->name == name;
+  };
   std::lock_guard lock(files_mutex_);
   std::erase_if(seen_, [&](const auto& entry) {
-    if (present.count(entry.first) != 0) return false;
+    if (present(entry.first)) return false;
     return std::none_of(queue_.begin(), queue_.end(),
                         [&](const Pending& p) { return p.name == entry.first; });
   });

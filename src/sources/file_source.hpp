@@ -112,12 +112,11 @@ class FileSource final : public Source<std::string> {
   [[nodiscard]] static PositionDelta diff(const Position& from, const Position& to);
 
   struct Listed {
-    std::filesystem::path path;
-    bool regular = true;  // or a link that cannot be followed (then unreadable when read)
+    std::string name;  // the file name, without the directory
   };
 
-  /// The candidate entries now in the directory, sorted by name; nullopt when it cannot be
-  /// listed (logged once per change of the error, and counted).
+  /// The candidate entries now in the directory (of any type), sorted by name; nullopt when it
+  /// cannot be listed (logged once per change of the error, and counted).
   std::optional<std::vector<Listed>> list();
   /// A newly listed entry, first listed by batch t: queued to be read, or skipped (counted), or
   /// ignored as forgotten.
