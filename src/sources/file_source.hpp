@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "rill/sources/options.hpp"
@@ -25,7 +26,9 @@ namespace rill::detail {
 /// large file is split over consecutive batches. Its seal record names the byte range of each
 /// file it took; its position is the names remembered (with the time each was first listed),
 /// the queue of files not yet read to their end (with the offset reached), and the time before
-/// which forgotten files were listed. See docs/checkpoint-format.md for the layouts.
+/// which forgotten files were listed. With a checkpoint directory, a delta checkpoint holds only
+/// what changed since the last durable checkpoint: the names added and forgotten, and the queue's
+/// change. See docs/checkpoint-format.md for the layouts.
 class FileSource final : public Source<std::string> {
  public:
   FileSource(std::filesystem::path dir, FileStreamOptions options);
@@ -54,6 +57,15 @@ class FileSource final : public Source<std::string> {
   }
   [[nodiscard]] std::string save_position(Time t) const override;
   void load_position(std::string_view bytes) override;
+  void track_position_changes() override;
+  /// The names added and forgotten and the queue's change since the position_saved() one, as
+  /// of the end of batch t; nullopt before the first position_saved() (or without
+  /// track_position_changes()).
+  [[nodiscard]] std::optional<std::string> save_position_delta(Time t) const override;
+  /// Throws CheckpointError when the bytes are not a position delta this build reads, or do not
+  /// apply to the position restored so far.
+  void load_position_delta(std::string_view bytes) override;
+  void position_saved(Time t) override;
   [[nodiscard]] SourceCounts counts() const override {
     return SourceCounts{skipped_.load(), errors_.load()};
   }
@@ -79,13 +91,32 @@ class FileSource final : public Source<std::string> {
   };
 
  private:
+  /// The position as of the end of a batch: what save_position() writes.
+  struct Position {
+    Time forget_before{std::numeric_limits<std::int64_t>::min()};
+    std::map<std::string, Time> names;  // name -> clock time first listed
+    std::vector<Pending> queue;
+  };
+  /// A Position of a batch against that of an earlier one: what save_position_delta() writes.
+  struct PositionDelta {
+    std::int64_t forget_before_ms = 0;
+    std::vector<std::pair<std::string, std::int64_t>> added;  // new, or listed again: (name, ms)
+    std::vector<std::string> forgotten;
+    // The queue: `queue_dropped` entries leave its front, the next `queue_kept` stay (the first
+    // of them now at `front_offset`), then `queue_added` follow.
+    std::uint64_t queue_dropped = 0;
+    std::uint64_t queue_kept = 0;
+    std::uint64_t front_offset = 0;
+    std::vector<Pending> queue_added;
+  };
+  [[nodiscard]] static PositionDelta diff(const Position& from, const Position& to);
+
   struct Listed {
-    std::filesystem::path path;
-    bool regular = true;  // or a link that cannot be followed (then unreadable when read)
+    std::string name;  // the file name, without the directory
   };
 
-  /// The candidate entries now in the directory, sorted by name; nullopt when it cannot be
-  /// listed (logged once per change of the error, and counted).
+  /// The candidate entries now in the directory (of any type), sorted by name; nullopt when it
+  /// cannot be listed (logged once per change of the error, and counted).
   std::optional<std::vector<Listed>> list();
   /// A newly listed entry, first listed by batch t: queued to be read, or skipped (counted), or
   /// ignored as forgotten.
@@ -102,6 +133,10 @@ class FileSource final : public Source<std::string> {
   /// longer in `listing`. Never the queued files. Holds files_mutex_.
   void forget_old(Time now);
   void forget_absent(const std::vector<Listed>& listing);
+  /// The position as of the end of batch t (see save_position()). Holds files_mutex_.
+  [[nodiscard]] Position position_at(Time t) const;
+  /// Keeps the position of batch t just encoded, for position_saved(t).
+  void keep_written(Time t, Position position) const;
 
   std::filesystem::path dir_;
   FileStreamOptions options_;
@@ -125,6 +160,14 @@ class FileSource final : public Source<std::string> {
   std::map<Time, std::vector<Pending>> queue_after_;  // batch -> the queue after it
   std::vector<Pending> queue_before_;                 // the queue before the oldest of those
   Time forget_before_{std::numeric_limits<std::int64_t>::min()};  // see forget_old()
+
+  // Incremental positions, on the batch thread (a mutex of their own, so that the diff does not
+  // hold up seal()): the position of the last durable checkpoint, and the one last encoded (the
+  // checkpoint being written) with its batch time.
+  std::atomic<bool> tracking_{false};
+  mutable std::mutex written_mutex_;
+  std::optional<Position> saved_;
+  mutable std::optional<std::pair<Time, Position>> written_;
 };
 
 }  // namespace rill::detail

@@ -1,6 +1,9 @@
 // Incremental checkpoints: a delta holds what the batch changed, so its size follows the changed
 // keys, not the whole state; restoring a snapshot plus deltas gives the uninterrupted run's state.
+// The file stream's position likewise: its deltas hold the names a batch added or forgot.
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -216,4 +219,73 @@ TEST_F(Incremental, KeyedWindowDeltasHoldTheNewPreAggregatesAndTheKeysTheyMoved)
     EXPECT_LT(size_of(fmt::format("delta-{}", b * 1000)), snapshot / 50);
   }
   expect_restarts_give_the_same(build, *sink, {2, 5});
+}
+
+TEST_F(Incremental, AFileStreamsDeltasStaySmallAndRestartsReadEveryLineOnce) {
+  // 3,000 files before the first batch, then one file a batch, and a large file read over
+  // batches 5 to 7 (max_bytes_per_batch) while the context stops after 3 and 6.
+  const fs::path in = dir_.string() + "-in";
+  fs::create_directories(in);
+  const auto add = [&](const std::string& name, const std::string& content) {
+    const fs::path tmp = dir_.string() + "-" + name;
+    std::ofstream(tmp, std::ios::binary) << content;
+    fs::rename(tmp, in / name);
+  };
+  std::vector<std::string> expected;
+  for (int f = 0; f < 3000; ++f) {
+    add(fmt::format("e{:04}.txt", f), fmt::format("e{:04}\n", f));
+    expected.push_back(fmt::format("e{:04}", f));
+  }
+  std::string big;
+  for (int i = 0; i < 8000; ++i) {
+    big += fmt::format("big-{:05}\n", i);
+    expected.push_back(fmt::format("big-{:05}", i));
+  }
+  auto outputs = std::make_shared<std::map<std::string, int>>();
+  auto run_files = [&](std::int64_t from, std::int64_t until) {
+    auto clock = rill::ManualClock::create();
+    auto ctx = rill::StreamingContext::get_or_create(dir_, [&] {
+      auto c = std::make_unique<rill::StreamingContext>(rill::Config{}
+                                                            .batch_interval(1s)
+                                                            .parallelism(2)
+                                                            .worker_threads(2)
+                                                            .clock(clock)
+                                                            .checkpoints_retained(100));
+      c->text_file_stream(in, {.new_files_only = false, .max_bytes_per_batch = 32'000})
+          .name("files")
+          .foreach_batch([outputs](const rill::Batch<std::string>& b, rill::Time) {
+            for (const auto& line : b)
+              ++(*outputs)[line];
+          });
+      return c;
+    });
+    for (std::int64_t b = from; b <= until; ++b) {
+      add(fmt::format("b{:02}.txt", b), fmt::format("b{:02}\n", b));
+      expected.push_back(fmt::format("b{:02}", b));
+      if (b == 5) add("big.txt", big);  // 80,000 bytes: three batches
+      rill::testing::run_until(*ctx, *clock, rill::Time{b * 1000});
+    }
+    ctx->stop(rill::StopOptions{.graceful = false});
+  };
+  run_files(1, 3);
+  run_files(4, 6);
+  run_files(7, 12);
+
+  std::map<std::string, int> once;
+  for (const auto& line : expected)
+    once[line] = 1;
+  EXPECT_EQ(*outputs, once);
+  // Each run's first checkpoint, and the one after the 3,000 names of batch 1000, are
+  // snapshots holding every name; the other checkpoints are deltas of a few names.
+  EXPECT_GT(size_of("snapshot-4000"), 3000 * 20U);
+  EXPECT_GT(size_of("snapshot-7000"), 3000 * 20U);
+  int deltas = 0;
+  for (int b = 2; b <= 12; ++b) {
+    const std::string name = fmt::format("delta-{}", b * 1000);
+    if (!exists(name)) continue;
+    ++deltas;
+    EXPECT_LT(size_of(name), 400U) << name;
+  }
+  EXPECT_GE(deltas, 7);
+  fs::remove_all(in);
 }

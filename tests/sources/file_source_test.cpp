@@ -308,3 +308,219 @@ TEST_F(FileSourceTest, ASealRecordOrPositionOfANewerLayoutIsRefusedWithCheckpoin
   EXPECT_THROW(source->load_position(rill::detail::to_bytes(std::uint64_t{0xF11E905100000003ULL})),
                rill::CheckpointError);
 }
+
+namespace {
+
+/// Drives a source as the checkpoint coordinator does: a whole position first, then a delta
+/// after each batch, each made durable (position_saved) once encoded.
+struct Checkpoints {
+  FileSource& source;
+  std::string snapshot;
+  std::vector<std::string> deltas;
+
+  void whole(rill::Time t) {
+    snapshot = source.save_position(t);
+    deltas.clear();
+    source.position_saved(t);
+  }
+  /// The delta of batch t, kept in the chain; its size in bytes.
+  std::size_t delta(rill::Time t) {
+    auto bytes = source.save_position_delta(t);
+    EXPECT_TRUE(bytes.has_value()) << t;
+    deltas.push_back(bytes.value_or(std::string()));
+    source.position_saved(t);
+    return deltas.back().size();
+  }
+  /// Restores the chain into `into` (started, not sealed yet).
+  void restore(FileSource& into) const {
+    into.load_position(snapshot);
+    for (const auto& d : deltas)
+      into.load_position_delta(d);
+  }
+};
+
+}  // namespace
+
+TEST_F(FileSourceTest, APositionDeltaHoldsOnlyTheChangedNamesHoweverManyAreRemembered) {
+  auto clock = rill::ManualClock::create();
+  auto source = started({}, *clock);
+  source->track_position_changes();
+  Checkpoints checkpoints{*source, {}, {}};
+  checkpoints.whole(rill::Time{0});
+  const auto batch = [&](int i, std::size_t files) {
+    const rill::Time t{i * 1000};
+    EXPECT_EQ(source->seal(t, true).records.size(), files) << i;
+    const std::size_t size = checkpoints.delta(t);
+    source->release(t);
+    return size;
+  };
+  write("f00000.txt", "x\n");
+  const std::size_t one_file = batch(1, 1);
+  EXPECT_LT(one_file, 200U);
+  // 3,000 files remembered (they stay in the directory): the whole position holds every name,
+  // a delta only the batch's.
+  for (int f = 1; f < 3000; ++f)
+    write(fmt::format("f{:05}.txt", f), "x\n");
+  EXPECT_GT(batch(2, 2999), 2999 * 20U);
+  for (int i = 3; i <= 6; ++i) {
+    write(fmt::format("f{:05}.txt", 3000 + i), "x\n");
+    EXPECT_EQ(batch(i, 1), one_file) << i;
+  }
+  const std::size_t nothing_new = batch(7, 0);
+  EXPECT_LT(nothing_new, one_file);
+  const std::string whole = source->save_position(rill::Time{7000});
+  EXPECT_GT(whole.size(), 3000 * 20U);
+
+  // The snapshot and the deltas restore exactly the whole position, which goes on reading.
+  auto restored = started({}, *clock);
+  checkpoints.restore(*restored);
+  EXPECT_EQ(restored->save_position(rill::Time{7000}), whole);
+  write("new.txt", "new\n");
+  EXPECT_EQ(restored->seal(rill::Time{8000}, true).records, Lines{"new"});
+}
+
+TEST_F(FileSourceTest, PositionDeltasCarryForgottenNamesAndTheOffsetOfAPartlyReadFile) {
+  auto clock = rill::ManualClock::create();
+  const rill::FileStreamOptions options{.max_bytes_per_batch = 80};
+  auto source = started(options, *clock);
+  source->track_position_changes();
+  Checkpoints checkpoints{*source, {}, {}};
+  write("a.txt", "a\n");
+  ASSERT_EQ(source->seal(rill::Time{1000}, true).records, Lines{"a"});
+  checkpoints.whole(rill::Time{1000});
+  source->release(rill::Time{1000});
+  // b.txt (25 lines of 8 bytes) is read 10 lines a batch; c.txt waits behind it in the queue;
+  // a.txt leaves the directory and its name is forgotten.
+  write("b.txt", numbered(25));
+  write("c.txt", "c\n");
+  fs::remove(dir() / "a.txt");
+  std::vector<Lines> batches;
+  std::vector<std::string> wholes;
+  for (int i = 2; i <= 5; ++i) {
+    const rill::Time t{i * 1000};
+    batches.push_back(source->seal(t, true).records);
+    checkpoints.delta(t);
+    source->release(t);
+    wholes.push_back(source->save_position(t));
+    // Each prefix of the chain restores the whole position of its batch, and goes on reading
+    // from there.
+    auto restored = started(options, *clock);
+    checkpoints.restore(*restored);
+    EXPECT_EQ(restored->save_position(t), wholes.back()) << i;
+    EXPECT_EQ(restored->has_buffered_input(), source->has_buffered_input()) << i;
+  }
+  EXPECT_EQ(batches[0], numbered_lines(0, 10));
+  EXPECT_EQ(batches[1], numbered_lines(10, 20));
+  Lines third = numbered_lines(20, 25);
+  third.push_back("c");
+  EXPECT_EQ(batches[2], third);
+  EXPECT_TRUE(batches[3].empty());
+
+  // Restored after batch 3000 ms (b.txt read to line 20), the rest comes once.
+  auto restored = started(options, *clock);
+  restored->load_position(checkpoints.snapshot);
+  restored->load_position_delta(checkpoints.deltas[0]);
+  restored->load_position_delta(checkpoints.deltas[1]);
+  EXPECT_EQ(restored->seal(rill::Time{4000}, true).records, third);
+  write("a.txt", "a again\n");  // forgotten: a new file of the same name is read
+  EXPECT_EQ(restored->seal(rill::Time{5000}, true).records, Lines{"a again"});
+}
+
+TEST_F(FileSourceTest,
+       APositionDeltaIsWrittenOnlyOverADurablePositionAndRefusedWhenItDoesNotApply) {
+  auto clock = rill::ManualClock::create();
+  auto source = started({}, *clock);
+  // Without tracking, or before a position is durable, only whole positions are written.
+  EXPECT_FALSE(source->save_position_delta(rill::Time{0}).has_value());
+  source->track_position_changes();
+  EXPECT_FALSE(source->save_position_delta(rill::Time{0}).has_value());
+  const std::string empty = source->save_position(rill::Time{0});
+  source->position_saved(rill::Time{0});
+  write("a.txt", "a\n");
+  ASSERT_EQ(source->seal(rill::Time{1000}, true).records, Lines{"a"});
+  const auto adds_a = source->save_position_delta(rill::Time{1000});
+  ASSERT_TRUE(adds_a.has_value());
+  // Until the checkpoint is durable (position_saved), changes count from the one before.
+  EXPECT_EQ(source->save_position_delta(rill::Time{1000}), adds_a);
+  source->position_saved(rill::Time{1000});
+  fs::remove(dir() / "a.txt");
+  write("b.txt", "b\n");
+  ASSERT_EQ(source->seal(rill::Time{2000}, true).records, Lines{"b"});
+  const auto forgets_a = source->save_position_delta(rill::Time{2000});
+  ASSERT_TRUE(forgets_a.has_value());
+
+  auto restored = started({}, *clock);
+  restored->load_position(empty);
+  // Over the wrong position (a.txt was never remembered there): refused, naming the stream.
+  EXPECT_THROW(restored->load_position_delta(*forgets_a), rill::CheckpointError);
+  EXPECT_THROW(restored->load_position_delta(adds_a->substr(0, adds_a->size() - 3)),
+               rill::CheckpointError);                                        // truncated
+  EXPECT_THROW(restored->load_position_delta(empty), rill::CheckpointError);  // not a delta
+  EXPECT_THROW(
+      restored->load_position_delta(rill::detail::to_bytes(std::uint64_t{0xF11EDE1700000002ULL})),
+      rill::CheckpointError);  // a newer layout
+  // Nothing refused changed the position; the right chain applies.
+  EXPECT_EQ(restored->save_position(rill::Time{0}), empty);
+  restored->load_position_delta(*adds_a);
+  restored->load_position_delta(*forgets_a);
+  EXPECT_EQ(restored->save_position(rill::Time{2000}), source->save_position(rill::Time{2000}));
+
+  // position_saved of a time whose position was not encoded: the base is unknown, so the next
+  // checkpoint is whole.
+  source->position_saved(rill::Time{3000});
+  EXPECT_FALSE(source->save_position_delta(rill::Time{3000}).has_value());
+}
+
+TEST_F(FileSourceTest,
+       AFileMovedInOlderThanTheRememberWindowAfterTheFirstBatchIsSkippedCountedAndLogged) {
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  rill::get_logger()->sinks().push_back(sink);
+  SetClock clock;  // the wall clock's reading, moved on by the test
+  const auto wall =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  clock.set(rill::Time{wall.time_since_epoch().count()});
+  const auto set_modified = [&](const std::string& name, std::chrono::system_clock::duration ago) {
+    fs::last_write_time(dir() / name, std::chrono::file_clock::from_sys(wall - ago));
+  };
+  auto source = started({.remember = 60s}, clock);
+  write("fresh.txt", "fresh\n");
+  set_modified("fresh.txt", 0s);
+  EXPECT_EQ(source->seal(clock.now(), true).records, Lines{"fresh"});
+  source->release(clock.now());  // names listed before now - 60 s are forgotten from here
+
+  // Moved in now with a modification time an hour ago: before the remember window, and before
+  // the oldest name remembered. Skipped, counted once each, logged once (rate-limited).
+  clock.advance(1s);
+  for (const char* name : {"old1.txt", "old2.txt", "old3.txt"}) {
+    write(name, "old\n");
+    set_modified(name, 1h);
+  }
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  source->release(clock.now());
+  EXPECT_EQ(source->counts().skipped, 3);
+  clock.advance(1s);
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  source->release(clock.now());
+  EXPECT_EQ(source->counts().skipped, 3);
+
+  // Once their names are forgotten (60 s after they were listed), they and fresh.txt stay in the
+  // directory as forgotten files: passed over without being counted or logged again.
+  clock.advance(120s);
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  source->release(clock.now());
+  clock.advance(1s);
+  EXPECT_TRUE(source->seal(clock.now(), true).records.empty());
+  EXPECT_EQ(source->counts().skipped, 3);
+  EXPECT_EQ(source->counts().errors, 0);
+
+  auto& sinks = rill::get_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
+  const std::string text = log.str();
+  std::size_t logged = 0;
+  for (auto pos = text.find("modified before the remember window"); pos != std::string::npos;
+       pos = text.find("modified before the remember window", pos + 1))
+    ++logged;
+  EXPECT_EQ(logged, 1U) << text;
+  EXPECT_NE(text.find("old1.txt"), std::string::npos) << text;
+}

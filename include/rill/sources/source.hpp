@@ -97,9 +97,10 @@ struct Sealed {
 ///
 /// Add one with `StreamingContext::add_source(std::make_shared<MySource>(...))`, which returns
 /// its `DStream<T>`. Threads: seal(), replay() and has_buffered_input() run on rill's scheduler
-/// thread; release(), checkpoint_written() and save_position() on its batch thread, possibly at
-/// the same time as a seal() of a later batch (guard what both touch); start(), stop() and
-/// load_position() during start() and stop(); counts() on any thread.
+/// thread; release(), checkpoint_written(), save_position(), save_position_delta() and
+/// position_saved() on its batch thread, possibly at the same time as a seal() of a later batch
+/// (guard what both touch); start(), stop(), track_position_changes(), load_position() and
+/// load_position_delta() during start() and stop(); counts() on any thread.
 template <class T>
 class Source {
  public:
@@ -148,8 +149,40 @@ class Source {
   [[nodiscard]] virtual std::optional<PositionType> position() const { return std::nullopt; }
   /// The position as of the end of batch t (cereal's bytes: rill::detail::to_bytes).
   [[nodiscard]] virtual std::string save_position(Time /*t*/) const { return {}; }
-  /// Restores a save_position(), after start() and before the first batch.
+  /// Restores a save_position(), after start() and before the first batch. Throw (any
+  /// exception) on bytes it cannot read: the restore reports rill::CheckpointError naming the
+  /// stream and the checkpoint.
   virtual void load_position(std::string_view /*bytes*/) {}
+
+  /// Incremental positions (optional; Spark's state-store deltas, Flink's incremental
+  /// checkpoints): a source whose position grows (the names a file stream remembers) writes
+  /// into most checkpoints only what changed since the last durable one. rill writes a snapshot
+  /// (save_position()) first in every run, every Config::checkpoint_snapshot_interval()-th
+  /// checkpoint and whenever the deltas outweigh it, and a delta otherwise; a restore calls
+  /// load_position() with the snapshot, then load_position_delta() with each delta in order.
+  ///
+  /// Called once by start() when the context checkpoints to a directory, before start() and
+  /// before anything is restored: from now on the source may keep what save_position_delta()
+  /// needs (the position last written). Without it, it never writes a delta.
+  virtual void track_position_changes() {}
+  /// What changed in the position since the checkpoint last made durable (position_saved()), as
+  /// of the end of batch t, in the source's own versioned bytes; nullopt (the default) writes
+  /// the whole save_position() instead, e.g. before the first position_saved() or when the
+  /// change is as large as the position. Applying it with load_position_delta() on top of the
+  /// position last saved must give exactly save_position(t).
+  [[nodiscard]] virtual std::optional<std::string> save_position_delta(Time /*t*/) const {
+    return std::nullopt;
+  }
+  /// Applies a save_position_delta() on top of the position restored so far (load_position(),
+  /// then the deltas before this one), after start() and before the first batch. Throw (any
+  /// exception) on bytes it cannot read or that do not apply to that position: the restore
+  /// reports rill::CheckpointError naming the stream and the checkpoint.
+  virtual void load_position_delta(std::string_view /*bytes*/) {}
+  /// The checkpoint of batch t, holding the position last returned by save_position(t) or
+  /// save_position_delta(t), is durable: later deltas count their changes from it. Called for
+  /// every checkpoint written (also the one start() writes at the zero time), right after the
+  /// write and before checkpoint_written(); not called when the write failed.
+  virtual void position_saved(Time /*t*/) {}
 
   /// Counters besides the records (thread-safe: read from any thread).
   [[nodiscard]] virtual SourceCounts counts() const { return {}; }

@@ -66,7 +66,7 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
     return SourceStats{this->name(), records_.load(), counts.skipped, counts.errors};
   }
 
-  // CheckpointedState: the source's position.
+  // CheckpointedState: the source's position, whole or its changes.
   [[nodiscard]] std::optional<StateDescriptor> state_descriptor() const override {
     const auto position = source_->position();
     if (!position) return std::nullopt;
@@ -75,6 +75,12 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
   }
   [[nodiscard]] std::string save_state(Time t) const override { return source_->save_position(t); }
   void load_state(std::string_view bytes) override { source_->load_position(bytes); }
+  void track_changes() override { source_->track_position_changes(); }
+  [[nodiscard]] std::optional<std::string> save_delta(Time t) const override {
+    return source_->save_position_delta(t);
+  }
+  void load_delta(std::string_view bytes) override { source_->load_position_delta(bytes); }
+  void state_saved(Time t) override { source_->position_saved(t); }
 
  protected:
   std::shared_ptr<const Batch<T>> compute(Time t, Exec& /*ex*/) override {
