@@ -14,6 +14,7 @@
 #include "rill/dstream.hpp"
 #include "rill/dstream/aggregators.hpp"
 #include "rill/dstream/detail/late_rows.hpp"
+#include "rill/dstream/detail/session_aggregate.hpp"
 #include "rill/dstream/detail/watermark_node.hpp"
 #include "rill/dstream/detail/watermark_tracker.hpp"
 #include "rill/dstream/detail/window_aggregate.hpp"
@@ -73,8 +74,10 @@ class EventDStream : public DStream<T> {
   /// rill::Aggregator). Returns a WindowedDStream<K, R, T> of `Windowed{window, key, value}`
   /// in `mode` (Structured Streaming's output modes, Spark >= 3.4's rules: late rows are judged
   /// against the previous batch's watermark, emission and eviction use the current one), plus
-  /// late_records(). The state is an accumulator per pane (gcd(size, slide) ms) and key, merged
-  /// into a window's value when it is emitted; it is checkpointed incrementally.
+  /// late_records(). Tumbling and sliding windows keep an accumulator per pane (gcd(size, slide)
+  /// ms) and key, merged into a window's value when it is emitted; session windows keep per key
+  /// the open sessions with an accumulator each, merged as rows bridge them (Spark's
+  /// session_window). The state is checkpointed incrementally (the keys a batch changed).
   /// Throws rill::InvalidArgument for append mode on a stream without a watermark
   /// (with_event_time) and for update mode with session windows.
   template <class Spec, class KeyOf, class Agg>
@@ -118,11 +121,19 @@ class EventDStream : public DStream<T> {
           "complete",
           call));
     }
+    if (is_session_windows_v<Spec> && mode == OutputMode::update) {
+      throw InvalidArgument(fmt::format(
+          "{}: OutputMode::update is not supported for session windows (as in Spark: a session "
+          "can still merge with others until the watermark passes its end); use "
+          "OutputMode::append or OutputMode::complete",
+          call));
+    }
     auto bound = detail::bind_aggregator<T>(std::move(agg));
     using Bound = decltype(bound);
-    static_assert(!is_session_windows_v<Spec>, "rill: session windows are not built yet");
-    using Node = detail::TimeWindowAggregateNode<T, K, KeyOf, TimeOf, Bound>;
-    auto node = std::make_shared<Node>(this->node(), spec, std::move(key_of), time_of_,
+    using Node = std::conditional_t<is_session_windows_v<Spec>,
+                                    detail::SessionAggregateNode<T, K, KeyOf, TimeOf, Spec, Bound>,
+                                    detail::TimeWindowAggregateNode<T, K, KeyOf, TimeOf, Bound>>;
+    auto node = std::make_shared<Node>(this->node(), std::move(spec), std::move(key_of), time_of_,
                                        std::move(bound), mode, watermarks(), partitions);
     this->graph()->check_open(call);
     this->graph()->add_node(node, call);
