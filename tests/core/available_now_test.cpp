@@ -4,10 +4,12 @@
 // hold are refused by name; a restart from a checkpoint takes only what was not processed.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -151,6 +153,45 @@ class CountingReceiver final : public rill::Receiver<int> {
 
  private:
   std::atomic<int>& starts_;
+};
+
+/// A user source in the style of a Kafka partition: records are offsets 0, 1, 2 ... up to an end
+/// offset that grows as records arrive. Under available_now, start() reads the end offset, and
+/// each batch takes at most `limit` records up to it.
+class OffsetLog final : public rill::Source<int> {
+ public:
+  OffsetLog(std::shared_ptr<std::atomic<int>> end, int limit)
+      : end_(std::move(end)), limit_(limit) {}
+
+  [[nodiscard]] std::string kind() const override { return "offset_log"; }
+  [[nodiscard]] rill::SourceProperties properties() const override {
+    return rill::SourceProperties{.available_now = true};
+  }
+  void start(rill::SourceContext& ctx) override {
+    if (ctx.available_now()) stop_at_ = end_->load();
+  }
+  rill::Sealed<int> seal(rill::Time, bool) override {
+    const int to = std::min({end_->load(), stop_at_, next_ + limit_});
+    rill::Sealed<int> sealed;
+    for (; next_ < to; ++next_)
+      sealed.records.push_back(next_);
+    return sealed;
+  }
+  [[nodiscard]] bool has_available_input() const override { return next_ < stop_at_; }
+
+ private:
+  std::shared_ptr<std::atomic<int>> end_;
+  int limit_;
+  int stop_at_ = std::numeric_limits<int>::max();
+  int next_ = 0;
+};
+
+/// A user source that does not declare available_now.
+class Endless final : public rill::Source<int> {
+ public:
+  [[nodiscard]] std::string kind() const override { return "endless"; }
+  [[nodiscard]] rill::SourceProperties properties() const override { return {}; }
+  rill::Sealed<int> seal(rill::Time, bool) override { return {}; }
 };
 
 /// Moves the file `late` into the watched directory when the first batch starts: after start()
@@ -465,6 +506,39 @@ TEST(AvailableNow, MaxFilesPerBatchMustBePositive) {
   EXPECT_THROW((void)h.context().text_file_stream(
                    dirs.watched(), rill::FileStreamOptions{.max_files_per_batch = 0}),
                rill::InvalidArgument);
+}
+
+// ---------------------------------------------------------------- the Source contract
+
+TEST(AvailableNow, AUserSourceSealsUpToWhatItHeldAtStartWithinItsLimit) {
+  auto end = std::make_shared<std::atomic<int>>(10);
+  rill::testing::Harness h{available_now()};
+  auto out = h.collect(h.context().add_source<int>(std::make_shared<OffsetLog>(end, 4)));
+  // Records that arrive once the run is going belong to a later run.
+  class Arrivals final : public rill::StreamingListener {
+   public:
+    explicit Arrivals(std::shared_ptr<std::atomic<int>> end) : end_(std::move(end)) {}
+    void on_batch_started(const rill::BatchInfo&) override { *end_ += 5; }
+
+   private:
+    std::shared_ptr<std::atomic<int>> end_;
+  };
+  h.context().add_listener(std::make_shared<Arrivals>(end));
+  h.context().start();
+  h.context().await_termination();
+  EXPECT_EQ(out.batches(), (std::vector<std::vector<int>>{{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9}}));
+  EXPECT_EQ(end->load(), 25);
+}
+
+TEST(AvailableNow, AUserSourceThatDoesNotDeclareItIsRefusedByName) {
+  rill::testing::Harness h{available_now()};
+  (void)h.collect(h.context().add_source<int>(std::make_shared<Endless>()).name("ticker"));
+  try {
+    h.context().start();
+    FAIL() << "start() accepted a source that cannot say what it holds";
+  } catch (const rill::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("ticker"), std::string::npos) << e.what();
+  }
 }
 
 // ---------------------------------------------------------------- refused sources

@@ -41,7 +41,7 @@ struct FileStreamOptions {
   /// from where the batch before stopped counts as one of its files, and so does a file that
   /// turns out empty or unreadable. nullopt (the default): no limit; 0 is refused
   /// (rill::InvalidArgument from text_file_stream).
-  std::optional<std::size_t> max_files_per_batch;
+  std::optional<std::size_t> max_files_per_batch = std::nullopt;
 };
 
 /// Options of rate_stream.
