@@ -110,9 +110,11 @@ void Engine::start(Plan plan) {
     std::map<std::int64_t, SealData> replay;
     if (restored) {
       replay = checkpoints_->restore(*chain);
-      // The batches up to the checkpoint completed before the restart.
+      // The batches up to the checkpoint completed before the restart, and left the
+      // watermarks as restored (available_now runs an empty batch when they moved in it).
       std::lock_guard lock(mutex_);
       last_completed_ = Time{restored->batch_time};
+      watermark_advanced_ = plan_.watermarks != nullptr && plan_.watermarks->advanced();
     }
     generator_->start(zero_, first, checkpoints_.get(), std::move(replay));
   } catch (...) {

@@ -487,6 +487,58 @@ TEST(AvailableNow, ARestartOfAQueueStreamTakesTheBatchesNotProcessed) {
   EXPECT_EQ(batches, (std::vector<std::vector<int>>{{1}, {2}, {3}, {4}}));
 }
 
+TEST(AvailableNow, ARestartAfterABatchThatMovedTheWatermarkRunsTheEmptyBatchItOwes) {
+  TempDirs dirs;
+  std::vector<rill::Time> batch_times;
+  std::vector<std::optional<std::int64_t>> watermarks;
+  std::mutex mutex;
+  class Recorder final : public rill::StreamingListener {
+   public:
+    Recorder(std::mutex& m, std::vector<std::optional<std::int64_t>>& wms) : m_(m), wms_(wms) {}
+    void on_batch_completed(const rill::BatchInfo& info) override {
+      std::lock_guard lock(m_);
+      std::optional<std::int64_t> wm;
+      if (info.watermark) wm = info.watermark->milliseconds();
+      wms_.push_back(wm);
+    }
+
+   private:
+    std::mutex& m_;
+    std::vector<std::optional<std::int64_t>>& wms_;
+  };
+  auto make = [&](std::shared_ptr<rill::ManualClock> clock, rill::Config config) {
+    return rill::StreamingContext::get_or_create(dirs.checkpoints(), [&, clock, config] {
+      auto c = std::make_unique<rill::StreamingContext>(rill::Config{config}.clock(clock));
+      c->queue_stream<Ev>({{ev(5000)}, {ev(9000)}})
+          .with_watermark(&Ev::time, 0s)
+          .foreach_batch([&](const rill::Batch<Ev>&, rill::Time t) {
+            std::lock_guard lock(mutex);
+            batch_times.push_back(t);
+          });
+      c->add_listener(std::make_shared<Recorder>(mutex, watermarks));
+      c->checkpoint(dirs.checkpoints());
+      return c;
+    });
+  };
+  {
+    // A processing-time run stopped right after batch 2000, which moved the watermark from 5000
+    // to 9000: the input is used up, but the empty batch that would close what 9000 closes has
+    // not run.
+    auto clock = rill::ManualClock::create(rill::Time{0});
+    auto ctx = make(clock, rill::Config{}.batch_interval(1s).parallelism(2));
+    rill::testing::run_until(*ctx, *clock, rill::Time{2000});
+    ctx->stop(rill::StopOptions{.graceful = false});
+  }
+  {
+    auto ctx = make(rill::ManualClock::create(rill::Time{0}), available_now());
+    ctx->start();
+    ctx->await_termination();
+  }
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(batch_times, times({1000, 2000, 3000}));
+  EXPECT_EQ(watermarks, (std::vector<std::optional<std::int64_t>>{std::nullopt, 5000, 9000}));
+}
+
 TEST(AvailableNow, MaxFilesPerBatchBoundsProcessingTimeBatchesToo) {
   TempDirs dirs;
   rill::testing::Harness h{1s};
