@@ -78,6 +78,11 @@ DStream<std::string> StreamingContext::text_file_stream(std::filesystem::path di
         "StreamingContext::text_file_stream: max_line_bytes and max_bytes_per_batch must be "
         "positive");
   }
+  if (options.max_files_per_batch && *options.max_files_per_batch == 0) {
+    throw InvalidArgument(
+        "StreamingContext::text_file_stream: max_files_per_batch must be positive; leave it "
+        "unset (std::nullopt) for no limit");
+  }
   return add_source<std::string>(std::make_shared<detail::FileSource>(std::move(dir), options));
 }
 

@@ -12,6 +12,7 @@
 #include "rill/core/listener.hpp"
 #include "rill/core/logging.hpp"
 #include "rill/core/time.hpp"
+#include "rill/core/trigger.hpp"
 #include "rill/core/words.hpp"
 #include "rill/dstream.hpp"
 #include "rill/dstream/aggregators.hpp"

@@ -16,6 +16,21 @@ Config& Config::batch_interval(Duration d) {
   return *this;
 }
 
+Config& Config::trigger(Trigger t) {
+  if (t.is_available_now()) {
+    available_now_ = true;
+  } else {
+    batch_interval(t.interval());
+    available_now_ = false;
+  }
+  return *this;
+}
+
+Trigger Config::trigger() const noexcept {
+  if (available_now_) return Trigger::available_now();
+  return Trigger(Trigger::Kind::processing_time, batch_interval_);
+}
+
 Config& Config::parallelism(std::size_t n) {
   if (n == 0) {
     throw InvalidArgument("Config::parallelism: the partition count must be at least 1, got 0");

@@ -21,6 +21,7 @@ Engine::Engine(Config config)
     : config_(std::move(config)),
       clock_(config_.clock()),
       interval_(config_.batch_interval()),
+      available_now_(config_.trigger().is_available_now()),
       sleeper_(*clock_) {}
 
 Engine::~Engine() {
@@ -61,13 +62,14 @@ void Engine::check_can_start() const {
 void Engine::start(Plan plan) {
   plan_ = std::move(plan);
   check_delivery(plan_, config_.delivery(), !checkpoint_dir_.empty());
+  check_trigger_inputs(plan_, config_);
 
   std::size_t started_inputs = 0;
   Time first{0};  // the first batch to seal
   try {
     BatchQueue& queue = *this;
-    generator_ = std::make_unique<JobGenerator>(
-        *this, io_, std::make_unique<ProcessingTimeTrigger>(interval_), plan_.inputs, queue, bus_);
+    generator_ = std::make_unique<JobGenerator>(*this, io_, make_trigger_policy(config_),
+                                                plan_.inputs, queue, bus_);
     first = generator_->first_batch();
     std::optional<std::vector<CheckpointData>> chain;  // restores the newest checkpoint
     const CheckpointData* restored = nullptr;
@@ -108,9 +110,11 @@ void Engine::start(Plan plan) {
     std::map<std::int64_t, SealData> replay;
     if (restored) {
       replay = checkpoints_->restore(*chain);
-      // The batches up to the checkpoint completed before the restart.
+      // The batches up to the checkpoint completed before the restart, and left the
+      // watermarks as restored (available_now runs an empty batch when they moved in it).
       std::lock_guard lock(mutex_);
       last_completed_ = Time{restored->batch_time};
+      watermark_advanced_ = plan_.watermarks != nullptr && plan_.watermarks->advanced();
     }
     generator_->start(zero_, first, checkpoints_.get(), std::move(replay));
   } catch (...) {
@@ -122,7 +126,11 @@ void Engine::start(Plan plan) {
     RillThreadScope scope;
     io_.run();
   });
-  generator_->schedule_first_tick(first);
+  if (available_now_) {
+    post([this] { continue_available_now(); });
+  } else {
+    generator_->schedule_first_tick(first);
+  }
   logger().debug("StreamingContext started: interval {} ms, zero time {}", interval_.count(),
                  zero_);
 }
@@ -199,6 +207,31 @@ void Engine::notify() noexcept {
 
 void Engine::on_scheduler_tick() {
   check_drained();
+  continue_available_now();
+}
+
+void Engine::continue_available_now() {
+  if (!available_now_ || draining_) return;
+  // Batches of what the inputs held at start(), back to back while the queue has room (a held
+  // tick is resumed when a batch leaves the queue, and comes back here).
+  generator_->tick_available();
+  if (generator_->has_available_input()) return;
+  // The input is used up: once the last batch completed, one more (empty) batch runs while the
+  // watermark moved in the last one (it would emit or evict); then the run ends.
+  bool advanced = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (halting_ || !pending_.empty() || running_batch_ || sealing_) return;
+    advanced = watermark_advanced_;
+  }
+  if (advanced) {
+    (void)generator_->tick(generator_->next_tick());
+    return;
+  }
+  logger().info(
+      "StreamingContext: Trigger::available_now: the available input is processed; "
+      "stopping");
+  request_halt();
 }
 
 void Engine::begin_drain() {
@@ -215,16 +248,20 @@ void Engine::check_drained() {
   if (!draining_) return;
   for (const auto& input : plan_.inputs) {
     if (!input->has_buffered_input()) continue;
-    // The next ticks seal it. A manual clock may never move again while stop() waits, so
-    // there the next batch is sealed now; while max_pending_batches batches wait, that tick is
-    // held, and resumed when a batch leaves the queue (then this runs again).
-    if (clock_->is_manual()) generator_->scheduler_tick(generator_->next_tick());
+    // The next ticks seal it. A manual clock may never move again while stop() waits, and
+    // unpaced ticks wait for no clock, so there the next batch is sealed now; while
+    // max_pending_batches batches wait, that tick is held, and resumed when a batch leaves the
+    // queue (then this runs again).
+    if (clock_->is_manual() || !generator_->paced()) {
+      generator_->scheduler_tick(generator_->next_tick());
+    }
     return;
   }
   // Every grid time up to the stop is sealed and run, also those back-pressure held (they are
   // resumed as batches leave the queue, or ticked when due): their batches take what the inputs
   // hold, files not listed yet included. Their ticks run this again.
-  if (generator_->next_tick() <= drain_until_) return;
+  // (Unpaced, no tick waits for the clock: only what is buffered is sealed.)
+  if (generator_->paced() && generator_->next_tick() <= drain_until_) return;
   {
     std::lock_guard lock(mutex_);
     if (!pending_.empty() || running_batch_ || sealing_) return;
@@ -297,8 +334,11 @@ void Engine::batch_loop() {
     {
       std::lock_guard lock(mutex_);
       running_batch_ = false;
+      watermark_advanced_ = plan_.watermarks != nullptr && plan_.watermarks->advanced();
     }
     if (!ok) break;
+    // Trigger::available_now: seal the next batch, or end the run once this was the last.
+    if (available_now_) post([this] { continue_available_now(); });
     // Only a graceful stop waits for batches to complete: wake the scheduler thread then only.
     // (begin_drain() sets draining_ before it looks at running_batch_ under the mutex.)
     if (draining_.load()) post([this] { check_drained(); });

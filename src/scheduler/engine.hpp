@@ -36,7 +36,8 @@ namespace rill::detail {
 /// batches between them, and the stop protocol (Spark's JobScheduler; the rest is delegated):
 /// - the scheduler thread runs an Asio io_context: the job generator's clock timers and ticks
 ///   (JobGenerator: sealing, back-pressure, the backup timer), receiver restarts and the stop
-///   protocol;
+///   protocol; under Trigger::available_now it seals batches back to back and stops the context
+///   once the available input is processed and the watermarks are still;
 /// - the batch thread runs the pending batches one at a time, in time order (BatchRunner). On
 ///   the system clock, a batch thread with nothing to run sleeps on a futex (FutexSleeper) until
 ///   the next grid time and seals that batch itself (JobGenerator::tick()), so that one thread
@@ -64,8 +65,9 @@ class Engine final : public Runtime, private BatchQueue {
   /// Throws rill::IllegalState when the context cannot start (started, stopped or failed).
   void check_can_start() const;
   /// Runs `plan` (a frozen graph). Throws rill::InvalidArgument when the delivery asked for
-  /// cannot be kept, rill::CheckpointError when the checkpoint directory cannot be used or
-  /// restored (a failed restore leaves the context stopped), and what an input's start throws.
+  /// cannot be kept or, under Trigger::available_now, an input cannot say what it holds,
+  /// rill::CheckpointError when the checkpoint directory cannot be used or restored (a failed
+  /// restore leaves the context stopped), and what an input's start throws.
   void start(Plan plan);
   /// Returns false when a batch was still running at the deadline (the threads were left).
   bool stop(const StopOptions& options);
@@ -104,6 +106,10 @@ class Engine final : public Runtime, private BatchQueue {
   void abandon_start(std::size_t started_inputs);
 
   // scheduler thread: the stop protocol
+  /// Trigger::available_now: seals the next batches of what the inputs held at start(); once
+  /// they are used up and the last batch completed, seals one more empty batch while the
+  /// watermark moved in it, else stops the context.
+  void continue_available_now();
   void begin_drain();
   void check_drained();
   void halt_inputs();
@@ -122,6 +128,7 @@ class Engine final : public Runtime, private BatchQueue {
   Plan plan_;
   std::shared_ptr<Clock> clock_;
   Duration interval_;
+  bool available_now_;  // Trigger::available_now: batches back to back, then stop
 
   std::unique_ptr<WorkerPool> pool_;
   boost::asio::io_context io_;
@@ -150,6 +157,8 @@ class Engine final : public Runtime, private BatchQueue {
   bool inputs_stopped_ = false;
   bool batches_done_ = false;
   bool running_batch_ = false;
+  // Under mutex_: after the last batch, WatermarkTracker::advanced() (available_now's end test).
+  bool watermark_advanced_ = false;
   // A tick found the queue full and is held (room()); the batch thread resumes it when it takes
   // the next batch off the queue.
   bool tick_held_ = false;

@@ -27,7 +27,7 @@ struct JobGenerator::ClockLink {
 };
 
 JobGenerator::JobGenerator(Runtime& runtime, boost::asio::io_context& io,
-                           std::unique_ptr<Trigger> trigger, std::vector<InputSource*> inputs,
+                           std::unique_ptr<TriggerPolicy> trigger, std::vector<InputSource*> inputs,
                            BatchQueue& queue, ListenerBus& bus)
     : runtime_(runtime),
       clock_(runtime.clock()),
@@ -72,7 +72,7 @@ void JobGenerator::start(Time zero, Time first, CheckpointCoordinator* checkpoin
   checkpoints_ = checkpoints;
   replay_ = std::move(replay);
   next_tick_.store(first);
-  if (!clock_.is_manual()) {
+  if (!clock_.is_manual() && paced()) {
     // Without it (not expected), the scheduler thread seals every batch, as under a manual
     // clock.
     backup_ = BackupTimer::open(io_, [this] { on_backup_timer(); });
@@ -81,8 +81,9 @@ void JobGenerator::start(Time zero, Time first, CheckpointCoordinator* checkpoin
 }
 
 void JobGenerator::schedule_first_tick(Time first) {
-  // On the system clock, the idle batch thread seals the first batch when it is due.
-  if (!backup_) {
+  // On the system clock, the idle batch thread seals the first batch when it is due; unpaced,
+  // the engine seals batches back to back (tick_available()).
+  if (!backup_ && paced()) {
     runtime_.post([this, first] { schedule_at(first, [this, first] { scheduler_tick(first); }); });
   }
 }
@@ -192,11 +193,28 @@ void JobGenerator::scheduler_tick(Time t) {
   // (system clock, when idle) leave that to it. A held tick schedules nothing: resume_held()
   // ticks it again.
   if (tick(t) != TickResult::sealed) return;
-  if (!backup_) {
+  if (!backup_ && paced()) {
     const Time next = trigger_->next_batch(t);
     schedule_at(next, [this, next] { scheduler_tick(next); });
   }
   queue_.on_scheduler_tick();
+}
+
+bool JobGenerator::has_available_input() {
+  {
+    std::lock_guard tick_lock(tick_mutex_);
+    if (replay_.lower_bound(next_tick_.load().milliseconds()) != replay_.end()) return true;
+  }
+  for (const InputSource* input : inputs_) {
+    if (input->has_available_input()) return true;
+  }
+  return false;
+}
+
+void JobGenerator::tick_available() {
+  while (has_available_input()) {
+    if (tick(next_tick_.load()) != TickResult::sealed) return;
+  }
 }
 
 void JobGenerator::resume_held() {

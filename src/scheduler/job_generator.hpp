@@ -25,9 +25,9 @@
 
 namespace rill::detail {
 
-/// Spark's JobGenerator: the batch grid (asked of a Trigger), the clock timers of the scheduler
-/// thread, and the ticks that seal batches. A tick seals every input's data for its batch (or
-/// seals it again from its seal record after a restart), writes the seal record, and queues the
+/// Spark's JobGenerator: the batch grid (asked of a TriggerPolicy), the clock timers of the
+/// scheduler thread, and the ticks that seal batches. A tick seals every input's data for its batch
+/// (or seals it again from its seal record after a restart), writes the seal record, and queues the
 /// batch. Every grid time is ticked once, in order, even when its timer fires late or
 /// back-pressure holds it.
 ///
@@ -38,6 +38,10 @@ namespace rill::detail {
 /// next grid time: when the batch thread is still busy then, the scheduler thread ticks instead,
 /// so a slow batch delays the sealing of the next by about kBackupGrace. Without a timerfd (not
 /// expected), the scheduler thread ticks on its clock timers, as under a manual clock.
+///
+/// Unpaced (Trigger::available_now): no clock timer and no backup timer; the engine's scheduler
+/// thread calls tick_available() to seal batches back to back while the inputs hold what was
+/// available at start(), and decides itself when the run ends.
 ///
 /// Back-pressure: while max_pending_batches batches wait (BatchQueue::Room::full), a due tick is
 /// held, not performed: nothing is sealed or queued and next_tick() stays, so receivers' queues
@@ -64,8 +68,9 @@ class JobGenerator {
   /// `runtime` (the engine) posts to and fails the context and gives its clock; `io` is the
   /// scheduler thread's io_context; `inputs` are sealed in this order; sealed batches go to
   /// `queue`, their on_batch_submitted events to `bus`. All outlive the generator.
-  JobGenerator(Runtime& runtime, boost::asio::io_context& io, std::unique_ptr<Trigger> trigger,
-               std::vector<InputSource*> inputs, BatchQueue& queue, ListenerBus& bus);
+  JobGenerator(Runtime& runtime, boost::asio::io_context& io,
+               std::unique_ptr<TriggerPolicy> trigger, std::vector<InputSource*> inputs,
+               BatchQueue& queue, ListenerBus& bus);
   ~JobGenerator();
   JobGenerator(const JobGenerator&) = delete;
   JobGenerator& operator=(const JobGenerator&) = delete;
@@ -87,6 +92,18 @@ class JobGenerator {
   /// Once the scheduler thread runs: without a backup timer, schedules the tick of `first` on it
   /// (with one, the idle batch thread seals the first batch when it is due).
   void schedule_first_tick(Time first);
+
+  /// False when batches are sealed back to back, without waiting for the clock
+  /// (Trigger::available_now).
+  [[nodiscard]] bool paced() const noexcept { return trigger_->paced_by_clock(); }
+  /// Unpaced: true while a batch sealed before a restart waits to be replayed or some input
+  /// still holds part of what was available at start() (InputSource::has_available_input).
+  /// Scheduler thread.
+  [[nodiscard]] bool has_available_input();
+  /// Unpaced, on the scheduler thread: seals and queues the next batches back to back while
+  /// has_available_input(), until the queue is full (the tick is held; resume_held() goes on)
+  /// or the context halts.
+  void tick_available();
 
   /// True when the idle batch thread seals the next batch itself (the system clock, with a backup
   /// timer).
@@ -125,7 +142,7 @@ class JobGenerator {
   Runtime& runtime_;
   Clock& clock_;
   boost::asio::io_context& io_;
-  std::unique_ptr<Trigger> trigger_;
+  std::unique_ptr<TriggerPolicy> trigger_;
   std::vector<InputSource*> inputs_;
   BatchQueue& queue_;
   ListenerBus& bus_;

@@ -112,6 +112,26 @@ void FileSource::start(SourceContext& ctx) {
   name_ = ctx.name();
   clock_ = &ctx.clock();
   checkpointing_ = ctx.checkpointing();
+  available_now_ = ctx.available_now();
+  if (available_now_) {
+    // The input of the run: listed once, now. What a restored checkpoint says was processed is
+    // left out when the first batch queues it (load_position() comes after this).
+    if (auto listing = list()) {
+      std::vector<Available> files;
+      for (auto& entry : *listing) {
+        const fs::path path = dir_ / entry.name;
+        std::optional<Time> modified;
+        if (!clock_->is_manual()) modified = modified_at(path);
+        std::error_code type_ec;
+        const auto status = fs::status(path, type_ec);
+        const bool regular = type_ec || fs::is_regular_file(status);
+        files.push_back(Available{std::move(entry), modified, regular});
+      }
+      std::lock_guard lock(files_mutex_);
+      start_listing_ = std::move(files);
+    }
+    return;
+  }
   if (options_.new_files_only) {
     const Time now = clock_->now();
     if (auto listing = list()) {
@@ -140,7 +160,8 @@ void FileSource::admit(const Listed& entry, Time now, Time t) {
         const auto changed = status_changed_at(path);
         if (!changed || *changed < forget_before) return;
       }
-      if (*modified < now - options_.remember) {
+      // available_now takes every file of its listing that no checkpoint forgot, however old.
+      if (!available_now_ && *modified < now - options_.remember) {
         {
           std::lock_guard lock(files_mutex_);
           seen_.emplace(file_name, now);
@@ -181,7 +202,9 @@ void FileSource::admit(const Listed& entry, Time now, Time t) {
 Sealed<std::string> FileSource::seal(Time t, bool take_buffered) {
   if (!take_buffered) return {};
   const Time now = clock_ != nullptr ? clock_->now() : t;
-  if (t.milliseconds() <= stop_at_) {
+  if (available_now_) {
+    admit_available(now, t);
+  } else if (t.milliseconds() <= stop_at_) {
     if (auto listing = list()) {
       std::vector<const Listed*> unseen;
       {
@@ -207,15 +230,46 @@ Sealed<std::string> FileSource::seal(Time t, bool take_buffered) {
   return sealed;
 }
 
+void FileSource::admit_available(Time now, Time t) {
+  std::vector<Available> files;
+  {
+    std::lock_guard lock(files_mutex_);
+    files.swap(start_listing_);
+  }
+  for (const auto& file : files) {
+    {
+      std::lock_guard lock(files_mutex_);
+      if (seen_.count(file.entry.name) != 0) continue;
+    }
+    admit(file.entry, now, t);
+  }
+}
+
+bool FileSource::still_available(const Available& file) const {
+  if (!file.regular) return false;
+  if (seen_.count(file.entry.name) != 0) return false;
+  return !file.modified || *file.modified >= forget_before_;
+}
+
+bool FileSource::has_available_input() const {
+  std::lock_guard lock(files_mutex_);
+  if (!queue_.empty()) return true;
+  return std::any_of(start_listing_.begin(), start_listing_.end(),
+                     [&](const Available& file) { return still_available(file); });
+}
+
 void FileSource::read_queued(std::vector<std::string>& lines, std::vector<Taken>& taken) {
   std::uint64_t used = 0;
+  std::size_t files = 0;  // files this batch started or went on reading
   while (used < options_.max_bytes_per_batch) {
+    if (options_.max_files_per_batch && files >= *options_.max_files_per_batch) return;
     Pending next;
     {
       std::lock_guard lock(files_mutex_);
       if (queue_.empty()) return;
       next = queue_.front();
     }
+    ++files;
     const LineLimits limits{.budget = options_.max_bytes_per_batch - used,
                             .max_line_bytes = options_.max_line_bytes,
                             .take_one = used == 0};

@@ -29,13 +29,20 @@ namespace rill::detail {
 /// which forgotten files were listed. With a checkpoint directory, a delta checkpoint holds only
 /// what changed since the last durable checkpoint: the names added and forgotten, and the queue's
 /// change. See docs/checkpoint-format.md for the layouts.
+///
+/// Under Trigger::available_now the directory is listed once, at start(): the input is the
+/// files listed then that were not processed (by this run or, after a restore, an earlier one);
+/// the first batch queues them and no batch lists again, so files arriving later wait for a
+/// later run. new_files_only and the remember window's age test do not apply to that listing;
+/// files whose names a checkpoint forgot (listed before forget_before_) stay ignored.
 class FileSource final : public Source<std::string> {
  public:
   FileSource(std::filesystem::path dir, FileStreamOptions options);
 
   [[nodiscard]] std::string kind() const override { return "text_file_stream"; }
   [[nodiscard]] SourceProperties properties() const override {
-    return SourceProperties{.delivery = Delivery::exactly_once, .replayable = true};
+    return SourceProperties{
+        .delivery = Delivery::exactly_once, .replayable = true, .available_now = true};
   }
   void start(SourceContext& ctx) override;
   Sealed<std::string> seal(Time t, bool take_buffered) override;
@@ -49,6 +56,9 @@ class FileSource final : public Source<std::string> {
   }
   /// True while listed files are not yet read to their end.
   [[nodiscard]] bool has_buffered_input() const override;
+  /// Under Trigger::available_now: files listed at start() not processed yet, or files queued
+  /// and not read to their end.
+  [[nodiscard]] bool has_available_input() const override;
 
   /// The type fingerprint of the first layout (the set of names) is kept, so that checkpoints
   /// written before the layout was versioned still restore; the payload says its version.
@@ -114,6 +124,13 @@ class FileSource final : public Source<std::string> {
   struct Listed {
     std::string name;  // the file name, without the directory
   };
+  /// An entry of the available_now listing at start(), with its modification time (system
+  /// clock only).
+  struct Available {
+    Listed entry;
+    std::optional<Time> modified;
+    bool regular = true;  // or a link that cannot be followed (then unreadable when read)
+  };
 
   /// The candidate entries now in the directory (of any type), sorted by name; nullopt when it
   /// cannot be listed (logged once per change of the error, and counted).
@@ -121,7 +138,12 @@ class FileSource final : public Source<std::string> {
   /// A newly listed entry, first listed by batch t: queued to be read, or skipped (counted), or
   /// ignored as forgotten.
   void admit(const Listed& entry, Time now, Time t);
-  /// Reads the queue's files up to the batch's byte limit.
+  /// Under available_now, the first seal: queues the files of the start() listing not seen yet.
+  void admit_available(Time now, Time t);
+  /// True when the start() listing's entry would be read: a regular file, not seen, not
+  /// forgotten. Holds files_mutex_.
+  bool still_available(const Available& file) const;
+  /// Reads the queue's files up to the batch's byte and file limits.
   void read_queued(std::vector<std::string>& lines, std::vector<Taken>& taken);
   /// The range of one file again (replay), and the queue as it was after; true when the name
   /// was not remembered yet.
@@ -143,6 +165,7 @@ class FileSource final : public Source<std::string> {
   std::string name_;        // the stream's, once started
   Clock* clock_ = nullptr;  // the context's, once started
   bool checkpointing_ = false;
+  bool available_now_ = false;  // Trigger::available_now, once started
   // The stop's clock reading (ms): batches after it list nothing.
   std::atomic<std::int64_t> stop_at_{std::numeric_limits<std::int64_t>::max()};
   std::optional<std::error_code> list_error_;  // the listing error last logged
@@ -168,6 +191,8 @@ class FileSource final : public Source<std::string> {
   mutable std::mutex written_mutex_;
   std::optional<Position> saved_;
   mutable std::optional<std::pair<Time, Position>> written_;
+  // available_now: the listing at start(), until the first seal queues what is left of it.
+  std::vector<Available> start_listing_;
 };
 
 }  // namespace rill::detail

@@ -16,4 +16,8 @@ bool SourceContext::checkpointing() const {
   return runtime_.checkpointing();
 }
 
+bool SourceContext::available_now() const {
+  return runtime_.config().trigger().is_available_now();
+}
+
 }  // namespace rill

@@ -6,6 +6,7 @@
 
 #include "rill/core/clock.hpp"
 #include "rill/core/time.hpp"
+#include "rill/core/trigger.hpp"
 
 namespace rill {
 
@@ -24,6 +25,11 @@ enum class WatermarkPolicy { min, max };
 class Config {
  public:
   Config& batch_interval(Duration d);
+  /// When batches run (rill::Trigger). `Trigger::processing_time(d)` is `batch_interval(d)`, the
+  /// default mode; `Trigger::available_now()` processes what the sources hold at start(), back to
+  /// back, then stops by itself; its batch times step by batch_interval(), which must still be
+  /// set. The last call of trigger() decides the mode.
+  Config& trigger(Trigger t);
   Config& parallelism(std::size_t n);
   Config& worker_threads(std::size_t n);
   /// Sealed batches allowed to wait behind the running one (default 2; at least 1, else
@@ -57,6 +63,9 @@ class Config {
   Config& watermark_policy(WatermarkPolicy policy) noexcept;
 
   [[nodiscard]] Duration batch_interval() const noexcept { return batch_interval_; }
+  /// `Trigger::available_now()` when set so; else `Trigger::processing_time(batch_interval())`
+  /// (its interval is 0 ms while no batch interval is set).
+  [[nodiscard]] Trigger trigger() const noexcept;
   /// Default: the number of worker threads.
   [[nodiscard]] std::size_t parallelism() const noexcept;
   /// Default: the hardware threads (at least 1).
@@ -78,6 +87,7 @@ class Config {
 
  private:
   Duration batch_interval_{0};
+  bool available_now_ = false;
   std::optional<std::size_t> parallelism_;
   std::optional<std::size_t> worker_threads_;
   std::size_t max_pending_batches_ = 2;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "rill/core/time.hpp"
@@ -20,7 +21,9 @@ struct SocketOptions {
 
 /// Options of text_file_stream (Spark's textFileStream / FileInputDStream).
 struct FileStreamOptions {
-  /// Ignore the files already in the directory at start().
+  /// Ignore the files already in the directory at start(). Not under Trigger::available_now,
+  /// whose input is exactly the files in the directory at start() (less those a checkpoint
+  /// says were processed).
   bool new_files_only = true;
   /// Spark's minRememberDuration. Under the system clock, a file modified longer ago than this
   /// is skipped (counted, logged), and a file name is remembered (and checkpointed) for this
@@ -33,6 +36,12 @@ struct FileStreamOptions {
   /// even if longer): a larger file, or many files, are read over consecutive batches, each
   /// batch's seal record naming the byte range it took. Must be positive. Default 64 MiB.
   std::uint64_t max_bytes_per_batch = std::uint64_t{64} << 20;
+  /// Files one batch reads at most (Spark's maxFilesPerTrigger), in every trigger mode: the files
+  /// listed beyond it wait, in name order, for the next batches. A file a batch goes on reading
+  /// from where the batch before stopped counts as one of its files, and so does a file that
+  /// turns out empty or unreadable. nullopt (the default): no limit; 0 is refused
+  /// (rill::InvalidArgument from text_file_stream).
+  std::optional<std::size_t> max_files_per_batch = std::nullopt;
 };
 
 /// Options of rate_stream.

@@ -31,6 +31,11 @@ struct SourceProperties {
   /// The source confirms to its origin only what is durable (a reliable receiver acknowledges
   /// after store() returns; Kafka commits offsets after the checkpoint).
   bool acknowledging = false;
+  /// The source can run under Trigger::available_now: it can say what it holds when the
+  /// context starts, seal that in batches bounded by its read limits, and tell when it is used
+  /// up (Source::has_available_input). Sources that cannot (a socket, a rate generator, a
+  /// receiver) leave it false, and start() refuses them by name under that trigger.
+  bool available_now = false;
 };
 
 /// What rill gives a source when the context starts. Valid until the source is stopped.
@@ -48,6 +53,9 @@ class SourceContext {
   [[nodiscard]] const Config& config() const;
   /// True when the context checkpoints: seal() must then fill in the seal record.
   [[nodiscard]] bool checkpointing() const;
+  /// True under Trigger::available_now: start() fixes what is available now (lists the
+  /// directory, reads the end offsets), and seal() takes nothing beyond it.
+  [[nodiscard]] bool available_now() const;
   /// Internal: the engine, for rill's receivers.
   [[nodiscard]] detail::Runtime& runtime() const noexcept { return runtime_; }
 
@@ -96,11 +104,11 @@ struct Sealed {
 /// seal(), and what else its kind needs.
 ///
 /// Add one with `StreamingContext::add_source(std::make_shared<MySource>(...))`, which returns
-/// its `DStream<T>`. Threads: seal(), replay() and has_buffered_input() run on rill's scheduler
-/// thread; release(), checkpoint_written(), save_position(), save_position_delta() and
-/// position_saved() on its batch thread, possibly at the same time as a seal() of a later batch
-/// (guard what both touch); start(), stop(), track_position_changes(), load_position() and
-/// load_position_delta() during start() and stop(); counts() on any thread.
+/// its `DStream<T>`. Threads: seal(), replay(), has_buffered_input() and has_available_input()
+/// run on rill's scheduler thread; release(), checkpoint_written(), save_position(),
+/// save_position_delta() and position_saved() on its batch thread, possibly at the same time as a
+/// seal() of a later batch (guard what both touch); start(), stop(), track_position_changes(),
+/// load_position() and load_position_delta() during start() and stop(); counts() on any thread.
 template <class T>
 class Source {
  public:
@@ -134,6 +142,14 @@ class Source {
   virtual void stop() {}
   /// True while received input waits to be sealed (a graceful stop waits for it).
   [[nodiscard]] virtual bool has_buffered_input() const { return false; }
+  /// Under Trigger::available_now (SourceProperties::available_now): true while part of what the
+  /// source held at start() is not sealed into a batch yet: queued vectors, files listed at
+  /// start() and not read to their end, Kafka offsets below the end offsets read at start().
+  /// Asked before each batch is sealed, after load_position() and any replay: what a restored
+  /// checkpoint says was processed is not available. The context seals batches while some
+  /// source says true (each within the source's read limits), and stops once none does and the
+  /// watermarks are still. Must not count what arrived after start(), so that the run ends.
+  [[nodiscard]] virtual bool has_available_input() const { return false; }
   /// Batch t is done: forget what only it needed.
   virtual void release(Time /*t*/) {}
   /// The checkpoint of batch t is durable: offsets up to it may be committed. A restart may

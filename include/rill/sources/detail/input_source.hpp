@@ -33,6 +33,9 @@ class InputSource {
   virtual void stop_input() = 0;
   /// True while received input waits to be sealed into a batch.
   [[nodiscard]] virtual bool has_buffered_input() const = 0;
+  /// Under Trigger::available_now: true while part of what the source held at start() is not
+  /// sealed yet (Source::has_available_input).
+  [[nodiscard]] virtual bool has_available_input() const = 0;
   /// Forgets the sealed input of batch t once it is done.
   virtual void release_input(Time t) = 0;
   /// The checkpoint of batch t is durable; a restart may fall back as far as the checkpoint of

@@ -28,7 +28,8 @@ class QueueSource final : public Source<T> {
 
   [[nodiscard]] std::string kind() const override { return "queue_stream"; }
   [[nodiscard]] SourceProperties properties() const override {
-    return SourceProperties{.delivery = Delivery::exactly_once, .replayable = true};
+    return SourceProperties{
+        .delivery = Delivery::exactly_once, .replayable = true, .available_now = true};
   }
   void start(SourceContext& ctx) override { checkpointing_ = ctx.checkpointing(); }
 
@@ -51,6 +52,13 @@ class QueueSource final : public Source<T> {
     if (!record.empty()) from_bytes(record, range);
     const auto to = std::min<std::size_t>(range.second, queue_.size());
     return take(t, std::min<std::size_t>(range.first, to), to);
+  }
+
+  /// Under Trigger::available_now: the queued vectors not taken yet (the queue is fixed at
+  /// creation, so all of it was there at start()).
+  [[nodiscard]] bool has_available_input() const override {
+    std::lock_guard lock(queue_mutex_);
+    return next_ < queue_.size();
   }
 
   void release(Time t) override {

@@ -51,6 +51,7 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
   }
   void stop_input() override { source_->stop(); }
   [[nodiscard]] bool has_buffered_input() const override { return source_->has_buffered_input(); }
+  [[nodiscard]] bool has_available_input() const override { return source_->has_available_input(); }
   void release_input(Time t) override {
     {
       std::lock_guard lock(sealed_mutex_);
