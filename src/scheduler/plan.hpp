@@ -4,6 +4,7 @@
 
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
 #include "rill/dstream/detail/node.hpp"
+#include "rill/dstream/detail/table_versions.hpp"
 #include "rill/sinks/detail/output.hpp"
 #include "rill/sources/detail/input_source.hpp"
 
@@ -20,6 +21,9 @@ struct Plan {
   std::vector<OutputOperation*> outputs;
   /// What checkpoints hold: inputs first, then live nodes, each once.
   std::vector<CheckpointedState*> stateful;
+  /// The static tables, in creation order: loaded at start(), pinned at every seal, reloaded
+  /// (not checkpointed).
+  std::vector<TableVersions*> tables;
 };
 
 }  // namespace rill::detail
