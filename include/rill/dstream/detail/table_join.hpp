@@ -20,7 +20,8 @@ namespace rill::detail {
 /// `(k, (v, None))`). Outputs follow the input order, then the table's row order within a key.
 /// StepNode calls bind_batch(t) on the batch thread before the partitions of batch t stream:
 /// the step then reads the version pinned for t, and every partition task's copy of it shares
-/// that version. Per record: one hash probe, no allocation, no virtual call.
+/// that version. Per record: no allocation, no virtual call, and one hash probe for a key with
+/// one row (two for a key with several or none, when the table has keys with several).
 template <class K, class V, class W, bool Outer>
 struct TableJoinStep {
   using Matched = std::conditional_t<Outer, std::optional<W>, W>;
@@ -38,7 +39,13 @@ struct TableJoinStep {
   /// A record the step may move from: the last match (or the outer join's None) takes it.
   template <class P, class E>
   void operator()(P& kv, E& emit) {
-    const std::span<const W> matches = snapshot->find(kv.first);
+    if (const W* w = snapshot->find_one(kv.first)) {
+      emit_made(emit, [&] {
+        return Out{std::move(kv.first), std::pair<V, Matched>{std::move(kv.second), *w}};
+      });
+      return;
+    }
+    const std::span<const W> matches = snapshot->find_several(kv.first);
     if (matches.empty()) {
       if constexpr (Outer) {
         emit_made(emit, [&] {
@@ -60,7 +67,11 @@ struct TableJoinStep {
   /// A read-only record.
   template <class P, class E>
   void operator()(const P& kv, E& emit) {
-    const std::span<const W> matches = snapshot->find(kv.first);
+    if (const W* w = snapshot->find_one(kv.first)) {
+      emit_made(emit, [&] { return Out{kv.first, std::pair<V, Matched>{kv.second, *w}}; });
+      return;
+    }
+    const std::span<const W> matches = snapshot->find_several(kv.first);
     if constexpr (Outer) {
       if (matches.empty()) {
         emit_made(emit, [&] {
