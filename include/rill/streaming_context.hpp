@@ -110,7 +110,8 @@ class StreamingContext {
   /// clock on a thread of the context's own, which the batches never wait for; under a manual
   /// clock when the first batch at or after the reload's due time is sealed, just before it, so
   /// that a reload due at R is the version of batch R. The loader is never called twice at once.
-  /// Each batch uses the newest version loaded when it was sealed, for all its partitions.
+  /// Each batch uses the newest version loaded when it was sealed, for all its partitions. Stopping
+  /// the context waits for a reload in progress (no new one starts).
   /// Errors: a loader that throws at start() fails start() (a rill::Error as it is, any other
   /// exception as a rill::IoError naming the table, with the loader's exception nested) and
   /// nothing runs; a later failure is logged (rate-limited), counted in the table's entry of
