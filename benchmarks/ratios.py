@@ -10,9 +10,9 @@ import re
 import sys
 
 WORKLOADS = ["W1_word_count", "W2_keyed_sum", "W3_sliding_window", "W4_session_state",
-             "W5_narrow_chain"]
-P1_TARGET = {"W1": 0.6, "W2": 0.6, "W3": 0.5, "W4": 0.5, "W5": 0.8}
-P2_TARGET = {"W1": 1.6, "W2": 1.4, "W3": 1.4, "W4": 1.4, "W5": 1.6}
+             "W5_narrow_chain", "W7_static_join"]
+P1_TARGET = {"W1": 0.6, "W2": 0.6, "W3": 0.5, "W4": 0.5, "W5": 0.8, "W7": 0.6}
+P2_TARGET = {"W1": 1.6, "W2": 1.4, "W3": 1.4, "W4": 1.4, "W5": 1.6, "W7": 1.4}
 
 
 def load(path):

@@ -2,6 +2,7 @@
 // single-threaded loop over the same data, plus end-to-end latency and the cost of an empty batch.
 //
 //   W<n>_<name>/baseline  a straightforward loop honouring the same contract (same result)
+//                         (W1-W5, and W7: W2's batches joined with a static table)
 //   W<n>_<name>/rill/p1   the pipeline, parallelism 1, one worker thread
 //   W<n>_<name>/rill/p2   the pipeline, parallelism 2, two worker threads
 //
@@ -700,6 +701,83 @@ void w5_rill(benchmark::State& state, std::size_t k) {
   if (count != w5_expected()) fail(state, "rill counted differently");
 }
 
+// ---- W7: static join ----
+
+/// The static table: one row per key of W2's key space, (key, weight in [1, 7]).
+const std::vector<KV>& w7_table_rows() {
+  static const std::vector<KV> rows = [] {
+    std::vector<KV> v(kKeys);
+    for (std::uint64_t k = 0; k < kKeys; ++k)
+      v[k] = {k, static_cast<std::int64_t>(mix1(k) % 7) + 1};
+    return v;
+  }();
+  return rows;
+}
+
+/// The look-up and the sum by hand: the table in a flat map, one probe per record, the
+/// weighted value summed per key.
+class WeightedSum {
+ public:
+  WeightedSum() {
+    for (const auto& [k, w] : w7_table_rows())
+      table_.emplace(k, w);
+  }
+  [[nodiscard]] Digest run(const std::vector<KV>& data) const {
+    boost::unordered_flat_map<std::uint64_t, std::int64_t> sums;
+    for (const auto& [k, v] : data) {
+      if (auto it = table_.find(k); it != table_.end()) sums[k] += v * it->second;
+    }
+    Digest d;
+    for (const auto& [k, sum] : sums)
+      d.add(k, sum);
+    return d;
+  }
+
+ private:
+  boost::unordered_flat_map<std::uint64_t, std::int64_t> table_;
+};
+
+Digest w7_expected() {
+  static const Digest expected = WeightedSum{}.run(w2_batch());
+  return expected;
+}
+
+void w7_baseline(benchmark::State& state) {
+  const auto& data = w2_batch();
+  const WeightedSum by_hand;
+  Digest d;
+  baseline_loop(state, static_cast<std::int64_t>(data.size()), [&] {
+    d = by_hand.run(data);
+    benchmark::DoNotOptimize(d);
+  });
+  if (!(d == w7_expected())) fail(state, "the baseline joined differently");
+}
+
+void w7_rill(benchmark::State& state, std::size_t k) {
+  rill::testing::Harness h{config(k)};
+  auto in = h.input(std::vector<std::vector<KV>>(timed(state) + 1, w2_batch()));
+  const auto weights = rill::StaticTable<std::uint64_t, std::int64_t>::of(w7_table_rows());
+  Digest digest;
+  in.join(weights)
+      .map_values([](const std::pair<std::int64_t, std::int64_t>& vw) {
+        return vw.first * vw.second;
+      })
+      .reduce_by_key(std::plus<std::int64_t>{})
+      .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
+        Digest d;
+        for (const auto& [key, sum] : batch)
+          d.add(key, sum);
+        digest = d;
+      });
+  h.run_batches(1);
+  if (!(digest == w7_expected())) return fail(state, "rill joined differently (warm-up)");
+  rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
+    digest = {};
+    h.run_batches(1);
+  });
+  if (!(digest == w7_expected())) fail(state, "rill joined differently");
+}
+
 // ---- latency through the socket source ----
 
 std::int64_t steady_ns() {
@@ -995,6 +1073,7 @@ int main(int argc, char** argv) {
   register_workload("W3_sliding_window", w3_baseline, w3_rill);
   register_workload("W4_session_state", w4_baseline, w4_rill);
   register_workload("W5_narrow_chain", w5_baseline, w5_rill);
+  register_workload("W7_static_join", w7_baseline, w7_rill);
   configure(benchmark::RegisterBenchmark("Latency/socket_10ms", latency_socket, false), 1);
   configure(benchmark::RegisterBenchmark("Latency/socket_10ms_checkpoint", latency_socket, true),
             1);

@@ -54,7 +54,7 @@ void Graph::add_node(const std::shared_ptr<OperatorNode>& node, std::string_view
   auto& n = kind_counts_[node->kind()];
   ++n;
   std::string name = fmt::format("{}#{}", node->kind(), n);
-  while (names_.contains(name))
+  while (names_.contains(name) || table_names_.contains(name))
     name += "'";
   node->set_name(name);
   names_.emplace(node->name(), node.get());
@@ -75,6 +75,45 @@ void Graph::add_output(const std::shared_ptr<OutputOperation>& op) {
   outputs_.push_back(op);
 }
 
+void Graph::add_table(const std::shared_ptr<TableVersions>& table) {
+  std::lock_guard lock(mutex_);
+  auto& n = kind_counts_["static_table"];
+  ++n;
+  std::string name = fmt::format("static_table#{}", n);
+  while (names_.contains(name) || table_names_.contains(name))
+    name += "'";
+  table->set_name(name);
+  table_names_.emplace(table->name(), table.get());
+  tables_.push_back(table);
+}
+
+void Graph::rename_table(TableVersions& table, std::string name) {
+  if (name.empty()) throw InvalidArgument("StaticTable::name: the name must not be empty");
+  std::lock_guard lock(mutex_);
+  if (frozen_ || closed_) {
+    throw IllegalState(
+        fmt::format("StaticTable::name(\"{}\"): tables must be named before start()", name));
+  }
+  if (name == table.name()) return;
+  if (names_.contains(name) || table_names_.contains(name)) {
+    throw InvalidArgument(fmt::format(
+        "StaticTable::name(\"{}\"): the name is already used by another stream or table; names "
+        "must be unique",
+        name));
+  }
+  table_names_.erase(table.name());
+  table.set_name(name);
+  table_names_.emplace(table.name(), &table);
+}
+
+std::vector<TableVersions*> Graph::tables() const {
+  std::lock_guard lock(mutex_);
+  std::vector<TableVersions*> out;
+  for (const auto& table : tables_)
+    out.push_back(table.get());
+  return out;
+}
+
 void Graph::rename(OperatorNode& node, std::string name) {
   if (name.empty()) throw InvalidArgument("DStream::name: the name must not be empty");
   std::lock_guard lock(mutex_);
@@ -83,9 +122,10 @@ void Graph::rename(OperatorNode& node, std::string name) {
         fmt::format("DStream::name(\"{}\"): streams must be named before start()", name));
   }
   if (name == node.name()) return;
-  if (auto it = names_.find(name); it != names_.end()) {
+  if (names_.contains(name) || table_names_.contains(name)) {
     throw InvalidArgument(fmt::format(
-        "DStream::name(\"{}\"): the name is already used by another stream; names must be unique",
+        "DStream::name(\"{}\"): the name is already used by another stream or table; names "
+        "must be unique",
         name));
   }
   names_.erase(node.name());

@@ -115,6 +115,7 @@ void StreamingContext::start() {
   for (const auto& op : graph_->outputs())
     plan.outputs.push_back(op.get());
   plan.stateful = graph_->stateful_nodes();
+  plan.tables = graph_->tables();
   if (graph_->watermarks()->active()) plan.watermarks = graph_->watermarks().get();
   engine_->start(std::move(plan));
   graph_->set_zero_time(engine_->zero());

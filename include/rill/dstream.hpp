@@ -22,6 +22,7 @@
 #include "rill/dstream/detail/narrow.hpp"
 #include "rill/dstream/detail/shuffle.hpp"
 #include "rill/dstream/detail/stateful.hpp"
+#include "rill/dstream/detail/table_join.hpp"
 #include "rill/dstream/detail/traits.hpp"
 #include "rill/dstream/detail/watermark_node.hpp"
 #include "rill/dstream/detail/window.hpp"
@@ -30,6 +31,7 @@
 #include "rill/sinks/detail/output.hpp"
 #include "rill/sinks/detail/outputs.hpp"
 #include "rill/sinks/sink.hpp"
+#include "rill/static_table.hpp"
 
 namespace rill {
 
@@ -101,7 +103,41 @@ class StepOps {
                                                      FlatMapValuesStep<F>{std::move(f)});
   }
 
+  /// Spark's stream-static join: `(k, (v, w))` for every row `(k, w)` of `table` whose key is
+  /// the record's (none when the key has no row), in input order, then the table's row order.
+  /// A per-record step: it runs in the same pass per partition as the narrow steps before and
+  /// after it, one hash probe per record, no shuffle. Each batch reads the table's version
+  /// pinned when the batch was sealed. Throws rill::InvalidArgument for a table of another
+  /// context.
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto join(const StaticTable<typename P::first_type, W>& table) const {
+    return table_join<W, false>("join", table);
+  }
+
+  /// As join(table), keeping the records whose key has no row: `(k, (v, None))` for them,
+  /// `(k, (v, Some(w)))` per matching row otherwise.
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto left_outer_join(const StaticTable<typename P::first_type, W>& table) const {
+    return table_join<W, true>("left_outer_join", table);
+  }
+
  private:
+  template <class W, bool Outer, class Table>
+  auto table_join(const char* kind, const Table& table) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using Step = TableJoinStep<K, V, W, Outer>;
+    if (table.graph() && table.graph() != self().graph()) {
+      throw InvalidArgument(fmt::format(
+          "DStream::{}: the static table '{}' belongs to another StreamingContext; create it with "
+          "this stream's context (or use StaticTable::of)",
+          kind, table.name()));
+    }
+    return self().template add_step<typename Step::Out>(kind, Step{table.core(), nullptr});
+  }
+
   [[nodiscard]] const Self& self() const noexcept { return static_cast<const Self&>(*this); }
 };
 }  // namespace detail
@@ -338,6 +374,10 @@ class DStream : public detail::StepOps<DStream<T>, T> {
                std::size_t num_partitions = 0) const {
     return cogrouped<W>("DStream::cogroup", other, num_partitions);
   }
+
+  // join(table) and left_outer_join(table), with a StaticTable: detail::StepOps.
+  using detail::StepOps<DStream<T>, T>::join;
+  using detail::StepOps<DStream<T>, T>::left_outer_join;
 
   /// (k, (v, w)) for every pair of values with the same key.
   template <class W, class P = T>
@@ -590,6 +630,20 @@ class StepDStream : public DStream<T>, public detail::StepOps<StepDStream<T, N>,
   using detail::StepOps<StepDStream, T>::filter;
   using detail::StepOps<StepDStream, T>::map_values;
   using detail::StepOps<StepDStream, T>::flat_map_values;
+  // Joins with a stream (shuffled) as DStream's; joins with a static table fuse into this node
+  // (these two hide DStream's, which would read the node without its type).
+  using DStream<T>::join;
+  using DStream<T>::left_outer_join;
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto join(const StaticTable<typename P::first_type, W>& table) const {
+    return detail::StepOps<StepDStream, T>::join(table);
+  }
+  template <class W, class P = T>
+  requires KeyValue<P>
+  auto left_outer_join(const StaticTable<typename P::first_type, W>& table) const {
+    return detail::StepOps<StepDStream, T>::left_outer_join(table);
+  }
 
  private:
   friend class detail::StepOps<StepDStream, T>;

@@ -23,5 +23,6 @@
 #include "rill/sources/options.hpp"
 #include "rill/sources/receiver.hpp"
 #include "rill/sources/source.hpp"
+#include "rill/static_table.hpp"
 #include "rill/streaming_context.hpp"
 #include "rill/version.hpp"

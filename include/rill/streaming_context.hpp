@@ -1,11 +1,14 @@
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "rill/core/config.hpp"
@@ -18,6 +21,7 @@
 #include "rill/sources/options.hpp"
 #include "rill/sources/receiver.hpp"
 #include "rill/sources/source.hpp"
+#include "rill/static_table.hpp"
 
 namespace rill {
 
@@ -96,6 +100,43 @@ class StreamingContext {
     return DStream<T>(graph_, std::move(node));
   }
 
+  // ---- static tables ----
+
+  /// A table of data at rest that streams join with (DStream::join(table), left_outer_join),
+  /// as Spark joins a stream with a static DataFrame; its contents follow the reloads.
+  /// `loader() -> std::vector<std::pair<K, W>>` (a key may have several rows) runs at start(),
+  /// on the thread calling it, and, when `refresh` is positive, again every `refresh` (ms) on the
+  /// context's clock, at zero time + n * refresh (n >= 1), off the batch path: under the system
+  /// clock on a thread of the context's own, which the batches never wait for; under a manual
+  /// clock when the first batch at or after the reload's due time is sealed, just before it, so
+  /// that a reload due at R is the version of batch R. The loader is never called twice at once.
+  /// Each batch uses the newest version loaded when it was sealed, for all its partitions. Stopping
+  /// the context waits for a reload in progress (no new one starts).
+  /// Errors: a loader that throws at start() fails start() (a rill::Error as it is, any other
+  /// exception as a rill::IoError naming the table, with the loader's exception nested) and
+  /// nothing runs; a later failure is logged (rate-limited), counted in the table's entry of
+  /// source_stats(), and the previous version stays. Throws rill::InvalidArgument for a negative
+  /// refresh, rill::IllegalState after start(). Not checkpointed: after a restart, replayed
+  /// batches use the version loaded by the new start().
+  template <class K, class W, class F>
+  requires std::invocable<F&> &&
+      std::convertible_to<std::invoke_result_t<F&>, std::vector<std::pair<K, W>>>
+          StaticTable<K, W> static_table(F loader, Duration refresh = Duration{0}) {
+    if (refresh.count() < 0) {
+      throw InvalidArgument(fmt::format(
+          "StreamingContext::static_table: the refresh must not be negative, got {} ms (0: load "
+          "once, at start())",
+          refresh.count()));
+    }
+    graph_->check_open("StreamingContext::static_table");
+    // Shared, so that a move-only loader fits in the std::function.
+    auto shared = std::make_shared<F>(std::move(loader));
+    auto core = std::make_shared<detail::StaticTableCore<K, W>>(
+        [shared]() -> std::vector<std::pair<K, W>> { return std::invoke(*shared); }, refresh);
+    graph_->add_table(core);
+    return StaticTable<K, W>(graph_, std::move(core));
+  }
+
   // ---- lifecycle ----
 
   /// Starts receivers and the batch timer. Throws rill::IllegalState when started twice, after a
@@ -141,7 +182,8 @@ class StreamingContext {
   /// Memory the engine holds between batches (approximate element sizes): cached batches and
   /// window pre-aggregates (`retained_bytes`), and operator state (`state_bytes`).
   [[nodiscard]] MemoryUsage memory_usage() const;
-  /// Counters of every input stream, in creation order.
+  /// Counters of every input stream, in creation order, then of every static table
+  /// (static_table()), in creation order.
   [[nodiscard]] std::vector<SourceStats> source_stats() const;
 
  private:

@@ -67,6 +67,9 @@ void Engine::start(Plan plan) {
   std::size_t started_inputs = 0;
   Time first{0};  // the first batch to seal
   try {
+    // First: a loader that fails leaves nothing started.
+    tables_ = std::make_unique<TableRefresher>(*clock_, plan_.tables);
+    tables_->load_all();
     BatchQueue& queue = *this;
     generator_ = std::make_unique<JobGenerator>(*this, io_, make_trigger_policy(config_),
                                                 plan_.inputs, queue, bus_);
@@ -116,7 +119,8 @@ void Engine::start(Plan plan) {
       last_completed_ = Time{restored->batch_time};
       watermark_advanced_ = plan_.watermarks != nullptr && plan_.watermarks->advanced();
     }
-    generator_->start(zero_, first, checkpoints_.get(), std::move(replay));
+    generator_->start(zero_, first, checkpoints_.get(), std::move(replay), tables_.get());
+    tables_->start(zero_);
   } catch (...) {
     abandon_start(started_inputs);
     throw;
@@ -147,6 +151,7 @@ void Engine::abandon_start(std::size_t started_inputs) {
   }
   if (generator_) generator_->halt();
   if (generator_) generator_->unlink_clock();
+  if (tables_) tables_->join();
   work_.reset();
   bus_.shutdown();
   if (pool_) pool_->join();
@@ -271,6 +276,7 @@ void Engine::check_drained() {
 
 void Engine::halt_inputs() {
   generator_->halt();
+  if (tables_) tables_->request_stop();
   for (const auto& input : plan_.inputs) {
     try {
       input->stop_input();
@@ -330,6 +336,7 @@ void Engine::batch_loop() {
     if (resume_tick) post([this] { generator_->resume_held(); });
     BatchInfo info;
     const bool ok = runner_->run(batch, info);
+    tables_->release(batch.context.time);
     if (ok) bus_.batch_completed(info, [this, t = batch.context.time] { mark_completed(t); });
     {
       std::lock_guard lock(mutex_);
@@ -434,6 +441,7 @@ void Engine::join_threads() {
   if (joined_) return;
   joined_ = true;
   if (generator_) generator_->unlink_clock();
+  if (tables_) tables_->join();  // waits for a reload in progress
   work_.reset();
   io_.stop();
   if (scheduler_thread_.joinable()) scheduler_thread_.join();
@@ -506,6 +514,10 @@ std::vector<SourceStats> Engine::source_stats() const {
   std::vector<SourceStats> out;
   for (const auto& input : plan_.inputs)
     out.push_back(input->source_stats());
+  if (tables_) {
+    for (auto& table : tables_->stats())
+      out.push_back(std::move(table));
+  }
   return out;
 }
 

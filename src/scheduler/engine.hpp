@@ -28,6 +28,7 @@
 #include "scheduler/job_generator.hpp"
 #include "scheduler/listener_bus.hpp"
 #include "scheduler/plan.hpp"
+#include "scheduler/table_refresher.hpp"
 #include "scheduler/worker_pool.hpp"
 
 namespace rill::detail {
@@ -44,6 +45,8 @@ namespace rill::detail {
 ///   wakes per batch: a batch costs it two system calls, the sleep and the backup timer's
 ///   re-arming;
 /// - the listener bus (ListenerBus) calls listeners on one thread, in order;
+/// - static tables load at start(), are pinned per batch by the ticks and reload off the batch
+///   path (TableRefresher);
 /// - checkpoints go through a CheckpointCoordinator.
 /// The Engine is also the Runtime that sources use.
 ///
@@ -140,6 +143,7 @@ class Engine final : public Runtime, private BatchQueue {
   bool recover_ = false;
   bool start_fresh_ = false;
   std::unique_ptr<CheckpointCoordinator> checkpoints_;  // with a checkpoint directory
+  std::unique_ptr<TableRefresher> tables_;              // created by start()
   std::unique_ptr<JobGenerator> generator_;             // created by start()
   std::unique_ptr<BatchRunner> runner_;                 // created by start()
   std::thread scheduler_thread_;

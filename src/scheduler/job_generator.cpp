@@ -67,9 +67,10 @@ void JobGenerator::unlink_clock() {
 }
 
 void JobGenerator::start(Time zero, Time first, CheckpointCoordinator* checkpoints,
-                         std::map<std::int64_t, SealData> replay) {
+                         std::map<std::int64_t, SealData> replay, TableRefresher* tables) {
   zero_ = zero;
   checkpoints_ = checkpoints;
+  tables_ = tables;
   replay_ = std::move(replay);
   next_tick_.store(first);
   if (!clock_.is_manual() && paced()) {
@@ -147,6 +148,9 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
   std::int64_t records = 0;
   bool replayed = false;
   try {
+    // The tables' version of batch t (a replayed batch too: the version loaded since the
+    // restart; tables are not checkpointed). Under a manual clock the reloads due by t run now.
+    if (tables_) tables_->seal(t);
     if (auto seal = replay_.find(t.milliseconds()); seal != replay_.end()) {
       // A batch sealed before a restart: the same input again.
       replayed = true;

@@ -21,6 +21,7 @@
 #include "scheduler/backup_timer.hpp"
 #include "scheduler/batch_queue.hpp"
 #include "scheduler/listener_bus.hpp"
+#include "scheduler/table_refresher.hpp"
 #include "scheduler/trigger.hpp"
 
 namespace rill::detail {
@@ -86,9 +87,10 @@ class JobGenerator {
   void unlink_clock();
   /// Sets the grid going from batch `first` of a context with zero time `zero`: seal records go
   /// to `checkpoints` (null without checkpoints), `replay` holds the batches to seal again from
-  /// their records. On the system clock, opens the backup timer.
+  /// their records; every tick that seals a batch lets `tables` pin (and, under a manual clock,
+  /// reload) the static tables first. On the system clock, opens the backup timer.
   void start(Time zero, Time first, CheckpointCoordinator* checkpoints,
-             std::map<std::int64_t, SealData> replay);
+             std::map<std::int64_t, SealData> replay, TableRefresher* tables);
   /// Once the scheduler thread runs: without a backup timer, schedules the tick of `first` on it
   /// (with one, the idle batch thread seals the first batch when it is due).
   void schedule_first_tick(Time first);
@@ -147,6 +149,7 @@ class JobGenerator {
   BatchQueue& queue_;
   ListenerBus& bus_;
   CheckpointCoordinator* checkpoints_ = nullptr;  // set by start()
+  TableRefresher* tables_ = nullptr;              // set by start()
   Time zero_;                                     // set by start()
 
   boost::asio::system_timer system_timer_;

@@ -4,6 +4,7 @@
 
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
 #include "rill/dstream/detail/node.hpp"
+#include "rill/dstream/detail/table_versions.hpp"
 #include "rill/dstream/detail/watermark_tracker.hpp"
 #include "rill/sinks/detail/output.hpp"
 #include "rill/sources/detail/input_source.hpp"
@@ -23,6 +24,9 @@ struct Plan {
   std::vector<CheckpointedState*> stateful;
   /// The event-time watermarks, when an output depends on one; else null.
   WatermarkTracker* watermarks = nullptr;
+  /// The static tables, in creation order: loaded at start(), pinned at every seal, reloaded
+  /// (not checkpointed).
+  std::vector<TableVersions*> tables;
 };
 
 }  // namespace rill::detail

@@ -12,6 +12,7 @@
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
 #include "rill/core/config.hpp"
 #include "rill/dstream/detail/node.hpp"
+#include "rill/dstream/detail/table_versions.hpp"
 #include "rill/dstream/detail/watermark_tracker.hpp"
 #include "rill/sinks/detail/output.hpp"
 #include "rill/sources/detail/input_source.hpp"
@@ -40,8 +41,13 @@ class Graph {
   /// Adds an input stream: `node` is its operator node, `source` the same object as an input.
   void add_input(const std::shared_ptr<OperatorNode>& node, InputSource& source);
   void add_output(const std::shared_ptr<OutputOperation>& op);
-  /// Gives a node a stable name; names are unique within a graph.
+  /// Adds a static table of the context (StreamingContext::static_table) under the name
+  /// `static_table#<n>`: the engine loads, pins and reloads it.
+  void add_table(const std::shared_ptr<TableVersions>& table);
+  /// Gives a node a stable name; names are unique within a graph, among streams and tables.
   void rename(OperatorNode& node, std::string name);
+  /// Gives a table of this graph a name (StaticTable::name), unique as rename()'s.
+  void rename_table(TableVersions& table, std::string name);
 
   /// Closes the graph and works out consumers and remember durations (start()).
   void freeze(Duration user_remember);
@@ -57,6 +63,9 @@ class Graph {
   [[nodiscard]] const std::vector<std::shared_ptr<OutputOperation>>& outputs() const noexcept {
     return outputs_;
   }
+  /// The context's static tables, in creation order (every one, used by a live stream or not:
+  /// each loads at start()).
+  [[nodiscard]] std::vector<TableVersions*> tables() const;
   /// Inputs, the watermarks (when an output depends on one) and live nodes that keep something
   /// across batches (have a state descriptor), each once, in that order (valid after freeze()).
   [[nodiscard]] std::vector<CheckpointedState*> stateful_nodes() const;
@@ -76,6 +85,8 @@ class Graph {
   std::optional<Time> zero_;
   std::map<std::string, std::size_t, std::less<>> kind_counts_;
   std::map<std::string, OperatorNode*, std::less<>> names_;
+  std::map<std::string, TableVersions*, std::less<>> table_names_;
+  std::vector<std::shared_ptr<TableVersions>> tables_;
   std::vector<std::shared_ptr<OperatorNode>> inputs_;
   std::vector<InputSource*> sources_;  // inputs_, as inputs
   std::vector<std::shared_ptr<OutputOperation>> outputs_;

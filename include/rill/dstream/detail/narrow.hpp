@@ -112,6 +112,14 @@ class StepSink final : public ChunkSink<In> {
   Emit& emit_;
 };
 
+/// A step that reads something fixed per batch (a static table's version): StepNode calls
+/// `step.bind_batch(t)` on the batch thread before any partition of batch t streams through it,
+/// and every partition task's copy of the step then sees what it bound.
+template <class Step>
+concept BindsBatch = requires(Step& step, Time t) {
+  step.bind_batch(t);
+};
+
 template <class In, class Out, class Step, class Parent>
 class StepNode;
 
@@ -152,7 +160,10 @@ class StepNode final : public Node<Out> {
   }
 
  protected:
-  void prepare_stream(Time t, Exec& ex) override { parent_->prepare(t, ex); }
+  void prepare_stream(Time t, Exec& ex) override {
+    if constexpr (BindsBatch<Step>) step_.bind_batch(t);
+    parent_->prepare(t, ex);
+  }
   void stream_partition(Time t, std::size_t p, ChunkSink<Out>& down) override {
     BufferedEmit<Out> out(down);
     stream_into(t, p, out);
