@@ -131,8 +131,9 @@ class DropDuplicatesNode final
             ++dropped;
             continue;
           }
-          if (table.try_emplace(key, time + keep_for_).second) {
-            this->store_.mark(q, key);
+          auto [it, remembered] = table.try_emplace(std::move(key), time + keep_for_);
+          if (remembered) {
+            this->store_.mark(q, it->first);
             out.push_back(std::move(x));
           }
         }

@@ -64,8 +64,8 @@ struct IntervalJoinOut {
 ///    then kept: every matching pair is emitted once, in the batch of the later of its rows.
 ///    Rows (tl, tr) match when `tl + lower <= tr <= tl + upper`;
 /// 3. while both sides have watermarks and wm(t) is set, left rows with `wm(t) > tl + upper` and
-///    right rows with `wm(t) > tr - lower` leave the state (no later row can match them: later
-///    rows are above wm(t - interval) >= ... >= wm(t) of this batch); an outer side emits those
+///    right rows with `wm(t) > tr - lower` leave the state (a row of a later batch t' has a time
+///    above wm(t' - interval) >= wm(t), so none can match them); an outer side emits those
 ///    that never matched, with nullopt for the other side.
 /// Output partition q holds the keys of partition q: the rows of step 2 in arrival order, then
 /// the unmatched rows of step 3. Two KeyedStateStores, one per side; a delta holds the keys that
@@ -206,7 +206,7 @@ class IntervalJoinNode final
             }
           }
           left_store_.mark(q, row.first);
-          lt[row.first].push_back(BufferedRow<V>{std::move(row.second), tl, matched});
+          lt[std::move(row.first)].push_back(BufferedRow<V>{std::move(row.second), tl, matched});
           ++left_rows_[q];
         }
       }
@@ -233,7 +233,7 @@ class IntervalJoinNode final
             }
           }
           right_store_.mark(q, row.first);
-          rt[row.first].push_back(BufferedRow<W>{std::move(row.second), tr, matched});
+          rt[std::move(row.first)].push_back(BufferedRow<W>{std::move(row.second), tr, matched});
           ++right_rows_[q];
         }
       }
