@@ -4,15 +4,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
 #include <variant>
 
+#include "rill/core/concepts.hpp"
 #include "rill/core/errors.hpp"
 #include "rill/core/time.hpp"
 #include "rill/dstream.hpp"
 #include "rill/dstream/aggregators.hpp"
+#include "rill/dstream/detail/dedup.hpp"
+#include "rill/dstream/detail/interval_join.hpp"
 #include "rill/dstream/detail/late_rows.hpp"
 #include "rill/dstream/detail/session_aggregate.hpp"
 #include "rill/dstream/detail/watermark_node.hpp"
@@ -106,6 +110,85 @@ class EventDStream : public DStream<T> {
     return this->graph()->watermarks();
   }
 
+  // ---- deduplication (docs/event-time.md, "Deduplication") ----
+
+  /// Spark's `dropDuplicates` on a stream with a watermark: the first row of each key
+  /// (`key_of(const T&)`, a callable or member pointer; hashed as reduce_by_key's keys) passes,
+  /// later rows with that key are dropped while the key is remembered. A key is forgotten in the
+  /// first batch t with `wm(t) >=` the event time of the row that passed, so a key that includes
+  /// the event time behaves exactly as Spark's; rows with `time <= wm(t - interval)` are dropped
+  /// as late. "First" is arrival order within a key. On a stream without a watermark
+  /// (with_event_time) nothing is late and every key is remembered forever. Batch t: late rows
+  /// out, then dedupe against the remembered keys, then forget with wm(t) (Spark >= 3.4).
+  /// StateInfo: keys remembered after the batch, late_records. Throws rill::IllegalState after
+  /// start().
+  template <class KeyOf>
+  requires detail::DedupKeyOf<KeyOf, T> DStream<T> drop_duplicates(KeyOf key_of)
+  const { return deduplicated("drop_duplicates", std::move(key_of), Duration{0}); }
+
+  /// Spark's `dropDuplicatesWithinWatermark`: as drop_duplicates, but a key is forgotten in the
+  /// first batch t with `wm(t) >=` the event time of the row that passed + the watermark delay
+  /// (ms). Throws rill::InvalidArgument on a stream without a watermark (with_event_time).
+  template <class KeyOf>
+  requires detail::DedupKeyOf<KeyOf, T> DStream<T> drop_duplicates_within_watermark(KeyOf key_of)
+  const {
+    if (!delay_) {
+      throw InvalidArgument(
+          "EventDStream::drop_duplicates_within_watermark: the stream has no watermark (it was "
+          "made by with_event_time); declare one with with_watermark(time_of, delay): keys are "
+          "remembered until the watermark passes their first event time + delay");
+    }
+    return deduplicated("drop_duplicates_within_watermark", std::move(key_of), *delay_);
+  }
+
+  // ---- interval joins (docs/event-time.md, "Interval joins") ----
+
+  /// Spark's stream-stream join with a time-range condition (Flink's interval join), on two
+  /// event-time streams of pairs, each with its own event time: (k, (v, w)) for every left row
+  /// (k, v) at time tl and right row (k, w) at time tr with `tl + lower <= tr <= tl + upper`
+  /// (ms), emitted once, in the batch in which the later of the two rows arrived. Rows of a side
+  /// with a watermark with `time <= wm(t - interval)` are dropped as late. While both sides have
+  /// watermarks, a left row leaves the state in the first batch with `wm(t) > tl + upper`, a
+  /// right row in the first with `wm(t) > tr - lower` (wm: the context's global watermark);
+  /// otherwise rows are kept forever. StateInfo: rows kept by both sides, late_records.
+  /// Throws rill::InvalidArgument for a stream of another context or of another slide,
+  /// rill::IllegalState after start().
+  template <class W, class RTimeOf, class P = T>
+  requires KeyValue<P>
+  auto interval_join(const EventDStream<std::pair<typename P::first_type, W>, RTimeOf>& other,
+                     Duration lower, Duration upper) const {
+    return interval_joined<W, false, false>("interval_join", other, lower, upper);
+  }
+  /// interval_join, plus (k, (v, nullopt)) for each left row that never matched, in the batch
+  /// in which it leaves the state. Needs watermarks on both sides and `lower <= upper`
+  /// (rill::InvalidArgument otherwise).
+  template <class W, class RTimeOf, class P = T>
+  requires KeyValue<P>
+  auto interval_left_outer_join(
+      const EventDStream<std::pair<typename P::first_type, W>, RTimeOf>& other, Duration lower,
+      Duration upper) const {
+    return interval_joined<W, true, false>("interval_left_outer_join", other, lower, upper);
+  }
+  /// interval_join with (k, (optional v, w)), plus (k, (nullopt, w)) for each right row that
+  /// never matched, when it leaves the state. Needs watermarks on both sides and `lower <=
+  /// upper` (rill::InvalidArgument otherwise).
+  template <class W, class RTimeOf, class P = T>
+  requires KeyValue<P>
+  auto interval_right_outer_join(
+      const EventDStream<std::pair<typename P::first_type, W>, RTimeOf>& other, Duration lower,
+      Duration upper) const {
+    return interval_joined<W, false, true>("interval_right_outer_join", other, lower, upper);
+  }
+  /// Both outer forms at once: (k, (optional v, optional w)). Needs watermarks on both sides and
+  /// `lower <= upper` (rill::InvalidArgument otherwise).
+  template <class W, class RTimeOf, class P = T>
+  requires KeyValue<P>
+  auto interval_full_outer_join(
+      const EventDStream<std::pair<typename P::first_type, W>, RTimeOf>& other, Duration lower,
+      Duration upper) const {
+    return interval_joined<W, true, true>("interval_full_outer_join", other, lower, upper);
+  }
+
  private:
   struct NoKey {
     std::monostate operator()(const T& /*row*/) const noexcept { return {}; }
@@ -142,6 +225,53 @@ class EventDStream : public DStream<T> {
     return WindowedDStream<K, R, T>(graph, node, [node] {
       return std::make_shared<detail::LateRecordsNode<T, Node>>(node, node->input_partitions());
     });
+  }
+
+  template <class KeyOf>
+  DStream<T> deduplicated(const char* kind, KeyOf key_of, Duration keep_for) const {
+    using Key = detail::dedup_key_t<KeyOf, T>;
+    using Node = detail::DropDuplicatesNode<T, Key, KeyOf, TimeOf>;
+    const std::string call = fmt::format("EventDStream::{}", kind);
+    this->graph()->check_open(call);
+    auto node = std::make_shared<Node>(kind, this->node(), std::move(key_of), time_of_, keep_for,
+                                       has_watermark(), watermarks(), this->graph()->parallelism());
+    this->graph()->add_node(node, call);
+    return DStream<T>(this->graph(), std::move(node));
+  }
+
+  template <class W, bool KeepLeft, bool KeepRight, class RTimeOf, class P = T>
+  auto interval_joined(const char* kind,
+                       const EventDStream<std::pair<typename P::first_type, W>, RTimeOf>& other,
+                       Duration lower, Duration upper) const {
+    using K = typename P::first_type;
+    using V = typename P::second_type;
+    using Node = detail::IntervalJoinNode<K, V, W, TimeOf, RTimeOf, KeepLeft, KeepRight>;
+    const std::string call = fmt::format("EventDStream::{}", kind);
+    if (other.graph() != this->graph()) {
+      throw InvalidArgument(
+          fmt::format("{}: the streams belong to different contexts; join streams of one", call));
+    }
+    if constexpr (KeepLeft || KeepRight) {
+      if (!has_watermark() || !other.has_watermark()) {
+        throw InvalidArgument(fmt::format(
+            "{}: an outer join needs watermarks on both sides, but the {} stream has none (made "
+            "by with_event_time); declare it with with_watermark(time_of, delay)",
+            call, has_watermark() ? "right" : "left"));
+      }
+      if (lower > upper) {
+        throw InvalidArgument(fmt::format(
+            "{}: lower ({} ms) is above upper ({} ms): no row could ever match; give lower <= "
+            "upper",
+            call, lower.count(), upper.count()));
+      }
+    }
+    this->graph()->check_open(call);
+    auto node =
+        std::make_shared<Node>(kind, this->node(), other.node(), time_of_, other.time_of(), lower,
+                               upper, typename Node::Sides{has_watermark(), other.has_watermark()},
+                               watermarks(), this->graph()->parallelism());
+    this->graph()->add_node(node, call);
+    return DStream<typename Node::Out>(this->graph(), std::move(node));
   }
 
   TimeOf time_of_;
