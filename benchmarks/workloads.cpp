@@ -47,10 +47,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -700,6 +702,246 @@ void w5_rill(benchmark::State& state, std::size_t k) {
   if (count != w5_expected()) fail(state, "rill counted differently");
 }
 
+// ---- W6: event-time sliding window ----
+
+constexpr std::int64_t kW6SizeMs = 10'000;
+constexpr std::int64_t kW6SlideMs = 2'000;  // also the pane: gcd(size, slide)
+constexpr std::int64_t kW6DelayMs = 3'000;
+constexpr std::int64_t kW6DisorderMs = 2'000;
+constexpr std::size_t kW6BatchesPerIteration = 2;  // one slide of event time
+/// Batches before timing: the window (10 s), the delay (3 s) and the disorder (2 s) fill; from
+/// then on every pane that is evicted is replaced by a new one.
+constexpr std::size_t kW6WarmUp = 16;
+
+/// A W6 record: W2's key and value, and an event time (ms).
+struct EventRow {
+  std::uint64_t key;
+  std::int64_t value;
+  rill::Time time;
+};
+
+/// Batch i of the W6 timeline: W2's shape (a seed per batch); event times in
+/// [i s + 10 s - 2 s, i s + 10 s + 1 s): the batch's own second, minus up to 2 s of disorder.
+std::vector<EventRow> w6_batch(std::size_t i) {
+  std::vector<EventRow> v(batch_size());
+  std::uint64_t seed = 3000 + i;
+  const std::int64_t second = (static_cast<std::int64_t>(i) + 10) * 1000;
+  for (auto& row : v) {
+    const std::uint64_t r = splitmix64(seed);
+    const std::uint64_t s = splitmix64(seed);
+    row.key = r % kKeys;
+    row.value = static_cast<std::int64_t>(r >> 40) - (std::int64_t{1} << 23);
+    row.time = rill::Time{second + static_cast<std::int64_t>(s % 1000) -
+                          static_cast<std::int64_t>((s >> 32) % (kW6DisorderMs + 1))};
+  }
+  return v;
+}
+
+std::vector<std::vector<EventRow>> w6_batches(std::size_t n) {
+  std::vector<std::vector<EventRow>> v;
+  v.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    v.push_back(w6_batch(i));
+  return v;
+}
+
+/// What a W6 result is digested by: the window's start mixed into the key, and the sum.
+void w6_digest(Digest& d, rill::Time window_start, std::uint64_t key, std::int64_t sum) {
+  d.add(mix2(static_cast<std::uint64_t>(window_start.milliseconds())) ^ key, sum);
+}
+
+/// The hand-written event-time window, append mode: per pane (2 s of event time, the slide) a
+/// table of per-key sums, the panes in a deque by start. Batch t, as rill (Spark >= 3.4) runs
+/// it: a row whose last window ended by the previous batch's watermark is late and dropped; the
+/// others add to their pane's table; then each window with `emitted < end <= watermark` is
+/// emitted, its five panes merged per key, and the panes whose last window ended are dropped.
+/// The watermark in force in a batch is the largest event time of the batches before it minus
+/// 3 s.
+class EventWindowSum {
+ public:
+  using Table = boost::unordered_flat_map<std::uint64_t, std::int64_t>;
+
+  /// One batch; adds the windows it emits to `out`.
+  void run(const std::vector<EventRow>& data, Digest& out) {
+    const std::optional<std::int64_t> late_bound = previous_;  // wm(t - interval)
+    const std::optional<std::int64_t> wm = current_;           // wm(t)
+    std::int64_t max_time = std::numeric_limits<std::int64_t>::min();
+    for (const EventRow& row : data) {
+      const std::int64_t t = row.time.milliseconds();
+      max_time = std::max(max_time, t);
+      const std::int64_t pane = t - floor_mod(t, kW6SlideMs);
+      if (late_bound && pane + kW6SizeMs <= *late_bound) {
+        ++late_;
+        continue;
+      }
+      pane_table(pane)[row.key] += row.value;
+    }
+    if (wm) {
+      emit(*wm, out);
+      while (!panes_.empty() && first_pane_ + kW6SizeMs <= *wm) {
+        panes_.pop_front();
+        first_pane_ += kW6SlideMs;
+      }
+      if (!emitted_ || *wm > *emitted_) emitted_ = wm;
+    }
+    previous_ = current_;
+    if (!data.empty()) {
+      const std::int64_t next = max_time - kW6DelayMs;
+      if (!current_ || next > *current_) current_ = next;
+    }
+  }
+  [[nodiscard]] std::int64_t late() const { return late_; }
+
+ private:
+  static std::int64_t floor_mod(std::int64_t a, std::int64_t m) {
+    const std::int64_t r = a % m;
+    return r < 0 ? r + m : r;
+  }
+
+  Table& pane_table(std::int64_t pane) {
+    if (panes_.empty()) {
+      first_pane_ = pane;
+      panes_.emplace_back();
+    }
+    while (pane < first_pane_) {
+      panes_.emplace_front();
+      first_pane_ -= kW6SlideMs;
+    }
+    auto i = static_cast<std::size_t>((pane - first_pane_) / kW6SlideMs);
+    while (i >= panes_.size())
+      panes_.emplace_back();
+    return panes_[i];
+  }
+
+  /// Emits the windows with `emitted_ < end <= wm` that hold a pane, each key once.
+  void emit(std::int64_t wm, Digest& out) {
+    if (panes_.empty()) return;
+    const std::int64_t last_pane =
+        first_pane_ + static_cast<std::int64_t>(panes_.size() - 1) * kW6SlideMs;
+    // Window ends lie on the slide grid; the windows holding a pane end in
+    // (pane, pane + size].
+    std::int64_t end = first_pane_ + kW6SlideMs;
+    if (emitted_ && *emitted_ >= end)
+      end = *emitted_ - floor_mod(*emitted_, kW6SlideMs) + kW6SlideMs;
+    for (; end <= wm && end - kW6SizeMs <= last_pane; end += kW6SlideMs) {
+      merged_.clear();
+      for (std::int64_t pane = std::max(end - kW6SizeMs, first_pane_);
+           pane < end && pane <= last_pane; pane += kW6SlideMs) {
+        for (const auto& [k, sum] :
+             panes_[static_cast<std::size_t>((pane - first_pane_) / kW6SlideMs)])
+          merged_[k] += sum;
+      }
+      for (const auto& [k, sum] : merged_)
+        w6_digest(out, rill::Time{end - kW6SizeMs}, k, sum);
+    }
+  }
+
+  std::deque<Table> panes_;
+  std::int64_t first_pane_ = 0;  // start of panes_.front()
+  Table merged_;
+  std::optional<std::int64_t> previous_;  // wm(t - interval) for the next batch
+  std::optional<std::int64_t> current_;   // wm(t) for the next batch
+  std::optional<std::int64_t> emitted_;   // the watermark of the last emission
+  std::int64_t late_ = 0;
+};
+
+/// The windows emitted over the first `batches` batches, by the hand-written loop.
+Digest w6_expected(std::size_t batches) {
+  static std::mutex mutex;
+  static std::map<std::size_t, Digest> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(batches); it != cache.end()) return it->second;
+  EventWindowSum sum;
+  Digest d;
+  for (std::size_t i = 0; i < batches; ++i)
+    sum.run(w6_batch(i), d);
+  return cache[batches] = d;
+}
+
+std::size_t w6_batch_count(const benchmark::State& state) {
+  return kW6WarmUp + kW6BatchesPerIteration * timed(state);
+}
+
+void w6_baseline(benchmark::State& state) {
+  const Digest expected = w6_expected(w6_batch_count(state));
+  const auto batches = w6_batches(w6_batch_count(state));
+  EventWindowSum sum;
+  Digest d;
+  std::size_t next = 0;
+  for (; next < kW6WarmUp; ++next)
+    sum.run(batches[next], d);
+  baseline_loop(state, static_cast<std::int64_t>(kW6BatchesPerIteration * batch_size()), [&] {
+    for (std::size_t b = 0; b < kW6BatchesPerIteration; ++b, ++next)
+      sum.run(batches[next], d);
+    benchmark::DoNotOptimize(d);
+  });
+  if (!(d == expected)) fail(state, "the baseline windowed differently");
+  if (sum.late() != 0) fail(state, "the baseline dropped rows as late");
+}
+
+/// Records the aggregation's StateInfo after every batch.
+class StateProbe final : public rill::StreamingListener {
+ public:
+  void on_batch_completed(const rill::BatchInfo& info) override {
+    std::lock_guard lock(mutex_);
+    for (const rill::StateInfo& s : info.state) {
+      bytes_.push_back(s.bytes);
+      entries_.push_back(s.keys);
+      late_ += s.late_records;
+    }
+  }
+  /// The bytes and (window, key) entries after each batch from batch `from` on: min and max.
+  void report(benchmark::State& state, std::size_t from) const {
+    std::lock_guard lock(mutex_);
+    if (bytes_.size() <= from) return;
+    const auto [bmin, bmax] =
+        std::minmax_element(bytes_.begin() + static_cast<std::ptrdiff_t>(from), bytes_.end());
+    const auto [emin, emax] =
+        std::minmax_element(entries_.begin() + static_cast<std::ptrdiff_t>(from), entries_.end());
+    state.counters["state_bytes_min"] = static_cast<double>(*bmin);
+    state.counters["state_bytes_max"] = static_cast<double>(*bmax);
+    state.counters["window_entries_min"] = static_cast<double>(*emin);
+    state.counters["window_entries_max"] = static_cast<double>(*emax);
+  }
+  [[nodiscard]] std::int64_t late() const {
+    std::lock_guard lock(mutex_);
+    return late_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::int64_t> bytes_;
+  std::vector<std::int64_t> entries_;
+  std::int64_t late_ = 0;
+};
+
+void w6_rill(benchmark::State& state, std::size_t k) {
+  const Digest expected = w6_expected(w6_batch_count(state));
+  rill::testing::Harness h{config(k)};
+  auto in = h.input(w6_batches(w6_batch_count(state)));
+  auto probe = std::make_shared<StateProbe>();
+  h.context().add_listener(probe);
+  Digest digest;  // every window emitted so far; written on the batch thread
+  using Out = rill::Windowed<std::uint64_t, std::int64_t>;
+  in.with_watermark(&EventRow::time, std::chrono::milliseconds(kW6DelayMs))
+      .aggregate_by_window(rill::sliding(std::chrono::milliseconds(kW6SizeMs),
+                                         std::chrono::milliseconds(kW6SlideMs)),
+                           &EventRow::key, rill::agg::sum(&EventRow::value))
+      .foreach_batch([&digest](const rill::Batch<Out>& batch, rill::Time) {
+        for (const Out& w : batch)
+          w6_digest(digest, w.window.start, w.key, w.value);
+      });
+  h.run_batches(kW6WarmUp);  // warm-up: the window fills
+  if (!(digest == w6_expected(kW6WarmUp))) {
+    return fail(state, "rill windowed differently (warm-up)");
+  }
+  rill_loop(state, h, static_cast<std::int64_t>(kW6BatchesPerIteration * batch_size()),
+            [&] { h.run_batches(kW6BatchesPerIteration); });
+  if (!(digest == expected)) fail(state, "rill windowed differently");
+  if (probe->late() != 0) fail(state, "rill dropped rows as late");
+  probe->report(state, kW6WarmUp);
+}
+
 // ---- latency through the socket source ----
 
 std::int64_t steady_ns() {
@@ -995,6 +1237,7 @@ int main(int argc, char** argv) {
   register_workload("W3_sliding_window", w3_baseline, w3_rill);
   register_workload("W4_session_state", w4_baseline, w4_rill);
   register_workload("W5_narrow_chain", w5_baseline, w5_rill);
+  register_workload("W6_event_window", w6_baseline, w6_rill);
   configure(benchmark::RegisterBenchmark("Latency/socket_10ms", latency_socket, false), 1);
   configure(benchmark::RegisterBenchmark("Latency/socket_10ms_checkpoint", latency_socket, true),
             1);
