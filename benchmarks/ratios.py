@@ -102,7 +102,10 @@ def main():
                 continue
             rf, rl = b["retained_bytes_first"], b["retained_bytes_last"]
             sf, sl = b["state_bytes_first"], b["state_bytes_last"]
-            grows = rl > rf or sl > sf
+            # W6's newest panes hold a random subset of the keys: its state moves by a few
+            # panes from batch to batch. Growth there is more than 1 %.
+            slack = 1.01 if w == "W6_event_window" else 1.0
+            grows = rl > rf * slack or sl > sf * slack
             print(f"| {w}/rill/{p} | {rf / 1e6:.2f} → {rl / 1e6:.2f} MB "
                   f"| {sf / 1e6:.2f} → {sl / 1e6:.2f} MB | {'**grows**' if grows else 'no'} |")
     for p in ("p1", "p2"):
