@@ -305,10 +305,13 @@ class TimeWindowAggregateNode final
         : node_(node), on_time_(node.first_on_time(closed)), late_(late), out_(out) {}
     void push(std::span<const T> items) override {
       // An input partition mostly arrives as one chunk: room for an even share of it and a
-      // little more, instead of growing each buffer by doubling.
+      // little more at once, instead of doubling up to it. Still at least doubling when it
+      // grows, so that many small chunks cost amortized constant time a row.
       const std::size_t share = items.size() / out_.size() + items.size() / (8 * out_.size());
-      for (auto& buffer : out_)
-        buffer.reserve(buffer.size() + share);
+      for (auto& buffer : out_) {
+        const std::size_t need = buffer.size() + share;
+        if (need > buffer.capacity()) buffer.reserve(std::max(need, 2 * buffer.capacity()));
+      }
       for (const T& row : items) {
         const Time e = std::invoke(node_.time_of_, row);
         if (late(e, on_time_)) {
