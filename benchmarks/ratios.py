@@ -10,9 +10,9 @@ import re
 import sys
 
 WORKLOADS = ["W1_word_count", "W2_keyed_sum", "W3_sliding_window", "W4_session_state",
-             "W5_narrow_chain", "W7_static_join"]
-P1_TARGET = {"W1": 0.6, "W2": 0.6, "W3": 0.5, "W4": 0.5, "W5": 0.8, "W7": 0.6}
-P2_TARGET = {"W1": 1.6, "W2": 1.4, "W3": 1.4, "W4": 1.4, "W5": 1.6, "W7": 1.4}
+             "W5_narrow_chain", "W6_event_window", "W7_static_join"]
+P1_TARGET = {"W1": 0.6, "W2": 0.6, "W3": 0.5, "W4": 0.5, "W5": 0.8, "W6": 0.5, "W7": 0.6}
+P2_TARGET = {"W1": 1.6, "W2": 1.4, "W3": 1.4, "W4": 1.4, "W5": 1.6, "W6": 1.5, "W7": 1.4}
 
 
 def load(path):
@@ -102,9 +102,19 @@ def main():
                 continue
             rf, rl = b["retained_bytes_first"], b["retained_bytes_last"]
             sf, sl = b["state_bytes_first"], b["state_bytes_last"]
-            grows = rl > rf or sl > sf
+            # W6's newest panes hold a random subset of the keys: its state moves by a few
+            # panes from batch to batch. Growth there is more than 1 %.
+            slack = 1.01 if w == "W6_event_window" else 1.0
+            grows = rl > rf * slack or sl > sf * slack
             print(f"| {w}/rill/{p} | {rf / 1e6:.2f} → {rl / 1e6:.2f} MB "
                   f"| {sf / 1e6:.2f} → {sl / 1e6:.2f} MB | {'**grows**' if grows else 'no'} |")
+    for p in ("p1", "p2"):
+        b = runs.get(f"W6_event_window/rill/{p}")
+        if b and "state_bytes_min" in b:
+            lo, hi = b["state_bytes_min"], b["state_bytes_max"]
+            print(f"\nW6/rill/{p} state bytes after each timed batch: {lo / 1e6:.2f} to "
+                  f"{hi / 1e6:.2f} MB, (window, key) entries {b['window_entries_min']:.0f} to "
+                  f"{b['window_entries_max']:.0f}")
     for p in ("p1", "p2"):
         b = runs.get(f"W3_sliding_window/rill/{p}")
         if b:

@@ -48,10 +48,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -701,368 +703,607 @@ void w5_rill(benchmark::State& state, std::size_t k) {
   if (count != w5_expected()) fail(state, "rill counted differently");
 }
 
-// ---- W7: static join ----
+// ---- W6: event-time sliding window ----
 
-/// The static table: one row per key of W2's key space, (key, weight in [1, 7]).
-const std::vector<KV>& w7_table_rows() {
-  static const std::vector<KV> rows = [] {
-    std::vector<KV> v(kKeys);
-    for (std::uint64_t k = 0; k < kKeys; ++k)
-      v[k] = {k, static_cast<std::int64_t>(mix1(k) % 7) + 1};
-    return v;
-  }();
-  return rows;
-}
+constexpr std::int64_t kW6SizeMs = 10'000;
+constexpr std::int64_t kW6SlideMs = 2'000;  // also the pane: gcd(size, slide)
+constexpr std::int64_t kW6DelayMs = 3'000;
+constexpr std::int64_t kW6DisorderMs = 2'000;
+constexpr std::size_t kW6BatchesPerIteration = 2;  // one slide of event time
+/// Batches before timing: the window (10 s), the delay (3 s) and the disorder (2 s) fill; from
+/// then on every pane that is evicted is replaced by a new one.
+constexpr std::size_t kW6WarmUp = 16;
 
-/// The look-up and the sum by hand: the table in a flat map, one probe per record, the
-/// weighted value summed per key.
-class WeightedSum {
- public:
-  WeightedSum() {
-    for (const auto& [k, w] : w7_table_rows())
-      table_.emplace(k, w);
-  }
-  [[nodiscard]] Digest run(const std::vector<KV>& data) const {
-    boost::unordered_flat_map<std::uint64_t, std::int64_t> sums;
-    for (const auto& [k, v] : data) {
-      if (auto it = table_.find(k); it != table_.end()) sums[k] += v * it->second;
-    }
-    Digest d;
-    for (const auto& [k, sum] : sums)
-      d.add(k, sum);
-    return d;
-  }
-
- private:
-  boost::unordered_flat_map<std::uint64_t, std::int64_t> table_;
+/// A W6 record: W2's key and value, and an event time (ms).
+struct EventRow {
+  std::uint64_t key;
+  std::int64_t value;
+  rill::Time time;
 };
 
-Digest w7_expected() {
-  static const Digest expected = WeightedSum{}.run(w2_batch());
-  return expected;
+/// Batch i of the W6 timeline: W2's shape (a seed per batch); event times in
+/// [i s + 10 s - 2 s, i s + 10 s + 1 s): the batch's own second, minus up to 2 s of disorder.
+std::vector<EventRow> w6_batch(std::size_t i) {
+  std::vector<EventRow> v(batch_size());
+  std::uint64_t seed = 3000 + i;
+  const std::int64_t second = (static_cast<std::int64_t>(i) + 10) * 1000;
+  for (auto& row : v) {
+    const std::uint64_t r = splitmix64(seed);
+    const std::uint64_t s = splitmix64(seed);
+    row.key = r % kKeys;
+    row.value = static_cast<std::int64_t>(r >> 40) - (std::int64_t{1} << 23);
+    row.time = rill::Time{second + static_cast<std::int64_t>(s % 1000) -
+                          static_cast<std::int64_t>((s >> 32) % (kW6DisorderMs + 1))};
+  }
+  return v;
 }
 
-void w7_baseline(benchmark::State& state) {
-  const auto& data = w2_batch();
-  const WeightedSum by_hand;
+std::vector<std::vector<EventRow>> w6_batches(std::size_t n) {
+  std::vector<std::vector<EventRow>> v;
+  v.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    v.push_back(w6_batch(i));
+  return v;
+}
+
+/// What a W6 result is digested by: the window's start mixed into the key, and the sum.
+void w6_digest(Digest& d, rill::Time window_start, std::uint64_t key, std::int64_t sum) {
+  d.add(mix2(static_cast<std::uint64_t>(window_start.milliseconds())) ^ key, sum);
+}
+
+/// The hand-written event-time window, append mode: per pane (2 s of event time, the slide) a
+/// table of per-key sums, the panes in a deque by start. Batch t, as rill (Spark >= 3.4) runs
+/// it: a row whose last window ended by the previous batch's watermark is late and dropped; the
+/// others add to their pane's table; then each window with `emitted < end <= watermark` is
+/// emitted, its five panes merged per key, and the panes whose last window ended are dropped.
+/// The watermark in force in a batch is the largest event time of the batches before it minus
+/// 3 s.
+class EventWindowSum {
+ public:
+  using Table = boost::unordered_flat_map<std::uint64_t, std::int64_t>;
+
+  /// One batch; adds the windows it emits to `out`.
+  void run(const std::vector<EventRow>& data, Digest& out) {
+    const std::optional<std::int64_t> late_bound = previous_;  // wm(t - interval)
+    const std::optional<std::int64_t> wm = current_;           // wm(t)
+    std::int64_t max_time = std::numeric_limits<std::int64_t>::min();
+    for (const EventRow& row : data) {
+      const std::int64_t t = row.time.milliseconds();
+      max_time = std::max(max_time, t);
+      const std::int64_t pane = t - floor_mod(t, kW6SlideMs);
+      if (late_bound && pane + kW6SizeMs <= *late_bound) {
+        ++late_;
+        continue;
+      }
+      pane_table(pane)[row.key] += row.value;
+    }
+    if (wm) {
+      emit(*wm, out);
+      while (!panes_.empty() && first_pane_ + kW6SizeMs <= *wm) {
+        panes_.pop_front();
+        first_pane_ += kW6SlideMs;
+      }
+      if (!emitted_ || *wm > *emitted_) emitted_ = wm;
+    }
+    previous_ = current_;
+    if (!data.empty()) {
+      const std::int64_t next = max_time - kW6DelayMs;
+      if (!current_ || next > *current_) current_ = next;
+    }
+  }
+  [[nodiscard]] std::int64_t late() const { return late_; }
+
+ private:
+  static std::int64_t floor_mod(std::int64_t a, std::int64_t m) {
+    const std::int64_t r = a % m;
+    return r < 0 ? r + m : r;
+  }
+
+  Table& pane_table(std::int64_t pane) {
+    if (panes_.empty()) {
+      first_pane_ = pane;
+      panes_.emplace_back();
+    }
+    while (pane < first_pane_) {
+      panes_.emplace_front();
+      first_pane_ -= kW6SlideMs;
+    }
+    auto i = static_cast<std::size_t>((pane - first_pane_) / kW6SlideMs);
+    while (i >= panes_.size())
+      panes_.emplace_back();
+    return panes_[i];
+  }
+
+  /// Emits the windows with `emitted_ < end <= wm` that hold a pane, each key once.
+  void emit(std::int64_t wm, Digest& out) {
+    if (panes_.empty()) return;
+    const std::int64_t last_pane =
+        first_pane_ + static_cast<std::int64_t>(panes_.size() - 1) * kW6SlideMs;
+    // Window ends lie on the slide grid; the windows holding a pane end in
+    // (pane, pane + size].
+    std::int64_t end = first_pane_ + kW6SlideMs;
+    if (emitted_ && *emitted_ >= end)
+      end = *emitted_ - floor_mod(*emitted_, kW6SlideMs) + kW6SlideMs;
+    for (; end <= wm && end - kW6SizeMs <= last_pane; end += kW6SlideMs) {
+      merged_.clear();
+      for (std::int64_t pane = std::max(end - kW6SizeMs, first_pane_);
+           pane < end && pane <= last_pane; pane += kW6SlideMs) {
+        for (const auto& [k, sum] :
+             panes_[static_cast<std::size_t>((pane - first_pane_) / kW6SlideMs)])
+          merged_[k] += sum;
+      }
+      for (const auto& [k, sum] : merged_)
+        w6_digest(out, rill::Time{end - kW6SizeMs}, k, sum);
+    }
+  }
+
+  std::deque<Table> panes_;
+  std::int64_t first_pane_ = 0;  // start of panes_.front()
+  Table merged_;
+  std::optional<std::int64_t> previous_;  // wm(t - interval) for the next batch
+  std::optional<std::int64_t> current_;   // wm(t) for the next batch
+  std::optional<std::int64_t> emitted_;   // the watermark of the last emission
+  std::int64_t late_ = 0;
+};
+
+/// The windows emitted over the first `batches` batches, by the hand-written loop.
+Digest w6_expected(std::size_t batches) {
+  static std::mutex mutex;
+  static std::map<std::size_t, Digest> cache;
+  std::lock_guard lock(mutex);
+  if (auto it = cache.find(batches); it != cache.end()) return it->second;
+  EventWindowSum sum;
   Digest d;
-  baseline_loop(state, static_cast<std::int64_t>(data.size()), [&] {
-    d = by_hand.run(data);
+  for (std::size_t i = 0; i < batches; ++i)
+    sum.run(w6_batch(i), d);
+  return cache[batches] = d;
+}
+
+std::size_t w6_batch_count(const benchmark::State& state) {
+  return kW6WarmUp + kW6BatchesPerIteration * timed(state);
+}
+
+void w6_baseline(benchmark::State& state) {
+  const Digest expected = w6_expected(w6_batch_count(state));
+  const auto batches = w6_batches(w6_batch_count(state));
+  EventWindowSum sum;
+  Digest d;
+  std::size_t next = 0;
+  for (; next < kW6WarmUp; ++next)
+    sum.run(batches[next], d);
+  baseline_loop(state, static_cast<std::int64_t>(kW6BatchesPerIteration * batch_size()), [&] {
+    for (std::size_t b = 0; b < kW6BatchesPerIteration; ++b, ++next)
+      sum.run(batches[next], d);
     benchmark::DoNotOptimize(d);
   });
-  if (!(d == w7_expected())) fail(state, "the baseline joined differently");
+  if (!(d == expected)) fail(state, "the baseline windowed differently");
+  if (sum.late() != 0) fail(state, "the baseline dropped rows as late");
 }
 
-void w7_rill(benchmark::State& state, std::size_t k) {
-  rill::testing::Harness h{config(k)};
-  auto in = h.input(std::vector<std::vector<KV>>(timed(state) + 1, w2_batch()));
-  const auto weights = rill::StaticTable<std::uint64_t, std::int64_t>::of(w7_table_rows());
-  Digest digest;
-  in.join(weights)
-      .map_values([](const std::pair<std::int64_t, std::int64_t>& vw) {
-        return vw.first * vw.second;
-      })
-      .reduce_by_key(std::plus<std::int64_t>{})
-      .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
-        Digest d;
-        for (const auto& [key, sum] : batch)
-          d.add(key, sum);
-        digest = d;
-      });
-  h.run_batches(1);
-  if (!(digest == w7_expected())) return fail(state, "rill joined differently (warm-up)");
-  rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
-    digest = {};
-    h.run_batches(1);
-  });
-  if (!(digest == w7_expected())) fail(state, "rill joined differently");
-}
-
-// ---- latency through the socket source ----
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-/// A loopback TCP server that accepts one client and sends it `rate` lines per second, each
-/// line the steady_clock time at which it is written, in nanoseconds.
-class LineServer {
+/// Records the aggregation's StateInfo after every batch.
+class StateProbe final : public rill::StreamingListener {
  public:
-  explicit LineServer(std::int64_t rate) : rate_(rate) {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listener_, 1) != 0 ||
-        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      throw std::runtime_error("LineServer: cannot listen on 127.0.0.1");
+  void on_batch_completed(const rill::BatchInfo& info) override {
+    std::lock_guard lock(mutex_);
+    for (const rill::StateInfo& s : info.state) {
+      bytes_.push_back(s.bytes);
+      entries_.push_back(s.keys);
+      late_ += s.late_records;
     }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
   }
-  ~LineServer() {
-    stop_sending();
-    {
-      std::lock_guard lock(mutex_);
-      closing_ = true;
-    }
-    closing_cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    ::close(listener_);
+  /// The bytes and (window, key) entries after each batch from batch `from` on: min and max.
+  void report(benchmark::State& state, std::size_t from) const {
+    std::lock_guard lock(mutex_);
+    if (bytes_.size() <= from) return;
+    const auto [bmin, bmax] =
+        std::minmax_element(bytes_.begin() + static_cast<std::ptrdiff_t>(from), bytes_.end());
+    const auto [emin, emax] =
+        std::minmax_element(entries_.begin() + static_cast<std::ptrdiff_t>(from), entries_.end());
+    state.counters["state_bytes_min"] = static_cast<double>(*bmin);
+    state.counters["state_bytes_max"] = static_cast<double>(*bmax);
+    state.counters["window_entries_min"] = static_cast<double>(*emin);
+    state.counters["window_entries_max"] = static_cast<double>(*emax);
   }
-  LineServer(const LineServer&) = delete;
-  LineServer& operator=(const LineServer&) = delete;
-
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-  void stop_sending() { stop_ = true; }
-  [[nodiscard]] std::int64_t sent() const { return sent_.load(); }
+  [[nodiscard]] std::int64_t late() const {
+    std::lock_guard lock(mutex_);
+    return late_;
+  }
 
  private:
-  void serve() {
-    pollfd pfd{listener_, POLLIN, 0};
-    while (!stop_ && ::poll(&pfd, 1, 50) == 0) {
-    }
-    if (stop_) return;
-    const int client = ::accept(listener_, nullptr, nullptr);
-    if (client < 0) return;
-    const int one = 1;  // no Nagle: each write leaves at once
-    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    const auto start = std::chrono::steady_clock::now();
-    std::int64_t sent = 0;
-    std::string buf;
-    char num[32];
-    while (!stop_) {
-      const auto elapsed = std::chrono::steady_clock::now() - start;
-      const std::int64_t due =
-          rate_ * std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() /
-          1'000'000;
-      buf.clear();
-      for (; sent < due; ++sent) {
-        const auto [end, ec] = std::to_chars(num, num + sizeof num, steady_ns());
-        buf.append(num, end);
-        buf += '\n';
-      }
-      for (std::size_t off = 0; off < buf.size();) {
-        const ssize_t n = ::send(client, buf.data() + off, buf.size() - off, MSG_NOSIGNAL);
-        if (n <= 0) {
-          stop_ = true;
-          break;
-        }
-        off += static_cast<std::size_t>(n);
-      }
-      sent_ = sent;
-      std::this_thread::sleep_for(200us);
-    }
-    // The connection stays open until the context has stopped: no reconnect noise at the end.
-    std::unique_lock lock(mutex_);
-    closing_cv_.wait(lock, [this] { return closing_; });
-    ::close(client);
-  }
-
-  std::int64_t rate_;
-  int listener_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::int64_t> sent_{0};
-  std::mutex mutex_;
-  std::condition_variable closing_cv_;
-  bool closing_ = false;
-  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::vector<std::int64_t> bytes_;
+  std::vector<std::int64_t> entries_;
+  std::int64_t late_ = 0;
 };
 
-/// With `checkpoint`, the context checkpoints into a temporary directory: the socket's blocks go
-/// through the write-ahead log (fdatasync per block) and every batch writes a seal record and a
-/// checkpoint.
-void latency_socket(benchmark::State& state, bool checkpoint) {
-  constexpr std::int64_t kRate = 200'000;
-  const auto run_for = smoke() ? 400ms : 3000ms;
-  const auto warm_up = smoke() ? 100ms : 500ms;  // lines sent before it are not measured
-  std::vector<std::int64_t> latencies;
-  std::int64_t received = 0;
-  std::int64_t sent = 0;
-  std::int64_t batches = 0;
-  std::vector<std::int64_t> ends_behind;  // µs
-  for (auto _ : state) {
-    LineServer server(kRate);
-    rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};  // system clock
-    const auto dir =
-        std::filesystem::temp_directory_path() / fmt::format("rill-bench-latency-{}", ::getpid());
-    std::filesystem::remove_all(dir);
-    if (checkpoint) ctx.checkpoint(dir);
-    std::mutex mutex;
-    std::int64_t measure_from = std::numeric_limits<std::int64_t>::max();
-    ctx.socket_text_stream("127.0.0.1", server.port())
-        .foreach_batch([&](const rill::Batch<std::string>& batch, rill::Time t) {
-          std::vector<std::int64_t> sends;
-          sends.reserve(batch.size());
-          for (const std::string& line : batch) {
-            std::int64_t ns = 0;
-            std::from_chars(line.data(), line.data() + line.size(), ns);
-            sends.push_back(ns);
-          }
-          const std::int64_t end = steady_ns();  // the end of this batch's output
-          // How long after its nominal time (on the system clock) the batch's output ended.
-          const auto behind = std::chrono::system_clock::now().time_since_epoch() -
-                              std::chrono::milliseconds(t.milliseconds());
-          std::lock_guard lock(mutex);
-          if (end >= measure_from) {
-            ends_behind.push_back(
-                std::chrono::duration_cast<std::chrono::microseconds>(behind).count());
-          }
-          ++batches;
-          received += static_cast<std::int64_t>(sends.size());
-          for (const std::int64_t s : sends) {
-            if (s >= measure_from) latencies.push_back(end - s);
-          }
-        });
-    {
-      std::lock_guard lock(mutex);
-      measure_from = steady_ns() + std::chrono::nanoseconds(warm_up).count();
-    }
-    ctx.start();
-    std::this_thread::sleep_for(run_for);
-    server.stop_sending();
-    std::this_thread::sleep_for(50ms);  // what is in flight arrives
-    ctx.stop();
-    sent = server.sent();
-    std::filesystem::remove_all(dir);
-  }
-  if (latencies.empty()) return fail(state, "no line came through the socket source");
-  std::sort(latencies.begin(), latencies.end());
-  auto at = [&](double q) {
-    const auto i = static_cast<std::size_t>(q * static_cast<double>(latencies.size() - 1));
-    return static_cast<double>(latencies[i]) * 1e-6;  // ms
-  };
-  state.counters["p50_ms"] = at(0.50);
-  state.counters["p99_ms"] = at(0.99);
-  state.counters["max_ms"] = static_cast<double>(latencies.back()) * 1e-6;
-  std::sort(ends_behind.begin(), ends_behind.end());
-  if (!ends_behind.empty()) {
-    state.counters["batch_end_behind_p50_ms"] =
-        static_cast<double>(ends_behind[ends_behind.size() / 2]) * 1e-3;
-    state.counters["batch_end_behind_max_ms"] = static_cast<double>(ends_behind.back()) * 1e-3;
-  }
-  state.counters["lines_sent"] = static_cast<double>(sent);
-  state.counters["lines_received"] = static_cast<double>(received);
-  state.counters["batches"] = static_cast<double>(batches);
-  state.SetItemsProcessed(received);
-}
-
-// ---- the cost of an empty batch ----
-
-/// A harness context with one output and no data, one batch per iteration.
-void empty_batch_manual(benchmark::State& state, std::size_t k) {
-  rill::testing::Harness h{rill::Config{}.batch_interval(10ms).parallelism(k).worker_threads(k)};
-  std::int64_t records = 0;
-  h.input<std::int64_t>({}).foreach_batch(
-      [&records](const rill::Batch<std::int64_t>& batch, rill::Time) {
-        records += static_cast<std::int64_t>(batch.size());
+void w6_rill(benchmark::State& state, std::size_t k) {
+  const Digest expected = w6_expected(w6_batch_count(state));
+  rill::testing::Harness h{config(k)};
+  auto in = h.input(w6_batches(w6_batch_count(state)));
+  auto probe = std::make_shared<StateProbe>();
+  h.context().add_listener(probe);
+  Digest digest;  // every window emitted so far; written on the batch thread
+  using Out = rill::Windowed<std::uint64_t, std::int64_t>;
+  in.with_watermark(&EventRow::time, std::chrono::milliseconds(kW6DelayMs))
+      .aggregate_by_window(rill::sliding(std::chrono::milliseconds(kW6SizeMs),
+                                         std::chrono::milliseconds(kW6SlideMs)),
+                           &EventRow::key, rill::agg::sum(&EventRow::value))
+      .foreach_batch([&digest](const rill::Batch<Out>& batch, rill::Time) {
+        for (const Out& w : batch)
+          w6_digest(digest, w.window.start, w.key, w.value);
       });
-  h.run_batches(1);
-  const double cpu0 = process_cpu_seconds();
-  for (auto _ : state)
-    h.run_batches(1);
-  const double cpu = process_cpu_seconds() - cpu0;
-  if (records != 0) return fail(state, "an empty queue produced records");
-  state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(state.iterations());
-  state.SetItemsProcessed(state.iterations());  // batches
-}
-
-/// A real context (system clock, 10 ms batches) with one output and no data, for a while.
-/// The empty-batch benchmarks' steady state: from 100 ms after the start, for 2 s (0.2 s in the
-/// smoke run), the process's CPU time and how many `events` happened; then reported per event.
-struct SteadyCpu {
-  double cpu = 0;
-  std::int64_t events = 0;
-
-  void measure(const std::atomic<std::int64_t>& counter) {
-    std::this_thread::sleep_for(100ms);
-    const double cpu0 = process_cpu_seconds();
-    const std::int64_t events0 = counter.load();
-    std::this_thread::sleep_for(smoke() ? 200ms : 2000ms);
-    cpu = process_cpu_seconds() - cpu0;
-    events = counter.load() - events0;
+  h.run_batches(kW6WarmUp);  // warm-up: the window fills
+  if (!(digest == w6_expected(kW6WarmUp))) {
+    return fail(state, "rill windowed differently (warm-up)");
   }
-  void report(benchmark::State& state) const {
-    if (events == 0) return fail(state, "nothing happened while measured");
-    state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(events);
-    state.counters["batches"] = static_cast<double>(events);
-    state.SetItemsProcessed(events);
-  }
-};
+  rill_loop(state, h, static_cast<std::int64_t>(kW6BatchesPerIteration * batch_size()),
+            [&] { h.run_batches(kW6BatchesPerIteration); });
+  if (!(digest == expected)) fail(state, "rill windowed differently");
+  if (probe->late() != 0) fail(state, "rill dropped rows as late");
+  probe->report(state, kW6WarmUp);
 
-void empty_batch_system_clock(benchmark::State& state) {
-  std::atomic<std::int64_t> batches{0};
-  SteadyCpu steady;
-  for (auto _ : state) {
-    rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};
-    ctx.queue_stream<std::int64_t>({}).foreach_batch(
-        [&batches](const rill::Batch<std::int64_t>&, rill::Time) { ++batches; });
-    ctx.start();
-    // Steady state only: starting and stopping the context's threads is not a batch's cost.
-    steady.measure(batches);
-    ctx.stop();
-  }
-  steady.report(state);
-}
+  // ---- W7: static join ----
 
-/// The platform's floor under EmptyBatch/system_clock_10ms, without rill: one thread that waits
-/// on a condition variable until each 10 ms grid time (a timed futex wait, as rill's idle batch
-/// thread makes). Its CPU per wake-up is what any timer-driven batch costs on this machine.
-void empty_batch_bare_wakeup(benchmark::State& state) {
-  SteadyCpu steady;
-  for (auto _ : state) {
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::atomic<std::int64_t> woken{0};
-    bool stop = false;  // under mutex
-    std::thread waker([&] {
-      auto next = std::chrono::system_clock::now();
-      std::unique_lock lock(mutex);
-      while (!stop) {
-        next += 10ms;
-        cv.wait_until(lock, next, [&] { return stop; });
-        ++woken;
-      }
-    });
-    steady.measure(woken);
-    {
-      std::lock_guard lock(mutex);
-      stop = true;
+  /// The static table: one row per key of W2's key space, (key, weight in [1, 7]).
+  const std::vector<KV>& w7_table_rows() {
+    static const std::vector<KV> rows = [] {
+      std::vector<KV> v(kKeys);
+      for (std::uint64_t k = 0; k < kKeys; ++k)
+        v[k] = {k, static_cast<std::int64_t>(mix1(k) % 7) + 1};
+      return v;
+    }();
+    return rows;
+  }
+
+  /// The look-up and the sum by hand: the table in a flat map, one probe per record, the
+  /// weighted value summed per key.
+  class WeightedSum {
+   public:
+    WeightedSum() {
+      for (const auto& [k, w] : w7_table_rows())
+        table_.emplace(k, w);
     }
-    cv.notify_all();
-    waker.join();
+    [[nodiscard]] Digest run(const std::vector<KV>& data) const {
+      boost::unordered_flat_map<std::uint64_t, std::int64_t> sums;
+      for (const auto& [k, v] : data) {
+        if (auto it = table_.find(k); it != table_.end()) sums[k] += v * it->second;
+      }
+      Digest d;
+      for (const auto& [k, sum] : sums)
+        d.add(k, sum);
+      return d;
+    }
+
+   private:
+    boost::unordered_flat_map<std::uint64_t, std::int64_t> table_;
+  };
+
+  Digest w7_expected() {
+    static const Digest expected = WeightedSum{}.run(w2_batch());
+    return expected;
   }
-  steady.report(state);
-}
 
-// ---- registration ----
+  void w7_baseline(benchmark::State & state) {
+    const auto& data = w2_batch();
+    const WeightedSum by_hand;
+    Digest d;
+    baseline_loop(state, static_cast<std::int64_t>(data.size()), [&] {
+      d = by_hand.run(data);
+      benchmark::DoNotOptimize(d);
+    });
+    if (!(d == w7_expected())) fail(state, "the baseline joined differently");
+  }
 
-benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b,
-                                          std::int64_t iterations,
-                                          benchmark::TimeUnit unit = benchmark::kMillisecond) {
-  return b->Iterations(iterations)->UseRealTime()->MeasureProcessCPUTime()->Unit(unit);
-}
+  void w7_rill(benchmark::State & state, std::size_t k) {
+    rill::testing::Harness h{config(k)};
+    auto in = h.input(std::vector<std::vector<KV>>(timed(state) + 1, w2_batch()));
+    const auto weights = rill::StaticTable<std::uint64_t, std::int64_t>::of(w7_table_rows());
+    Digest digest;
+    in.join(weights)
+        .map_values(
+            [](const std::pair<std::int64_t, std::int64_t>& vw) { return vw.first * vw.second; })
+        .reduce_by_key(std::plus<std::int64_t>{})
+        .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
+          Digest d;
+          for (const auto& [key, sum] : batch)
+            d.add(key, sum);
+          digest = d;
+        });
+    h.run_batches(1);
+    if (!(digest == w7_expected())) return fail(state, "rill joined differently (warm-up)");
+    rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
+      digest = {};
+      h.run_batches(1);
+    });
+    if (!(digest == w7_expected())) fail(state, "rill joined differently");
+  }
 
-template <class Baseline, class Rill>
-void register_workload(const std::string& name, Baseline baseline, Rill rill) {
-  configure(benchmark::RegisterBenchmark((name + "/baseline").c_str(), baseline), iterations());
-  configure(benchmark::RegisterBenchmark((name + "/rill/p1").c_str(), rill, std::size_t{1}),
-            iterations());
-  configure(benchmark::RegisterBenchmark((name + "/rill/p2").c_str(), rill, std::size_t{2}),
-            iterations());
-}
+  // ---- latency through the socket source ----
+
+  std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  double process_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  }
+
+  /// A loopback TCP server that accepts one client and sends it `rate` lines per second, each
+  /// line the steady_clock time at which it is written, in nanoseconds.
+  class LineServer {
+   public:
+    explicit LineServer(std::int64_t rate) : rate_(rate) {
+      listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = 0;
+      socklen_t len = sizeof addr;
+      if (listener_ < 0 ||
+          ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+          ::listen(listener_, 1) != 0 ||
+          ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        throw std::runtime_error("LineServer: cannot listen on 127.0.0.1");
+      }
+      port_ = ntohs(addr.sin_port);
+      thread_ = std::thread([this] { serve(); });
+    }
+    ~LineServer() {
+      stop_sending();
+      {
+        std::lock_guard lock(mutex_);
+        closing_ = true;
+      }
+      closing_cv_.notify_all();
+      if (thread_.joinable()) thread_.join();
+      ::close(listener_);
+    }
+    LineServer(const LineServer&) = delete;
+    LineServer& operator=(const LineServer&) = delete;
+
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    void stop_sending() { stop_ = true; }
+    [[nodiscard]] std::int64_t sent() const { return sent_.load(); }
+
+   private:
+    void serve() {
+      pollfd pfd{listener_, POLLIN, 0};
+      while (!stop_ && ::poll(&pfd, 1, 50) == 0) {
+      }
+      if (stop_) return;
+      const int client = ::accept(listener_, nullptr, nullptr);
+      if (client < 0) return;
+      const int one = 1;  // no Nagle: each write leaves at once
+      ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      const auto start = std::chrono::steady_clock::now();
+      std::int64_t sent = 0;
+      std::string buf;
+      char num[32];
+      while (!stop_) {
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        const std::int64_t due =
+            rate_ * std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() /
+            1'000'000;
+        buf.clear();
+        for (; sent < due; ++sent) {
+          const auto [end, ec] = std::to_chars(num, num + sizeof num, steady_ns());
+          buf.append(num, end);
+          buf += '\n';
+        }
+        for (std::size_t off = 0; off < buf.size();) {
+          const ssize_t n = ::send(client, buf.data() + off, buf.size() - off, MSG_NOSIGNAL);
+          if (n <= 0) {
+            stop_ = true;
+            break;
+          }
+          off += static_cast<std::size_t>(n);
+        }
+        sent_ = sent;
+        std::this_thread::sleep_for(200us);
+      }
+      // The connection stays open until the context has stopped: no reconnect noise at the end.
+      std::unique_lock lock(mutex_);
+      closing_cv_.wait(lock, [this] { return closing_; });
+      ::close(client);
+    }
+
+    std::int64_t rate_;
+    int listener_ = -1;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<std::int64_t> sent_{0};
+    std::mutex mutex_;
+    std::condition_variable closing_cv_;
+    bool closing_ = false;
+    std::thread thread_;
+  };
+
+  /// With `checkpoint`, the context checkpoints into a temporary directory: the socket's blocks go
+  /// through the write-ahead log (fdatasync per block) and every batch writes a seal record and a
+  /// checkpoint.
+  void latency_socket(benchmark::State & state, bool checkpoint) {
+    constexpr std::int64_t kRate = 200'000;
+    const auto run_for = smoke() ? 400ms : 3000ms;
+    const auto warm_up = smoke() ? 100ms : 500ms;  // lines sent before it are not measured
+    std::vector<std::int64_t> latencies;
+    std::int64_t received = 0;
+    std::int64_t sent = 0;
+    std::int64_t batches = 0;
+    std::vector<std::int64_t> ends_behind;  // µs
+    for (auto _ : state) {
+      LineServer server(kRate);
+      rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};  // system clock
+      const auto dir =
+          std::filesystem::temp_directory_path() / fmt::format("rill-bench-latency-{}", ::getpid());
+      std::filesystem::remove_all(dir);
+      if (checkpoint) ctx.checkpoint(dir);
+      std::mutex mutex;
+      std::int64_t measure_from = std::numeric_limits<std::int64_t>::max();
+      ctx.socket_text_stream("127.0.0.1", server.port())
+          .foreach_batch([&](const rill::Batch<std::string>& batch, rill::Time t) {
+            std::vector<std::int64_t> sends;
+            sends.reserve(batch.size());
+            for (const std::string& line : batch) {
+              std::int64_t ns = 0;
+              std::from_chars(line.data(), line.data() + line.size(), ns);
+              sends.push_back(ns);
+            }
+            const std::int64_t end = steady_ns();  // the end of this batch's output
+            // How long after its nominal time (on the system clock) the batch's output ended.
+            const auto behind = std::chrono::system_clock::now().time_since_epoch() -
+                                std::chrono::milliseconds(t.milliseconds());
+            std::lock_guard lock(mutex);
+            if (end >= measure_from) {
+              ends_behind.push_back(
+                  std::chrono::duration_cast<std::chrono::microseconds>(behind).count());
+            }
+            ++batches;
+            received += static_cast<std::int64_t>(sends.size());
+            for (const std::int64_t s : sends) {
+              if (s >= measure_from) latencies.push_back(end - s);
+            }
+          });
+      {
+        std::lock_guard lock(mutex);
+        measure_from = steady_ns() + std::chrono::nanoseconds(warm_up).count();
+      }
+      ctx.start();
+      std::this_thread::sleep_for(run_for);
+      server.stop_sending();
+      std::this_thread::sleep_for(50ms);  // what is in flight arrives
+      ctx.stop();
+      sent = server.sent();
+      std::filesystem::remove_all(dir);
+    }
+    if (latencies.empty()) return fail(state, "no line came through the socket source");
+    std::sort(latencies.begin(), latencies.end());
+    auto at = [&](double q) {
+      const auto i = static_cast<std::size_t>(q * static_cast<double>(latencies.size() - 1));
+      return static_cast<double>(latencies[i]) * 1e-6;  // ms
+    };
+    state.counters["p50_ms"] = at(0.50);
+    state.counters["p99_ms"] = at(0.99);
+    state.counters["max_ms"] = static_cast<double>(latencies.back()) * 1e-6;
+    std::sort(ends_behind.begin(), ends_behind.end());
+    if (!ends_behind.empty()) {
+      state.counters["batch_end_behind_p50_ms"] =
+          static_cast<double>(ends_behind[ends_behind.size() / 2]) * 1e-3;
+      state.counters["batch_end_behind_max_ms"] = static_cast<double>(ends_behind.back()) * 1e-3;
+    }
+    state.counters["lines_sent"] = static_cast<double>(sent);
+    state.counters["lines_received"] = static_cast<double>(received);
+    state.counters["batches"] = static_cast<double>(batches);
+    state.SetItemsProcessed(received);
+  }
+
+  // ---- the cost of an empty batch ----
+
+  /// A harness context with one output and no data, one batch per iteration.
+  void empty_batch_manual(benchmark::State & state, std::size_t k) {
+    rill::testing::Harness h{rill::Config{}.batch_interval(10ms).parallelism(k).worker_threads(k)};
+    std::int64_t records = 0;
+    h.input<std::int64_t>({}).foreach_batch(
+        [&records](const rill::Batch<std::int64_t>& batch, rill::Time) {
+          records += static_cast<std::int64_t>(batch.size());
+        });
+    h.run_batches(1);
+    const double cpu0 = process_cpu_seconds();
+    for (auto _ : state)
+      h.run_batches(1);
+    const double cpu = process_cpu_seconds() - cpu0;
+    if (records != 0) return fail(state, "an empty queue produced records");
+    state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(state.iterations());
+    state.SetItemsProcessed(state.iterations());  // batches
+  }
+
+  /// A real context (system clock, 10 ms batches) with one output and no data, for a while.
+  /// The empty-batch benchmarks' steady state: from 100 ms after the start, for 2 s (0.2 s in the
+  /// smoke run), the process's CPU time and how many `events` happened; then reported per event.
+  struct SteadyCpu {
+    double cpu = 0;
+    std::int64_t events = 0;
+
+    void measure(const std::atomic<std::int64_t>& counter) {
+      std::this_thread::sleep_for(100ms);
+      const double cpu0 = process_cpu_seconds();
+      const std::int64_t events0 = counter.load();
+      std::this_thread::sleep_for(smoke() ? 200ms : 2000ms);
+      cpu = process_cpu_seconds() - cpu0;
+      events = counter.load() - events0;
+    }
+    void report(benchmark::State& state) const {
+      if (events == 0) return fail(state, "nothing happened while measured");
+      state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(events);
+      state.counters["batches"] = static_cast<double>(events);
+      state.SetItemsProcessed(events);
+    }
+  };
+
+  void empty_batch_system_clock(benchmark::State & state) {
+    std::atomic<std::int64_t> batches{0};
+    SteadyCpu steady;
+    for (auto _ : state) {
+      rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};
+      ctx.queue_stream<std::int64_t>({}).foreach_batch(
+          [&batches](const rill::Batch<std::int64_t>&, rill::Time) { ++batches; });
+      ctx.start();
+      // Steady state only: starting and stopping the context's threads is not a batch's cost.
+      steady.measure(batches);
+      ctx.stop();
+    }
+    steady.report(state);
+  }
+
+  /// The platform's floor under EmptyBatch/system_clock_10ms, without rill: one thread that waits
+  /// on a condition variable until each 10 ms grid time (a timed futex wait, as rill's idle batch
+  /// thread makes). Its CPU per wake-up is what any timer-driven batch costs on this machine.
+  void empty_batch_bare_wakeup(benchmark::State & state) {
+    SteadyCpu steady;
+    for (auto _ : state) {
+      std::mutex mutex;
+      std::condition_variable cv;
+      std::atomic<std::int64_t> woken{0};
+      bool stop = false;  // under mutex
+      std::thread waker([&] {
+        auto next = std::chrono::system_clock::now();
+        std::unique_lock lock(mutex);
+        while (!stop) {
+          next += 10ms;
+          cv.wait_until(lock, next, [&] { return stop; });
+          ++woken;
+        }
+      });
+      steady.measure(woken);
+      {
+        std::lock_guard lock(mutex);
+        stop = true;
+      }
+      cv.notify_all();
+      waker.join();
+    }
+    steady.report(state);
+  }
+
+  // ---- registration ----
+
+  benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark * b,
+                                            std::int64_t iterations,
+                                            benchmark::TimeUnit unit = benchmark::kMillisecond) {
+    return b->Iterations(iterations)->UseRealTime()->MeasureProcessCPUTime()->Unit(unit);
+  }
+
+  template <class Baseline, class Rill>
+  void register_workload(const std::string& name, Baseline baseline, Rill rill) {
+    configure(benchmark::RegisterBenchmark((name + "/baseline").c_str(), baseline), iterations());
+    configure(benchmark::RegisterBenchmark((name + "/rill/p1").c_str(), rill, std::size_t{1}),
+              iterations());
+    configure(benchmark::RegisterBenchmark((name + "/rill/p2").c_str(), rill, std::size_t{2}),
+              iterations());
+  }
 
 }  // namespace
 
@@ -1073,6 +1314,7 @@ int main(int argc, char** argv) {
   register_workload("W3_sliding_window", w3_baseline, w3_rill);
   register_workload("W4_session_state", w4_baseline, w4_rill);
   register_workload("W5_narrow_chain", w5_baseline, w5_rill);
+  register_workload("W6_event_window", w6_baseline, w6_rill);
   register_workload("W7_static_join", w7_baseline, w7_rill);
   configure(benchmark::RegisterBenchmark("Latency/socket_10ms", latency_socket, false), 1);
   configure(benchmark::RegisterBenchmark("Latency/socket_10ms_checkpoint", latency_socket, true),

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -152,8 +153,9 @@ class TimeWindowAggregateNode final
       });
       ex.parallel_for(n, [&](std::size_t q) {
         for (auto& from : routed) {
-          for (auto& r : from[q])
-            apply(q, r.key, r.pane, r.row, touched[q]);
+          std::span<RoutedRow<K, T>> rows(from[q]);
+          for (std::size_t i = 0; i < rows.size(); i += kGroup)
+            apply_group(q, rows.subspan(i, std::min(kGroup, rows.size() - i)), touched[q]);
           std::vector<RoutedRow<K, T>>().swap(from[q]);
         }
       });
@@ -180,17 +182,72 @@ class TimeWindowAggregateNode final
   /// Update mode: the (key, pane) pairs that received a row in this batch, per partition.
   using Touched = std::vector<std::pair<K, Time>>;
 
-  /// True when the row at event time e is late: every window holding it ended by `closed`.
-  [[nodiscard]] bool late(Time e, const std::optional<Time>& closed) const noexcept {
-    return closed && spec_.last_window(e).end <= *closed;
+  /// The earliest event time that is not late under `closed`, or nullopt when nothing is late:
+  /// a row at e is late when every window holding it ended by `closed`
+  /// (`last_window(e).end <= closed`), i.e. when its last window starts at or before the last
+  /// window start `g` with `g <= closed - size`, i.e. when `e < g + slide`. One comparison per row
+  /// instead of a division.
+  [[nodiscard]] std::optional<Time> first_on_time(
+      const std::optional<Time>& closed) const noexcept {
+    if (!closed) return std::nullopt;
+    return spec_.last_window_start(*closed - spec_.size()) + spec_.slide();
   }
+  /// True when the row at e is late under the bound of first_on_time().
+  static bool late(Time e, const std::optional<Time>& first_on_time) noexcept {
+    return first_on_time && e < *first_on_time;
+  }
+
+  /// Rows applied by apply_group at a time: enough to overlap their cache misses.
+  static constexpr std::size_t kGroup = 16;
+
+  /// A row of DirectSink on its way into the state: its key, pane and the row in the input chunk.
+  struct StagedRow {
+    K key;
+    Time pane;
+    const T* row;
+  };
+  static const T& row_of(const StagedRow& r) noexcept { return *r.row; }
+  static const T& row_of(const RoutedRow<K, T>& r) noexcept { return r.row; }
 
   /// Adds `row` to key's pane in partition q's state.
   void apply(std::size_t q, const K& key, Time pane, const T& row, Touched& touched) {
     auto& table = this->store_.table(q);
     auto it = table.find(key);
     if (it == table.end()) it = table.try_emplace(key).first;
-    PaneList<Acc>& list = it->second;
+    add_to(q, it->second, key, pane, row, touched);
+  }
+
+  /// apply() for up to kGroup rows, in order, in two passes: first every row's key is looked up
+  /// and its newest pane prefetched, then the rows are added. A row costs two dependent cache
+  /// misses (the key's slot, then its pane list on the heap); the passes overlap them across the
+  /// group. A key not yet in the table goes through apply(); a rehash there moves every entry,
+  /// so the rest of the group is looked up again.
+  template <class Row>
+  void apply_group(std::size_t q, std::span<Row> rows, Touched& touched) {
+    auto& table = this->store_.table(q);
+    std::array<PaneList<Acc>*, kGroup> lists{};
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      auto it = table.find(rows[i].key);
+      if (it == table.end()) continue;
+      lists[i] = &it->second;
+      if (!it->second.empty()) __builtin_prefetch(&it->second.back());
+    }
+    const auto buckets = table.bucket_count();
+    bool moved = false;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      if (lists[i] == nullptr || moved) {
+        apply(q, r.key, r.pane, row_of(r), touched);
+        moved = moved || table.bucket_count() != buckets;
+      } else {
+        add_to(q, *lists[i], r.key, r.pane, row_of(r), touched);
+      }
+    }
+  }
+
+  /// Adds `row` to the pane starting at `pane` of key's list (partition q).
+  void add_to(std::size_t q, PaneList<Acc>& list, const K& key, Time pane, const T& row,
+              Touched& touched) {
     // Panes are sorted by start; a batch's rows mostly land in the newest panes.
     auto pos = list.end();
     while (pos != list.begin() && std::prev(pos)->start > pane)
@@ -210,23 +267,34 @@ class TimeWindowAggregateNode final
    public:
     DirectSink(TimeWindowAggregateNode& node, const std::optional<Time>& closed,
                std::vector<T>& late, Touched& touched)
-        : node_(node), closed_(closed), late_(late), touched_(touched) {}
+        : node_(node), on_time_(node.first_on_time(closed)), late_(late), touched_(touched) {
+      staged_.reserve(kGroup);
+    }
     void push(std::span<const T> items) override {
       for (const T& row : items) {
         const Time e = std::invoke(node_.time_of_, row);
-        if (node_.late(e, closed_)) {
+        if (late(e, on_time_)) {
           late_.push_back(row);
           continue;
         }
-        node_.apply(0, std::invoke(node_.key_of_, row), node_.spec_.pane_start(e), row, touched_);
+        staged_.push_back(
+            StagedRow{std::invoke(node_.key_of_, row), node_.spec_.pane_start(e), &row});
+        if (staged_.size() == kGroup) flush();
       }
+      flush();  // the rows point into items
     }
 
    private:
+    void flush() {
+      node_.apply_group(0, std::span<StagedRow>(staged_), touched_);
+      staged_.clear();
+    }
+
     TimeWindowAggregateNode& node_;
-    const std::optional<Time>& closed_;
+    std::optional<Time> on_time_;
     std::vector<T>& late_;
     Touched& touched_;
+    std::vector<StagedRow> staged_;
   };
 
   /// Routes an input partition's rows to their keys' state partitions.
@@ -234,11 +302,19 @@ class TimeWindowAggregateNode final
    public:
     RouteSink(TimeWindowAggregateNode& node, const std::optional<Time>& closed,
               std::vector<T>& late, std::vector<std::vector<RoutedRow<K, T>>>& out)
-        : node_(node), closed_(closed), late_(late), out_(out) {}
+        : node_(node), on_time_(node.first_on_time(closed)), late_(late), out_(out) {}
     void push(std::span<const T> items) override {
+      // An input partition mostly arrives as one chunk: room for an even share of it and a
+      // little more at once, instead of doubling up to it. Still at least doubling when it
+      // grows, so that many small chunks cost amortized constant time a row.
+      const std::size_t share = items.size() / out_.size() + items.size() / (8 * out_.size());
+      for (auto& buffer : out_) {
+        const std::size_t need = buffer.size() + share;
+        if (need > buffer.capacity()) buffer.reserve(std::max(need, 2 * buffer.capacity()));
+      }
       for (const T& row : items) {
         const Time e = std::invoke(node_.time_of_, row);
-        if (node_.late(e, closed_)) {
+        if (late(e, on_time_)) {
           late_.push_back(row);
           continue;
         }
@@ -250,7 +326,7 @@ class TimeWindowAggregateNode final
 
    private:
     TimeWindowAggregateNode& node_;
-    const std::optional<Time>& closed_;
+    std::optional<Time> on_time_;
     std::vector<T>& late_;
     std::vector<std::vector<RoutedRow<K, T>>>& out_;
   };
@@ -312,23 +388,58 @@ class TimeWindowAggregateNode final
     }
     const bool evicts = mode_ != OutputMode::complete && wm.has_value();
     const bool emits_closed = mode_ == OutputMode::append && wm && (!emitted_ || *wm > *emitted_);
+    // Once per batch rather than per key and pane: the start of the last window that ended by
+    // wm (windows start on the slide grid, so a window [s, s + size) ended iff s <= it), the
+    // first window start not emitted yet (its end is after emitted_), and the first pane start
+    // that stays (a pane leaves when its last window ended, i.e. when it starts before the first
+    // window start after the last one that ended: the panes that leave are a prefix).
+    const Duration size = spec_.size();
+    const Duration slide = spec_.slide();
+    const Time last_closed = wm ? spec_.last_window_start(*wm - size) : Time{};
+    const Time keep_from = last_closed + slide;
+    const std::optional<Time> first_open =
+        emitted_ ? std::optional<Time>(spec_.last_window_start(*emitted_ - size) + slide)
+                 : std::nullopt;
+    // Each key's panes live on the heap: prefetch a few keys ahead of the one being visited.
+    constexpr std::size_t kAhead = 4;
+    auto ahead = table.begin();
+    for (std::size_t i = 0; i < kAhead && ahead != table.end(); ++i)
+      ++ahead;
     std::vector<K> emptied;
     for (auto& [k, list] : table) {
+      if (ahead != table.end()) {
+        if (!ahead->second.empty()) __builtin_prefetch(ahead->second.data());
+        ++ahead;
+      }
       if (mode_ == OutputMode::complete) {
         for_each_window_of(list, [&](const TimeWindow& w) {
           out.push_back(Out{w, k, value_of(list, w)});
         });
-      } else if (emits_closed) {
-        for_each_window_of(list, [&](const TimeWindow& w) {
-          if (w.end > *wm || (emitted_ && w.end <= *emitted_)) return;
+      } else if (emits_closed && !list.empty()) {
+        // The windows with emitted_ < end <= wm that hold a pane, in start order.
+        Time s = first_open ? *first_open : spec_.first_window(list.front().start).start;
+        auto pane = list.begin();
+        while (s <= last_closed) {
+          while (pane != list.end() && pane->start < s)
+            ++pane;
+          if (pane == list.end()) break;
+          if (pane->start >= s + size) {  // no pane in [s, s + size): on to the next pane's
+            s = spec_.first_window(pane->start).start;
+            continue;
+          }
+          const TimeWindow w{s, s + size};
           out.push_back(Out{w, k, value_of(list, w)});
-        });
+          s += slide;
+        }
       }
       if (evicts) {
-        const auto before = list.size();
-        std::erase_if(list,
-                      [&](const Pane<Acc>& p) { return spec_.last_window(p.start).end <= *wm; });
-        if (list.size() != before) this->store_.mark(q, k);
+        auto kept = list.begin();
+        while (kept != list.end() && kept->start < keep_from)
+          ++kept;
+        if (kept != list.begin()) {
+          list.erase(list.begin(), kept);
+          this->store_.mark(q, k);
+        }
         if (list.empty()) {
           emptied.push_back(k);
           continue;
@@ -345,15 +456,20 @@ class TimeWindowAggregateNode final
   [[nodiscard]] std::int64_t count_windows(const PaneList<Acc>& list) const noexcept {
     // Each pane's windows start in [first_window.start, last_window_start], on the slide grid;
     // the panes are sorted, so these ranges are too: count their union.
+    // The first window of a pane starting at p starts at the first grid point after p - size:
+    // to - size + slide when the slide divides the size (the grid then repeats every size).
     std::int64_t n = 0;
     std::optional<Time> covered;  // the last window start counted
     const std::int64_t slide = spec_.slide().count();
+    const bool divides = spec_.size().count() % slide == 0;
     for (const Pane<Acc>& pane : list) {
-      Time from = spec_.first_window(pane.start).start;
       const Time to = spec_.last_window_start(pane.start);
+      if (covered && to <= *covered) continue;  // panes sorted: its windows are counted
+      Time from =
+          divides ? to - spec_.size() + spec_.slide() : spec_.first_window(pane.start).start;
       if (covered && from <= *covered) from = *covered + spec_.slide();
-      if (from > to) continue;
-      n += (to - from).count() / slide + 1;
+      const std::int64_t span = (to - from).count();
+      n += (span == 0 ? 0 : span == slide ? 1 : span / slide) + 1;
       covered = to;
     }
     return n;
