@@ -941,369 +941,369 @@ void w6_rill(benchmark::State& state, std::size_t k) {
   if (!(digest == expected)) fail(state, "rill windowed differently");
   if (probe->late() != 0) fail(state, "rill dropped rows as late");
   probe->report(state, kW6WarmUp);
+}
 
-  // ---- W7: static join ----
+// ---- W7: static join ----
 
-  /// The static table: one row per key of W2's key space, (key, weight in [1, 7]).
-  const std::vector<KV>& w7_table_rows() {
-    static const std::vector<KV> rows = [] {
-      std::vector<KV> v(kKeys);
-      for (std::uint64_t k = 0; k < kKeys; ++k)
-        v[k] = {k, static_cast<std::int64_t>(mix1(k) % 7) + 1};
-      return v;
-    }();
-    return rows;
+/// The static table: one row per key of W2's key space, (key, weight in [1, 7]).
+const std::vector<KV>& w7_table_rows() {
+  static const std::vector<KV> rows = [] {
+    std::vector<KV> v(kKeys);
+    for (std::uint64_t k = 0; k < kKeys; ++k)
+      v[k] = {k, static_cast<std::int64_t>(mix1(k) % 7) + 1};
+    return v;
+  }();
+  return rows;
+}
+
+/// The look-up and the sum by hand: the table in a flat map, one probe per record, the
+/// weighted value summed per key.
+class WeightedSum {
+ public:
+  WeightedSum() {
+    for (const auto& [k, w] : w7_table_rows())
+      table_.emplace(k, w);
   }
-
-  /// The look-up and the sum by hand: the table in a flat map, one probe per record, the
-  /// weighted value summed per key.
-  class WeightedSum {
-   public:
-    WeightedSum() {
-      for (const auto& [k, w] : w7_table_rows())
-        table_.emplace(k, w);
+  [[nodiscard]] Digest run(const std::vector<KV>& data) const {
+    boost::unordered_flat_map<std::uint64_t, std::int64_t> sums;
+    for (const auto& [k, v] : data) {
+      if (auto it = table_.find(k); it != table_.end()) sums[k] += v * it->second;
     }
-    [[nodiscard]] Digest run(const std::vector<KV>& data) const {
-      boost::unordered_flat_map<std::uint64_t, std::int64_t> sums;
-      for (const auto& [k, v] : data) {
-        if (auto it = table_.find(k); it != table_.end()) sums[k] += v * it->second;
-      }
-      Digest d;
-      for (const auto& [k, sum] : sums)
-        d.add(k, sum);
-      return d;
-    }
-
-   private:
-    boost::unordered_flat_map<std::uint64_t, std::int64_t> table_;
-  };
-
-  Digest w7_expected() {
-    static const Digest expected = WeightedSum{}.run(w2_batch());
-    return expected;
-  }
-
-  void w7_baseline(benchmark::State & state) {
-    const auto& data = w2_batch();
-    const WeightedSum by_hand;
     Digest d;
-    baseline_loop(state, static_cast<std::int64_t>(data.size()), [&] {
-      d = by_hand.run(data);
-      benchmark::DoNotOptimize(d);
-    });
-    if (!(d == w7_expected())) fail(state, "the baseline joined differently");
+    for (const auto& [k, sum] : sums)
+      d.add(k, sum);
+    return d;
   }
 
-  void w7_rill(benchmark::State & state, std::size_t k) {
-    rill::testing::Harness h{config(k)};
-    auto in = h.input(std::vector<std::vector<KV>>(timed(state) + 1, w2_batch()));
-    const auto weights = rill::StaticTable<std::uint64_t, std::int64_t>::of(w7_table_rows());
-    Digest digest;
-    in.join(weights)
-        .map_values(
-            [](const std::pair<std::int64_t, std::int64_t>& vw) { return vw.first * vw.second; })
-        .reduce_by_key(std::plus<std::int64_t>{})
-        .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
-          Digest d;
-          for (const auto& [key, sum] : batch)
-            d.add(key, sum);
-          digest = d;
-        });
-    h.run_batches(1);
-    if (!(digest == w7_expected())) return fail(state, "rill joined differently (warm-up)");
-    rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
-      digest = {};
-      h.run_batches(1);
-    });
-    if (!(digest == w7_expected())) fail(state, "rill joined differently");
-  }
+ private:
+  boost::unordered_flat_map<std::uint64_t, std::int64_t> table_;
+};
 
-  // ---- latency through the socket source ----
+Digest w7_expected() {
+  static const Digest expected = WeightedSum{}.run(w2_batch());
+  return expected;
+}
 
-  std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
+void w7_baseline(benchmark::State& state) {
+  const auto& data = w2_batch();
+  const WeightedSum by_hand;
+  Digest d;
+  baseline_loop(state, static_cast<std::int64_t>(data.size()), [&] {
+    d = by_hand.run(data);
+    benchmark::DoNotOptimize(d);
+  });
+  if (!(d == w7_expected())) fail(state, "the baseline joined differently");
+}
 
-  double process_cpu_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-  }
-
-  /// A loopback TCP server that accepts one client and sends it `rate` lines per second, each
-  /// line the steady_clock time at which it is written, in nanoseconds.
-  class LineServer {
-   public:
-    explicit LineServer(std::int64_t rate) : rate_(rate) {
-      listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = 0;
-      socklen_t len = sizeof addr;
-      if (listener_ < 0 ||
-          ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-          ::listen(listener_, 1) != 0 ||
-          ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        throw std::runtime_error("LineServer: cannot listen on 127.0.0.1");
-      }
-      port_ = ntohs(addr.sin_port);
-      thread_ = std::thread([this] { serve(); });
-    }
-    ~LineServer() {
-      stop_sending();
-      {
-        std::lock_guard lock(mutex_);
-        closing_ = true;
-      }
-      closing_cv_.notify_all();
-      if (thread_.joinable()) thread_.join();
-      ::close(listener_);
-    }
-    LineServer(const LineServer&) = delete;
-    LineServer& operator=(const LineServer&) = delete;
-
-    [[nodiscard]] std::uint16_t port() const { return port_; }
-    void stop_sending() { stop_ = true; }
-    [[nodiscard]] std::int64_t sent() const { return sent_.load(); }
-
-   private:
-    void serve() {
-      pollfd pfd{listener_, POLLIN, 0};
-      while (!stop_ && ::poll(&pfd, 1, 50) == 0) {
-      }
-      if (stop_) return;
-      const int client = ::accept(listener_, nullptr, nullptr);
-      if (client < 0) return;
-      const int one = 1;  // no Nagle: each write leaves at once
-      ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      const auto start = std::chrono::steady_clock::now();
-      std::int64_t sent = 0;
-      std::string buf;
-      char num[32];
-      while (!stop_) {
-        const auto elapsed = std::chrono::steady_clock::now() - start;
-        const std::int64_t due =
-            rate_ * std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() /
-            1'000'000;
-        buf.clear();
-        for (; sent < due; ++sent) {
-          const auto [end, ec] = std::to_chars(num, num + sizeof num, steady_ns());
-          buf.append(num, end);
-          buf += '\n';
-        }
-        for (std::size_t off = 0; off < buf.size();) {
-          const ssize_t n = ::send(client, buf.data() + off, buf.size() - off, MSG_NOSIGNAL);
-          if (n <= 0) {
-            stop_ = true;
-            break;
-          }
-          off += static_cast<std::size_t>(n);
-        }
-        sent_ = sent;
-        std::this_thread::sleep_for(200us);
-      }
-      // The connection stays open until the context has stopped: no reconnect noise at the end.
-      std::unique_lock lock(mutex_);
-      closing_cv_.wait(lock, [this] { return closing_; });
-      ::close(client);
-    }
-
-    std::int64_t rate_;
-    int listener_ = -1;
-    std::uint16_t port_ = 0;
-    std::atomic<bool> stop_{false};
-    std::atomic<std::int64_t> sent_{0};
-    std::mutex mutex_;
-    std::condition_variable closing_cv_;
-    bool closing_ = false;
-    std::thread thread_;
-  };
-
-  /// With `checkpoint`, the context checkpoints into a temporary directory: the socket's blocks go
-  /// through the write-ahead log (fdatasync per block) and every batch writes a seal record and a
-  /// checkpoint.
-  void latency_socket(benchmark::State & state, bool checkpoint) {
-    constexpr std::int64_t kRate = 200'000;
-    const auto run_for = smoke() ? 400ms : 3000ms;
-    const auto warm_up = smoke() ? 100ms : 500ms;  // lines sent before it are not measured
-    std::vector<std::int64_t> latencies;
-    std::int64_t received = 0;
-    std::int64_t sent = 0;
-    std::int64_t batches = 0;
-    std::vector<std::int64_t> ends_behind;  // µs
-    for (auto _ : state) {
-      LineServer server(kRate);
-      rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};  // system clock
-      const auto dir =
-          std::filesystem::temp_directory_path() / fmt::format("rill-bench-latency-{}", ::getpid());
-      std::filesystem::remove_all(dir);
-      if (checkpoint) ctx.checkpoint(dir);
-      std::mutex mutex;
-      std::int64_t measure_from = std::numeric_limits<std::int64_t>::max();
-      ctx.socket_text_stream("127.0.0.1", server.port())
-          .foreach_batch([&](const rill::Batch<std::string>& batch, rill::Time t) {
-            std::vector<std::int64_t> sends;
-            sends.reserve(batch.size());
-            for (const std::string& line : batch) {
-              std::int64_t ns = 0;
-              std::from_chars(line.data(), line.data() + line.size(), ns);
-              sends.push_back(ns);
-            }
-            const std::int64_t end = steady_ns();  // the end of this batch's output
-            // How long after its nominal time (on the system clock) the batch's output ended.
-            const auto behind = std::chrono::system_clock::now().time_since_epoch() -
-                                std::chrono::milliseconds(t.milliseconds());
-            std::lock_guard lock(mutex);
-            if (end >= measure_from) {
-              ends_behind.push_back(
-                  std::chrono::duration_cast<std::chrono::microseconds>(behind).count());
-            }
-            ++batches;
-            received += static_cast<std::int64_t>(sends.size());
-            for (const std::int64_t s : sends) {
-              if (s >= measure_from) latencies.push_back(end - s);
-            }
-          });
-      {
-        std::lock_guard lock(mutex);
-        measure_from = steady_ns() + std::chrono::nanoseconds(warm_up).count();
-      }
-      ctx.start();
-      std::this_thread::sleep_for(run_for);
-      server.stop_sending();
-      std::this_thread::sleep_for(50ms);  // what is in flight arrives
-      ctx.stop();
-      sent = server.sent();
-      std::filesystem::remove_all(dir);
-    }
-    if (latencies.empty()) return fail(state, "no line came through the socket source");
-    std::sort(latencies.begin(), latencies.end());
-    auto at = [&](double q) {
-      const auto i = static_cast<std::size_t>(q * static_cast<double>(latencies.size() - 1));
-      return static_cast<double>(latencies[i]) * 1e-6;  // ms
-    };
-    state.counters["p50_ms"] = at(0.50);
-    state.counters["p99_ms"] = at(0.99);
-    state.counters["max_ms"] = static_cast<double>(latencies.back()) * 1e-6;
-    std::sort(ends_behind.begin(), ends_behind.end());
-    if (!ends_behind.empty()) {
-      state.counters["batch_end_behind_p50_ms"] =
-          static_cast<double>(ends_behind[ends_behind.size() / 2]) * 1e-3;
-      state.counters["batch_end_behind_max_ms"] = static_cast<double>(ends_behind.back()) * 1e-3;
-    }
-    state.counters["lines_sent"] = static_cast<double>(sent);
-    state.counters["lines_received"] = static_cast<double>(received);
-    state.counters["batches"] = static_cast<double>(batches);
-    state.SetItemsProcessed(received);
-  }
-
-  // ---- the cost of an empty batch ----
-
-  /// A harness context with one output and no data, one batch per iteration.
-  void empty_batch_manual(benchmark::State & state, std::size_t k) {
-    rill::testing::Harness h{rill::Config{}.batch_interval(10ms).parallelism(k).worker_threads(k)};
-    std::int64_t records = 0;
-    h.input<std::int64_t>({}).foreach_batch(
-        [&records](const rill::Batch<std::int64_t>& batch, rill::Time) {
-          records += static_cast<std::int64_t>(batch.size());
-        });
-    h.run_batches(1);
-    const double cpu0 = process_cpu_seconds();
-    for (auto _ : state)
-      h.run_batches(1);
-    const double cpu = process_cpu_seconds() - cpu0;
-    if (records != 0) return fail(state, "an empty queue produced records");
-    state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(state.iterations());
-    state.SetItemsProcessed(state.iterations());  // batches
-  }
-
-  /// A real context (system clock, 10 ms batches) with one output and no data, for a while.
-  /// The empty-batch benchmarks' steady state: from 100 ms after the start, for 2 s (0.2 s in the
-  /// smoke run), the process's CPU time and how many `events` happened; then reported per event.
-  struct SteadyCpu {
-    double cpu = 0;
-    std::int64_t events = 0;
-
-    void measure(const std::atomic<std::int64_t>& counter) {
-      std::this_thread::sleep_for(100ms);
-      const double cpu0 = process_cpu_seconds();
-      const std::int64_t events0 = counter.load();
-      std::this_thread::sleep_for(smoke() ? 200ms : 2000ms);
-      cpu = process_cpu_seconds() - cpu0;
-      events = counter.load() - events0;
-    }
-    void report(benchmark::State& state) const {
-      if (events == 0) return fail(state, "nothing happened while measured");
-      state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(events);
-      state.counters["batches"] = static_cast<double>(events);
-      state.SetItemsProcessed(events);
-    }
-  };
-
-  void empty_batch_system_clock(benchmark::State & state) {
-    std::atomic<std::int64_t> batches{0};
-    SteadyCpu steady;
-    for (auto _ : state) {
-      rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};
-      ctx.queue_stream<std::int64_t>({}).foreach_batch(
-          [&batches](const rill::Batch<std::int64_t>&, rill::Time) { ++batches; });
-      ctx.start();
-      // Steady state only: starting and stopping the context's threads is not a batch's cost.
-      steady.measure(batches);
-      ctx.stop();
-    }
-    steady.report(state);
-  }
-
-  /// The platform's floor under EmptyBatch/system_clock_10ms, without rill: one thread that waits
-  /// on a condition variable until each 10 ms grid time (a timed futex wait, as rill's idle batch
-  /// thread makes). Its CPU per wake-up is what any timer-driven batch costs on this machine.
-  void empty_batch_bare_wakeup(benchmark::State & state) {
-    SteadyCpu steady;
-    for (auto _ : state) {
-      std::mutex mutex;
-      std::condition_variable cv;
-      std::atomic<std::int64_t> woken{0};
-      bool stop = false;  // under mutex
-      std::thread waker([&] {
-        auto next = std::chrono::system_clock::now();
-        std::unique_lock lock(mutex);
-        while (!stop) {
-          next += 10ms;
-          cv.wait_until(lock, next, [&] { return stop; });
-          ++woken;
-        }
+void w7_rill(benchmark::State& state, std::size_t k) {
+  rill::testing::Harness h{config(k)};
+  auto in = h.input(std::vector<std::vector<KV>>(timed(state) + 1, w2_batch()));
+  const auto weights = rill::StaticTable<std::uint64_t, std::int64_t>::of(w7_table_rows());
+  Digest digest;
+  in.join(weights)
+      .map_values(
+          [](const std::pair<std::int64_t, std::int64_t>& vw) { return vw.first * vw.second; })
+      .reduce_by_key(std::plus<std::int64_t>{})
+      .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
+        Digest d;
+        for (const auto& [key, sum] : batch)
+          d.add(key, sum);
+        digest = d;
       });
-      steady.measure(woken);
-      {
-        std::lock_guard lock(mutex);
-        stop = true;
-      }
-      cv.notify_all();
-      waker.join();
+  h.run_batches(1);
+  if (!(digest == w7_expected())) return fail(state, "rill joined differently (warm-up)");
+  rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
+    digest = {};
+    h.run_batches(1);
+  });
+  if (!(digest == w7_expected())) fail(state, "rill joined differently");
+}
+
+// ---- latency through the socket source ----
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+/// A loopback TCP server that accepts one client and sends it `rate` lines per second, each
+/// line the steady_clock time at which it is written, in nanoseconds.
+class LineServer {
+ public:
+  explicit LineServer(std::int64_t rate) : rate_(rate) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener_, 1) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("LineServer: cannot listen on 127.0.0.1");
     }
-    steady.report(state);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~LineServer() {
+    stop_sending();
+    {
+      std::lock_guard lock(mutex_);
+      closing_ = true;
+    }
+    closing_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    ::close(listener_);
+  }
+  LineServer(const LineServer&) = delete;
+  LineServer& operator=(const LineServer&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  void stop_sending() { stop_ = true; }
+  [[nodiscard]] std::int64_t sent() const { return sent_.load(); }
+
+ private:
+  void serve() {
+    pollfd pfd{listener_, POLLIN, 0};
+    while (!stop_ && ::poll(&pfd, 1, 50) == 0) {
+    }
+    if (stop_) return;
+    const int client = ::accept(listener_, nullptr, nullptr);
+    if (client < 0) return;
+    const int one = 1;  // no Nagle: each write leaves at once
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const auto start = std::chrono::steady_clock::now();
+    std::int64_t sent = 0;
+    std::string buf;
+    char num[32];
+    while (!stop_) {
+      const auto elapsed = std::chrono::steady_clock::now() - start;
+      const std::int64_t due =
+          rate_ * std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() /
+          1'000'000;
+      buf.clear();
+      for (; sent < due; ++sent) {
+        const auto [end, ec] = std::to_chars(num, num + sizeof num, steady_ns());
+        buf.append(num, end);
+        buf += '\n';
+      }
+      for (std::size_t off = 0; off < buf.size();) {
+        const ssize_t n = ::send(client, buf.data() + off, buf.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) {
+          stop_ = true;
+          break;
+        }
+        off += static_cast<std::size_t>(n);
+      }
+      sent_ = sent;
+      std::this_thread::sleep_for(200us);
+    }
+    // The connection stays open until the context has stopped: no reconnect noise at the end.
+    std::unique_lock lock(mutex_);
+    closing_cv_.wait(lock, [this] { return closing_; });
+    ::close(client);
   }
 
-  // ---- registration ----
+  std::int64_t rate_;
+  int listener_ = -1;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> sent_{0};
+  std::mutex mutex_;
+  std::condition_variable closing_cv_;
+  bool closing_ = false;
+  std::thread thread_;
+};
 
-  benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark * b,
-                                            std::int64_t iterations,
-                                            benchmark::TimeUnit unit = benchmark::kMillisecond) {
-    return b->Iterations(iterations)->UseRealTime()->MeasureProcessCPUTime()->Unit(unit);
+/// With `checkpoint`, the context checkpoints into a temporary directory: the socket's blocks go
+/// through the write-ahead log (fdatasync per block) and every batch writes a seal record and a
+/// checkpoint.
+void latency_socket(benchmark::State& state, bool checkpoint) {
+  constexpr std::int64_t kRate = 200'000;
+  const auto run_for = smoke() ? 400ms : 3000ms;
+  const auto warm_up = smoke() ? 100ms : 500ms;  // lines sent before it are not measured
+  std::vector<std::int64_t> latencies;
+  std::int64_t received = 0;
+  std::int64_t sent = 0;
+  std::int64_t batches = 0;
+  std::vector<std::int64_t> ends_behind;  // µs
+  for (auto _ : state) {
+    LineServer server(kRate);
+    rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};  // system clock
+    const auto dir =
+        std::filesystem::temp_directory_path() / fmt::format("rill-bench-latency-{}", ::getpid());
+    std::filesystem::remove_all(dir);
+    if (checkpoint) ctx.checkpoint(dir);
+    std::mutex mutex;
+    std::int64_t measure_from = std::numeric_limits<std::int64_t>::max();
+    ctx.socket_text_stream("127.0.0.1", server.port())
+        .foreach_batch([&](const rill::Batch<std::string>& batch, rill::Time t) {
+          std::vector<std::int64_t> sends;
+          sends.reserve(batch.size());
+          for (const std::string& line : batch) {
+            std::int64_t ns = 0;
+            std::from_chars(line.data(), line.data() + line.size(), ns);
+            sends.push_back(ns);
+          }
+          const std::int64_t end = steady_ns();  // the end of this batch's output
+          // How long after its nominal time (on the system clock) the batch's output ended.
+          const auto behind = std::chrono::system_clock::now().time_since_epoch() -
+                              std::chrono::milliseconds(t.milliseconds());
+          std::lock_guard lock(mutex);
+          if (end >= measure_from) {
+            ends_behind.push_back(
+                std::chrono::duration_cast<std::chrono::microseconds>(behind).count());
+          }
+          ++batches;
+          received += static_cast<std::int64_t>(sends.size());
+          for (const std::int64_t s : sends) {
+            if (s >= measure_from) latencies.push_back(end - s);
+          }
+        });
+    {
+      std::lock_guard lock(mutex);
+      measure_from = steady_ns() + std::chrono::nanoseconds(warm_up).count();
+    }
+    ctx.start();
+    std::this_thread::sleep_for(run_for);
+    server.stop_sending();
+    std::this_thread::sleep_for(50ms);  // what is in flight arrives
+    ctx.stop();
+    sent = server.sent();
+    std::filesystem::remove_all(dir);
   }
+  if (latencies.empty()) return fail(state, "no line came through the socket source");
+  std::sort(latencies.begin(), latencies.end());
+  auto at = [&](double q) {
+    const auto i = static_cast<std::size_t>(q * static_cast<double>(latencies.size() - 1));
+    return static_cast<double>(latencies[i]) * 1e-6;  // ms
+  };
+  state.counters["p50_ms"] = at(0.50);
+  state.counters["p99_ms"] = at(0.99);
+  state.counters["max_ms"] = static_cast<double>(latencies.back()) * 1e-6;
+  std::sort(ends_behind.begin(), ends_behind.end());
+  if (!ends_behind.empty()) {
+    state.counters["batch_end_behind_p50_ms"] =
+        static_cast<double>(ends_behind[ends_behind.size() / 2]) * 1e-3;
+    state.counters["batch_end_behind_max_ms"] = static_cast<double>(ends_behind.back()) * 1e-3;
+  }
+  state.counters["lines_sent"] = static_cast<double>(sent);
+  state.counters["lines_received"] = static_cast<double>(received);
+  state.counters["batches"] = static_cast<double>(batches);
+  state.SetItemsProcessed(received);
+}
 
-  template <class Baseline, class Rill>
-  void register_workload(const std::string& name, Baseline baseline, Rill rill) {
-    configure(benchmark::RegisterBenchmark((name + "/baseline").c_str(), baseline), iterations());
-    configure(benchmark::RegisterBenchmark((name + "/rill/p1").c_str(), rill, std::size_t{1}),
-              iterations());
-    configure(benchmark::RegisterBenchmark((name + "/rill/p2").c_str(), rill, std::size_t{2}),
-              iterations());
+// ---- the cost of an empty batch ----
+
+/// A harness context with one output and no data, one batch per iteration.
+void empty_batch_manual(benchmark::State& state, std::size_t k) {
+  rill::testing::Harness h{rill::Config{}.batch_interval(10ms).parallelism(k).worker_threads(k)};
+  std::int64_t records = 0;
+  h.input<std::int64_t>({}).foreach_batch(
+      [&records](const rill::Batch<std::int64_t>& batch, rill::Time) {
+        records += static_cast<std::int64_t>(batch.size());
+      });
+  h.run_batches(1);
+  const double cpu0 = process_cpu_seconds();
+  for (auto _ : state)
+    h.run_batches(1);
+  const double cpu = process_cpu_seconds() - cpu0;
+  if (records != 0) return fail(state, "an empty queue produced records");
+  state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations());  // batches
+}
+
+/// A real context (system clock, 10 ms batches) with one output and no data, for a while.
+/// The empty-batch benchmarks' steady state: from 100 ms after the start, for 2 s (0.2 s in the
+/// smoke run), the process's CPU time and how many `events` happened; then reported per event.
+struct SteadyCpu {
+  double cpu = 0;
+  std::int64_t events = 0;
+
+  void measure(const std::atomic<std::int64_t>& counter) {
+    std::this_thread::sleep_for(100ms);
+    const double cpu0 = process_cpu_seconds();
+    const std::int64_t events0 = counter.load();
+    std::this_thread::sleep_for(smoke() ? 200ms : 2000ms);
+    cpu = process_cpu_seconds() - cpu0;
+    events = counter.load() - events0;
   }
+  void report(benchmark::State& state) const {
+    if (events == 0) return fail(state, "nothing happened while measured");
+    state.counters["cpu_us_per_batch"] = cpu * 1e6 / static_cast<double>(events);
+    state.counters["batches"] = static_cast<double>(events);
+    state.SetItemsProcessed(events);
+  }
+};
+
+void empty_batch_system_clock(benchmark::State& state) {
+  std::atomic<std::int64_t> batches{0};
+  SteadyCpu steady;
+  for (auto _ : state) {
+    rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};
+    ctx.queue_stream<std::int64_t>({}).foreach_batch(
+        [&batches](const rill::Batch<std::int64_t>&, rill::Time) { ++batches; });
+    ctx.start();
+    // Steady state only: starting and stopping the context's threads is not a batch's cost.
+    steady.measure(batches);
+    ctx.stop();
+  }
+  steady.report(state);
+}
+
+/// The platform's floor under EmptyBatch/system_clock_10ms, without rill: one thread that waits
+/// on a condition variable until each 10 ms grid time (a timed futex wait, as rill's idle batch
+/// thread makes). Its CPU per wake-up is what any timer-driven batch costs on this machine.
+void empty_batch_bare_wakeup(benchmark::State& state) {
+  SteadyCpu steady;
+  for (auto _ : state) {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::atomic<std::int64_t> woken{0};
+    bool stop = false;  // under mutex
+    std::thread waker([&] {
+      auto next = std::chrono::system_clock::now();
+      std::unique_lock lock(mutex);
+      while (!stop) {
+        next += 10ms;
+        cv.wait_until(lock, next, [&] { return stop; });
+        ++woken;
+      }
+    });
+    steady.measure(woken);
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    cv.notify_all();
+    waker.join();
+  }
+  steady.report(state);
+}
+
+// ---- registration ----
+
+benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b,
+                                          std::int64_t iterations,
+                                          benchmark::TimeUnit unit = benchmark::kMillisecond) {
+  return b->Iterations(iterations)->UseRealTime()->MeasureProcessCPUTime()->Unit(unit);
+}
+
+template <class Baseline, class Rill>
+void register_workload(const std::string& name, Baseline baseline, Rill rill) {
+  configure(benchmark::RegisterBenchmark((name + "/baseline").c_str(), baseline), iterations());
+  configure(benchmark::RegisterBenchmark((name + "/rill/p1").c_str(), rill, std::size_t{1}),
+            iterations());
+  configure(benchmark::RegisterBenchmark((name + "/rill/p2").c_str(), rill, std::size_t{2}),
+            iterations());
+}
 
 }  // namespace
 

@@ -77,11 +77,13 @@ class Child {
 };
 
 /// The event-time part of the model: words counted per tumbling 3 s event-time window in append
-/// mode, watermark delay 1 s (shared/api.md's rules, one input), and the late rows.
+/// mode, watermark delay 1 s (shared/api.md's rules, one input), the late rows, and the first
+/// event of each word (drop_duplicates).
 void event_time_model(std::map<std::string, std::string>& files) {
   const auto input = rill_test::events(kBatches);
   std::optional<std::int64_t> input_wm, in_force, late_bound;
   std::map<std::tuple<std::int64_t, std::string>, long> state;  // (window start, word) -> count
+  std::map<std::string, std::int64_t> remembered;  // drop_duplicates: word -> its event time
   auto floor3 = [](std::int64_t t) { return t - (((t % 3000) + 3000) % 3000); };
   for (int b = 0; b < kBatches; ++b) {
     const auto t = std::to_string((b + 1) * 1000);
@@ -112,6 +114,19 @@ void event_time_model(std::map<std::string, std::string>& files) {
     for (const auto& e : late)
       text += fmt::format("({},{})\n", e.first, e.second);
     files["late_events-" + t] = text;
+    // drop_duplicates(word): late rows out, then the first row of each word not remembered
+    // passes, then words with wm(t) >= their event time are forgotten.
+    std::vector<rill_test::Event> passed;
+    for (const auto& e : input[static_cast<std::size_t>(b)]) {
+      if (late_bound && e.second <= *late_bound) continue;
+      if (remembered.emplace(e.first, e.second).second) passed.push_back(e);
+    }
+    std::erase_if(remembered, [&](const auto& kv) { return in_force && *in_force >= kv.second; });
+    std::sort(passed.begin(), passed.end());
+    text.clear();
+    for (const auto& e : passed)
+      text += fmt::format("({},{})\n", e.first, e.second);
+    files["first_events-" + t] = text;
     for (const auto& e : input[static_cast<std::size_t>(b)]) {
       if (!input_wm || e.second - 1000 > *input_wm) input_wm = e.second - 1000;
     }

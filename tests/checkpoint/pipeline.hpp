@@ -73,7 +73,8 @@ struct Options {
 /// totals (update_state_by_key), sessions that end after 2 s without the word (map_with_state
 /// with a timeout), sums over 3 s (incremental window) and the words in 2 s (plain window).
 /// And words with event times (events()) counted per 3 s event-time window in append mode with
-/// a 1 s watermark delay, with their late rows. Exactly once: queue input, text-file outputs.
+/// a 1 s watermark delay, with their late rows, and the first event of each word while the
+/// watermark has not passed it (drop_duplicates). Exactly once: queue input, text-file outputs.
 inline std::unique_ptr<rill::StreamingContext> pipeline(const fs::path& out,
                                                         std::shared_ptr<rill::ManualClock> clock,
                                                         Options options, int batches) {
@@ -119,11 +120,12 @@ inline std::unique_ptr<rill::StreamingContext> pipeline(const fs::path& out,
       .window(2s, 1s)
       .count()
       .save_as_text_files((out / "window_count").string());
-  auto by_window = ctx->queue_stream<Event>(events(batches))
-                       .with_watermark(&event_time, 1s)
-                       .name("events")
-                       .aggregate_by_window(rill::tumbling(3s), &Event::first, rill::agg::count())
+  auto timed =
+      ctx->queue_stream<Event>(events(batches)).with_watermark(&event_time, 1s).name("events");
+  auto by_window = timed.aggregate_by_window(rill::tumbling(3s), &Event::first, rill::agg::count())
                        .name("event_counts");
+  sorted(timed.drop_duplicates(&Event::first).name("first_events"))
+      .save_as_text_files((out / "first_events").string());
   sorted(by_window).save_as_text_files((out / "event_counts").string());
   sorted(by_window.late_records()).save_as_text_files((out / "late_events").string());
   return ctx;

@@ -83,7 +83,7 @@ class Recovery : public ::testing::Test {
 }  // namespace
 
 TEST_F(Recovery, ReferenceRunWroteEveryBatch) {
-  EXPECT_EQ(reference_.size(), 6u * kBatches);  // four DStream outputs, two event-time ones
+  EXPECT_EQ(reference_.size(), 7u * kBatches);  // four DStream outputs, three event-time ones
   // Batches 2000 and 3000 hold "b a", then "c a" and "d c".
   EXPECT_EQ(reference_.at("totals-3000"), "(a,2)\n(b,1)\n(c,2)\n(d,1)\n");
   EXPECT_EQ(reference_.at("window_count-3000"), "6\n");
