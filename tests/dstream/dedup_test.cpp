@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/state_recorder.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -33,39 +35,7 @@ Click click(int id, std::int64_t seconds) {
 }
 
 /// (keys, late_records) of the operator named `name`, per batch.
-class StateRecorder final : public rill::StreamingListener {
- public:
-  explicit StateRecorder(std::string name) : name_(std::move(name)) {}
-  void on_batch_completed(const rill::BatchInfo& info) override {
-    std::lock_guard lock(mutex_);
-    for (const auto& s : info.state) {
-      if (s.name == name_) {
-        keys_.push_back(s.keys);
-        late_.push_back(s.late_records);
-      }
-    }
-  }
-  std::vector<std::int64_t> keys() {
-    std::lock_guard lock(mutex_);
-    return keys_;
-  }
-  std::vector<std::int64_t> late() {
-    std::lock_guard lock(mutex_);
-    return late_;
-  }
-
- private:
-  std::string name_;
-  std::mutex mutex_;
-  std::vector<std::int64_t> keys_;
-  std::vector<std::int64_t> late_;
-};
-
-std::shared_ptr<StateRecorder> record(rill::testing::Harness& h, std::string name) {
-  auto recorder = std::make_shared<StateRecorder>(std::move(name));
-  h.context().add_listener(recorder);
-  return recorder;
-}
+using rill_test::record_state;
 
 rill::Config config() {
   return rill::Config{}.batch_interval(1s).parallelism(2).worker_threads(2);
@@ -79,7 +49,7 @@ TEST(DropDuplicates, KeyWithTheEventTimeIsForgottenOnceTheWatermarkReachesIt) {
   // StreamingDeduplicationSuite "deduplicate with watermark": the key is the event time (s), the
   // delay 10 s.
   rill::testing::Harness h{config()};
-  auto state = record(h, "dedup");
+  auto state = record_state(h, "dedup");
   Batches input(7);
   for (int i = 0; i < 5; ++i) {
     for (int s = 10; s <= 15; ++s)
@@ -115,7 +85,7 @@ TEST(DropDuplicates, AKeyIsRememberedUntilTheWatermarkReachesThePassedRowsTime) 
   // 1.5 s) is a duplicate (dedupe comes before eviction), then wm(t) = 1 s >= 1 s forgets key 1.
   // Batch 3000: (1 @ 2 s) is not late (wm(2000) = 1 s) and passes again.
   rill::testing::Harness h{config()};
-  auto state = record(h, "dedup");
+  auto state = record_state(h, "dedup");
   auto out = h.collect(
       h.input<Click>(
            {{click(1, 1)}, {Click{1, rill::Time{1500}}}, {click(1, 2), Click{1, rill::Time{2500}}}})
@@ -142,7 +112,7 @@ TEST(DropDuplicates, TheFirstRowToArriveWinsWithinABatch) {
 TEST(DropDuplicates, WithoutAWatermarkEveryKeyIsRememberedForeverAndNothingIsLate) {
   // Another input moves the global watermark far ahead; the stream deduplicated has none.
   rill::testing::Harness h{config()};
-  auto state = record(h, "dedup");
+  auto state = record_state(h, "dedup");
   auto fast = h.input<Click>({{click(0, 1000)}, {}, {}});
   (void)h.collect(fast.with_watermark(&Click::time, 0s));
   auto out = h.collect(h.input<Click>({{click(1, 1)}, {click(1, 1), click(2, 0)}, {click(1, 2)}})
@@ -159,7 +129,7 @@ TEST(DropDuplicatesWithinWatermark, AKeyIsForgottenOnceTheWatermarkReachesItsFir
   // StreamingDeduplicationWithinWatermarkSuite: key "id", delay 2 s, times in s. a = 1, b = 2,
   // c = 3.
   rill::testing::Harness h{config()};
-  auto state = record(h, "dedup");
+  auto state = record_state(h, "dedup");
   auto out = h.collect(h.input<Click>({{click(1, 17)},
                                        {click(1, 16)},
                                        {click(1, 13)},

@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/state_recorder.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -37,39 +39,7 @@ using FullOuter = std::pair<int, std::pair<std::optional<int>, std::optional<int
 constexpr auto none = std::nullopt;
 
 /// (keys, late_records) of the operator named `name`, per batch.
-class StateRecorder final : public rill::StreamingListener {
- public:
-  explicit StateRecorder(std::string name) : name_(std::move(name)) {}
-  void on_batch_completed(const rill::BatchInfo& info) override {
-    std::lock_guard lock(mutex_);
-    for (const auto& s : info.state) {
-      if (s.name == name_) {
-        keys_.push_back(s.keys);
-        late_.push_back(s.late_records);
-      }
-    }
-  }
-  std::vector<std::int64_t> keys() {
-    std::lock_guard lock(mutex_);
-    return keys_;
-  }
-  std::vector<std::int64_t> late() {
-    std::lock_guard lock(mutex_);
-    return late_;
-  }
-
- private:
-  std::string name_;
-  std::mutex mutex_;
-  std::vector<std::int64_t> keys_;
-  std::vector<std::int64_t> late_;
-};
-
-std::shared_ptr<StateRecorder> record(rill::testing::Harness& h, std::string name) {
-  auto recorder = std::make_shared<StateRecorder>(std::move(name));
-  h.context().add_listener(recorder);
-  return recorder;
-}
+using rill_test::record_state;
 
 rill::Config config() {
   return rill::Config{}.batch_interval(1s).parallelism(2).worker_threads(2);
@@ -82,7 +52,7 @@ TEST(IntervalJoin, RangeConditionWithWatermarksOnBothSides) {
   // conditions": leftTime BETWEEN rightTime - 10 s AND rightTime + 5 s, i.e. tl - 5 s <= tr <=
   // tl + 10 s: lower = -5 s, upper = 10 s. Delays: left 20 s, right 30 s.
   rill::testing::Harness h{config()};
-  auto state = record(h, "joined");
+  auto state = record_state(h, "joined");
   auto left =
       h.input<Row>(
            {{{1, 20}}, {{1, 49}, {1, 50}, {1, 65}, {1, 66}}, {}, {{1, 20}, {1, 21}}, {{1, 31}}})
@@ -133,7 +103,7 @@ const std::vector<std::int64_t> outer_late{0, 0, 0, 0, 0, 0, 1};
 
 TEST(IntervalJoin, InnerJoinOfTheOuterCase) {
   rill::testing::Harness h{config()};
-  auto state = record(h, "joined");
+  auto state = record_state(h, "joined");
   auto left = h.input<Row>(outer_left()).with_watermark(&seconds, 10s);
   auto right = h.input<Row>(outer_right()).with_watermark(&seconds, 10s);
   auto out = h.collect(left.interval_join(right, -5s, 5s).name("joined"));
@@ -147,7 +117,7 @@ TEST(IntervalJoin, InnerJoinOfTheOuterCase) {
 
 TEST(IntervalJoin, LeftOuterEmitsUnmatchedLeftRowsWhenTheyLeaveTheState) {
   rill::testing::Harness h{config()};
-  auto state = record(h, "joined");
+  auto state = record_state(h, "joined");
   auto left = h.input<Row>(outer_left()).with_watermark(&seconds, 10s);
   auto right = h.input<Row>(outer_right()).with_watermark(&seconds, 10s);
   auto out = h.collect(left.interval_left_outer_join(right, -5s, 5s).name("joined"));
@@ -202,7 +172,7 @@ TEST(IntervalJoin, NewRowsOfBothSidesInOneBatchMatchOnceAndAnUnmatchedRowCanLeav
   //         wm(t) = 10 s > 4 + 0. The rows at 10 stay (10 > 10 is false).
   //   3000: right (2,4) is late (<= wm(2000) = 10 s).
   rill::testing::Harness h{config()};
-  auto state = record(h, "joined");
+  auto state = record_state(h, "joined");
   auto left = h.input<Row>({{{1, 10}}, {{2, 4}}, {}}).with_watermark(&seconds, 0s);
   auto right = h.input<Row>({{{1, 10}, {1, 10}}, {}, {{2, 4}}}).with_watermark(&seconds, 0s);
   auto out = h.collect(left.interval_left_outer_join(right, 0s, 0s).name("joined"));
@@ -221,7 +191,7 @@ TEST(IntervalJoin, ASideWithoutAWatermarkIsNeverLateAndNoRowLeavesTheState) {
   //   4000: left (1,30): global 30 s. 5000: wm(t) = 30 s > 10 + 0, but the right side has no
   //   watermark, so nothing leaves. 6000: right (1,0) still matches left 10.
   rill::testing::Harness h{config()};
-  auto state = record(h, "joined");
+  auto state = record_state(h, "joined");
   auto left =
       h.input<Row>({{{1, 10}}, {}, {{1, 5}}, {{1, 30}}, {}, {}}).with_watermark(&seconds, 0s);
   auto right = h.input<Row>({{}, {{1, 2}}, {{1, 1}}, {}, {}, {{1, 0}}}).with_event_time(&seconds);

@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/state_recorder.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -76,37 +78,6 @@ rill::Config config(std::size_t parallelism = 2) {
   return rill::Config{}.batch_interval(1s).parallelism(parallelism).worker_threads(2);
 }
 
-/// StateInfo of the aggregation after each batch.
-class StateRecorder final : public rill::StreamingListener {
- public:
-  explicit StateRecorder(std::string name) : name_(std::move(name)) {}
-  void on_batch_completed(const rill::BatchInfo& info) override {
-    std::lock_guard lock(mutex_);
-    for (const auto& s : info.state) {
-      if (s.name == name_) states_.push_back(s);
-    }
-  }
-  std::vector<std::int64_t> keys() {
-    std::lock_guard lock(mutex_);
-    std::vector<std::int64_t> out;
-    for (const auto& s : states_)
-      out.push_back(s.keys);
-    return out;
-  }
-  std::vector<std::int64_t> late() {
-    std::lock_guard lock(mutex_);
-    std::vector<std::int64_t> out;
-    for (const auto& s : states_)
-      out.push_back(s.late_records);
-    return out;
-  }
-
- private:
-  std::string name_;
-  std::mutex mutex_;
-  std::vector<rill::StateInfo> states_;
-};
-
 /// The batches of StreamingSessionWindowSuite's append-mode cases, plus the empty batch that
 /// plays Spark's last no-data batch.
 std::vector<std::vector<Event>> spark_append_batches() {
@@ -126,7 +97,7 @@ std::vector<std::vector<Event>> spark_append_batches() {
 // count(*).
 TEST(SessionWindow, SparkAppendModeEmitsASessionOnceTheWatermarkPassesItsEnd) {
   rill::testing::Harness h{config()};
-  auto states = std::make_shared<StateRecorder>("sessions");
+  auto states = std::make_shared<rill_test::StateRecorder>("sessions");
   h.context().add_listener(states);
   auto in = h.input<Event>(spark_append_batches());
   auto counts = in.with_watermark(&Event::time, 30s)
@@ -199,7 +170,7 @@ TEST(SessionWindow, SparkCompleteModeEmitsEverySessionEveryBatch) {
 // world -10 s (dropped, counted as late), the other words 10 s.
 TEST(SessionWindow, SparkDynamicGapDropsRowsWhoseGapIsNotPositive) {
   rill::testing::Harness h{config()};
-  auto states = std::make_shared<StateRecorder>("sessions");
+  auto states = std::make_shared<rill_test::StateRecorder>("sessions");
   h.context().add_listener(states);
   auto in = h.input<Event>(spark_append_batches());
   auto gap_of = [](const Event& e) -> rill::Duration {

@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/state_recorder.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -56,43 +58,12 @@ rill::Config config(std::size_t parallelism = 2) {
   return rill::Config{}.batch_interval(1s).parallelism(parallelism).worker_threads(2);
 }
 
-/// StateInfo of the aggregation after each batch.
-class StateRecorder final : public rill::StreamingListener {
- public:
-  explicit StateRecorder(std::string name) : name_(std::move(name)) {}
-  void on_batch_completed(const rill::BatchInfo& info) override {
-    std::lock_guard lock(mutex_);
-    for (const auto& s : info.state) {
-      if (s.name == name_) states_.push_back(s);
-    }
-  }
-  std::vector<std::int64_t> keys() {
-    std::lock_guard lock(mutex_);
-    std::vector<std::int64_t> out;
-    for (const auto& s : states_)
-      out.push_back(s.keys);
-    return out;
-  }
-  std::vector<std::int64_t> late() {
-    std::lock_guard lock(mutex_);
-    std::vector<std::int64_t> out;
-    for (const auto& s : states_)
-      out.push_back(s.late_records);
-    return out;
-  }
-
- private:
-  std::string name_;
-  std::mutex mutex_;
-  std::vector<rill::StateInfo> states_;
-};
-
 }  // namespace
 
 // EventTimeWatermarkSuite, "append mode": withWatermark 10 s, window 5 s, count(*).
 TEST(WindowAggregate, SparkAppendModeEmitsAWindowOnceTheWatermarkPassesItsEnd) {
   rill::testing::Harness h{config()};
-  auto states = std::make_shared<StateRecorder>("counts");
+  auto states = std::make_shared<rill_test::StateRecorder>("counts");
   h.context().add_listener(states);
   auto in = h.input<Sec>(seconds({{10, 11, 12, 13, 14, 15}, {25}, {}, {10}}));
   auto counts = in.with_watermark(&event_time, 10s)
@@ -113,7 +84,7 @@ TEST(WindowAggregate, SparkAppendModeEmitsAWindowOnceTheWatermarkPassesItsEnd) {
 // EventTimeWatermarkSuite, "update mode".
 TEST(WindowAggregate, SparkUpdateModeEmitsTheWindowsThatChanged) {
   rill::testing::Harness h{config()};
-  auto states = std::make_shared<StateRecorder>("counts");
+  auto states = std::make_shared<rill_test::StateRecorder>("counts");
   h.context().add_listener(states);
   auto in = h.input<Sec>(seconds({{10, 11, 12, 13, 14, 15}, {25}, {}, {10, 25, 26, 27}}));
   auto counts = in.with_watermark(&event_time, 10s)
