@@ -11,8 +11,8 @@
 #                    [FIND_MODULES <dir>/Find<Package>.cmake...])
 #
 #   NAME          lower case letters and digits: the library rill_<name>, alias and exported
-#                 name rill::<name>. Its public headers are include/rill/<name>/, its sources
-#                 src/<name>/.
+#                 name rill::<name>. Its public headers are include/rill/<name>/ and the
+#                 umbrella include/rill/<name>.hpp, its sources src/<name>/.
 #   SOURCES       its sources, listed explicitly.
 #   DEPENDS       the packages it needs, one quoted find_package() argument list each. The build
 #                 looks for them here; the installed rillConfig.cmake looks for them again, for the
@@ -134,6 +134,10 @@ function(rill_add_component)
       install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/rill/${name}
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill)
     endif()
+    if(EXISTS ${PROJECT_SOURCE_DIR}/include/rill/${name}.hpp)
+      install(FILES ${PROJECT_SOURCE_DIR}/include/rill/${name}.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/rill)
+    endif()
     if(find_modules)
       install(FILES ${find_modules} DESTINATION ${RILL_INSTALL_CMAKEDIR}/modules)
     endif()
@@ -173,7 +177,7 @@ function(rill_finalize_components)
 
   set(excludes "")
   foreach(name IN LISTS declared)
-    list(APPEND excludes REGEX "/include/rill/${name}$" EXCLUDE)
+    list(APPEND excludes REGEX "/include/rill/${name}(\\.hpp)?$" EXCLUDE)
   endforeach()
   set(RILL_COMPONENT_HEADER_EXCLUDES "${excludes}" PARENT_SCOPE)
 

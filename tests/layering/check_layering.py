@@ -3,7 +3,8 @@
 
 A file's part is its folder under include/rill/ or src/ (core, checkpoint, ...). Files directly in
 include/rill/, files under include/rill/detail/ and files directly in src/ form the root part
-"rill". Every `#include "..."` line (and `#include <rill/...>`) under include/rill/ and src/ is
+"rill", except a component's umbrella header include/rill/<component>.hpp, which is the
+component's. Every `#include "..."` line (and `#include <rill/...>`) under include/rill/ and src/ is
 read; an include's part is found from its path:
   "rill/x/..."                       part x
   "rill/x.hpp", "rill/detail/..."    part rill
@@ -46,6 +47,8 @@ ALLOWED = {
 }
 
 ROOT_PART = "rill"
+# The optional components; each one's umbrella header include/rill/<name>.hpp belongs to it.
+COMPONENTS = ("kafka", "zmq", "ops")
 SOURCE_SUFFIXES = (".hpp", ".cpp", ".h", ".hh", ".cc", ".cxx", ".hxx", ".ipp", ".inl", ".tpp")
 INCLUDE_LINE = re.compile(r'^\s*#\s*include\s*(?:"([^"]+)"|<(rill/[^>]+)>)')
 
@@ -55,6 +58,8 @@ def part_of_file(rel):
     the file is outside include/rill/ and src/."""
     p = rel.split("/")
     if len(p) >= 3 and p[0] == "include" and p[1] == "rill":
+        if len(p) == 3 and p[2].removesuffix(".hpp") in COMPONENTS:
+            return p[2].removesuffix(".hpp")
         if len(p) == 3 or p[2] == "detail":
             return ROOT_PART
         return p[2]

@@ -1,0 +1,7 @@
+#pragma once
+/// @file
+/// rill's Kafka connector (component `rill::kafka`, librdkafka): link `rill::kafka` after
+/// `find_package(rill CONFIG REQUIRED COMPONENTS kafka)`. docs/kafka.md describes it.
+
+#include <rill/kafka/mock_cluster.hpp>
+#include <rill/kafka/record.hpp>
