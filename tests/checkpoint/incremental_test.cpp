@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/checkpointed_run.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -34,31 +36,12 @@ struct Opaque {
   }
 };
 
-class Incremental : public ::testing::Test {
+class Incremental : public rill_test::CheckpointedRun {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("rill-incremental-{}-{}", ::getpid(), std::random_device{}());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  /// Runs `build` (which adds the pipeline to the context) for kBatches with checkpoints.
+  /// Runs `build` up to batch `until` (counted in batches) with checkpoints in dir_.
   template <class Build>
   void run(Build build, std::int64_t until = kBatches) {
-    auto clock = rill::ManualClock::create();
-    auto ctx = rill::StreamingContext::get_or_create(dir_, [&] {
-      auto c = std::make_unique<rill::StreamingContext>(rill::Config{}
-                                                            .batch_interval(1s)
-                                                            .parallelism(2)
-                                                            .worker_threads(2)
-                                                            .clock(clock)
-                                                            .checkpoint_snapshot_interval(100)
-                                                            .checkpoints_retained(100));
-      build(*c);
-      return c;
-    });
-    rill::testing::run_until(*ctx, *clock, rill::Time{until * 1000});
-    ctx->stop(rill::StopOptions{.graceful = false});
+    CheckpointedRun::run(build, until * 1000);
   }
 
   /// Runs `build` again from nothing, stopping and restarting after each of `stops`, and
@@ -75,14 +58,9 @@ class Incremental : public ::testing::Test {
     EXPECT_EQ(sink, uninterrupted);
   }
 
-  [[nodiscard]] std::uintmax_t size_of(const std::string& name) const {
-    return fs::file_size(dir_ / (name + ".rill"));
-  }
   [[nodiscard]] bool exists(const std::string& name) const {
     return fs::exists(dir_ / (name + ".rill"));
   }
-
-  fs::path dir_;
 };
 
 template <class S>

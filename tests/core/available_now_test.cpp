@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/temp_dirs.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -93,42 +95,10 @@ std::shared_ptr<Events> listen(rill::StreamingContext& ctx) {
   return events;
 }
 
-/// A fresh directory for one test, with `watched` (the stream's) and `staging` (files are
-/// written there and moved in whole). Removed at the end.
-class TempDirs {
+/// The file-stream tests' directories, with the watched one created at once.
+class WatchedDirs : public rill_test::TempDirs {
  public:
-  TempDirs() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = fs::temp_directory_path() /
-            fmt::format("rill-availnow-{}-{}-{}", ::getpid(), info->name(), counter++);
-    fs::remove_all(root_);
-    fs::create_directories(staging());
-    fs::create_directories(watched());
-  }
-  ~TempDirs() {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-  TempDirs(const TempDirs&) = delete;
-  TempDirs& operator=(const TempDirs&) = delete;
-
-  [[nodiscard]] fs::path watched() const { return root_ / "watched"; }
-  [[nodiscard]] fs::path staging() const { return root_ / "staging"; }
-  [[nodiscard]] fs::path checkpoints() const { return root_ / "ckpt"; }
-
-  /// Writes `content` to staging, then moves it into the watched directory as `name`.
-  void move_in(const std::string& name, const std::string& content) const {
-    const fs::path tmp = staging() / name;
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << content;
-    }
-    fs::rename(tmp, watched() / name);
-  }
-
- private:
-  fs::path root_;
+  WatchedDirs() { create_watched(); }
 };
 
 struct Ev {
@@ -198,13 +168,13 @@ class Endless final : public rill::Source<int> {
 /// listed the directory.
 class LateFile final : public rill::StreamingListener {
  public:
-  explicit LateFile(const TempDirs& dirs) : dirs_(dirs) {}
+  explicit LateFile(const rill_test::TempDirs& dirs) : dirs_(dirs) {}
   void on_batch_started(const rill::BatchInfo& info) override {
     if (info.batch_time == rill::Time{1000}) dirs_.move_in("late", "late\n");
   }
 
  private:
-  const TempDirs& dirs_;
+  const rill_test::TempDirs& dirs_;
 };
 
 }  // namespace
@@ -367,7 +337,7 @@ TEST(AvailableNow, WithoutWatermarksNoEmptyBatchFollowsTheInput) {
 // ---------------------------------------------------------------- file streams
 
 TEST(AvailableNow, FileStreamReadsTheFilesAtStartInBatchesOfMaxFilesPerBatch) {
-  TempDirs dirs;
+  WatchedDirs dirs;
   for (const char* name : {"a", "b", "c", "d", "e"})
     dirs.move_in(name, std::string(name) + "1\n" + name + "2\n");
   rill::testing::Harness h{available_now()};
@@ -386,7 +356,7 @@ TEST(AvailableNow, FileStreamReadsTheFilesAtStartInBatchesOfMaxFilesPerBatch) {
 }
 
 TEST(AvailableNow, FileStreamUnderTheSystemClockTakesOldFilesToo) {
-  TempDirs dirs;
+  WatchedDirs dirs;
   for (const char* name : {"a", "b", "c"})
     dirs.move_in(name, std::string(name) + "\n");
   // Older than the remember window: a processing-time run would skip them; they are the input
@@ -409,7 +379,7 @@ TEST(AvailableNow, FileStreamUnderTheSystemClockTakesOldFilesToo) {
 }
 
 TEST(AvailableNow, ARestartFromACheckpointTakesOnlyTheFilesNotProcessed) {
-  TempDirs dirs;
+  WatchedDirs dirs;
   for (const char* name : {"a", "b", "c"})
     dirs.move_in(name, std::string(name) + "\n");
   std::vector<Lines> batches;
@@ -456,7 +426,7 @@ TEST(AvailableNow, ARestartFromACheckpointTakesOnlyTheFilesNotProcessed) {
 }
 
 TEST(AvailableNow, ARestartOfAQueueStreamTakesTheBatchesNotProcessed) {
-  TempDirs dirs;
+  WatchedDirs dirs;
   std::vector<std::vector<int>> batches;
   std::mutex mutex;
   auto make = [&](std::shared_ptr<rill::ManualClock> clock, rill::Config config) {
@@ -488,7 +458,7 @@ TEST(AvailableNow, ARestartOfAQueueStreamTakesTheBatchesNotProcessed) {
 }
 
 TEST(AvailableNow, ARestartAfterABatchThatMovedTheWatermarkRunsTheEmptyBatchItOwes) {
-  TempDirs dirs;
+  WatchedDirs dirs;
   std::vector<rill::Time> batch_times;
   std::vector<std::optional<std::int64_t>> watermarks;
   std::mutex mutex;
@@ -540,7 +510,7 @@ TEST(AvailableNow, ARestartAfterABatchThatMovedTheWatermarkRunsTheEmptyBatchItOw
 }
 
 TEST(AvailableNow, MaxFilesPerBatchBoundsProcessingTimeBatchesToo) {
-  TempDirs dirs;
+  WatchedDirs dirs;
   rill::testing::Harness h{1s};
   auto out = h.collect(h.context().text_file_stream(
       dirs.watched(), rill::FileStreamOptions{.max_files_per_batch = 1}));
@@ -553,7 +523,7 @@ TEST(AvailableNow, MaxFilesPerBatchBoundsProcessingTimeBatchesToo) {
 }
 
 TEST(AvailableNow, MaxFilesPerBatchMustBePositive) {
-  TempDirs dirs;
+  WatchedDirs dirs;
   rill::testing::Harness h{1s};
   EXPECT_THROW((void)h.context().text_file_stream(
                    dirs.watched(), rill::FileStreamOptions{.max_files_per_batch = 0}),

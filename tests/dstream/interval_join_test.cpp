@@ -14,8 +14,10 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
 #include <rill/testing.hpp>
 
+#include "support/checkpointed_run.hpp"
 #include "support/state_recorder.hpp"
 
 using namespace std::chrono_literals;
@@ -240,38 +242,7 @@ TEST(IntervalJoin, InvalidCallsAreRefusedNamingWhatToChange) {
 
 namespace {
 
-class IntervalJoinRecovery : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("rill-interval-join-{}-{}", ::getpid(), std::random_device{}());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  template <class Build>
-  void run(Build build, std::int64_t until) {
-    auto clock = rill::ManualClock::create();
-    auto ctx = rill::StreamingContext::get_or_create(dir_, [&] {
-      auto c = std::make_unique<rill::StreamingContext>(rill::Config{}
-                                                            .batch_interval(1s)
-                                                            .parallelism(2)
-                                                            .worker_threads(2)
-                                                            .clock(clock)
-                                                            .checkpoint_snapshot_interval(100)
-                                                            .checkpoints_retained(100));
-      build(*c);
-      return c;
-    });
-    rill::testing::run_until(*ctx, *clock, rill::Time{until});
-    ctx->stop(rill::StopOptions{.graceful = false});
-  }
-
-  [[nodiscard]] std::uintmax_t size_of(const std::string& name) const {
-    return fs::file_size(dir_ / (name + ".rill"));
-  }
-
-  fs::path dir_;
-};
+class IntervalJoinRecovery : public rill_test::CheckpointedRun {};
 
 std::deque<std::vector<Row>> queue(Rows rows) {
   return {std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end())};

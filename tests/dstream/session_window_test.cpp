@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/checkpointed_run.hpp"
 #include "support/state_recorder.hpp"
 
 using namespace std::chrono_literals;
@@ -444,61 +445,47 @@ TEST(SessionWindow, TheCallsThatThrow) {
 
 namespace {
 
-class SessionWindowRecovery : public ::testing::Test {
+class SessionWindowRecovery : public rill_test::CheckpointedRun {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("rill-session-window-{}-{}", ::getpid(), std::random_device{}());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   /// Runs the keyed session aggregation over random out-of-order input up to batch `until`, with
   /// checkpoints (a snapshot every third, deltas between); appends what it emits (and the late
   /// rows) to `out`.
   void run(std::int64_t until, std::vector<std::string>& out, OutputMode mode) {
-    auto clock = rill::ManualClock::create();
     auto sink = std::make_shared<std::vector<std::string>>();
-    auto ctx = rill::StreamingContext::get_or_create(dir_, [&] {
-      auto c = std::make_unique<rill::StreamingContext>(rill::Config{}
-                                                            .batch_interval(1s)
-                                                            .parallelism(2)
-                                                            .worker_threads(2)
-                                                            .clock(clock)
-                                                            .checkpoint_snapshot_interval(3));
-      auto batches = random_events(42);
-      auto gap_of = [](const Event& e) {
-        return rill::Duration{e.word == "a" ? 1500 : e.word == "e" ? 0 : 700};
-      };
-      auto agg =
-          c->queue_stream<Event>(std::deque<std::vector<Event>>(batches.begin(), batches.end()))
-              .with_watermark(&Event::time, 1s)
-              .name("events")
-              .aggregate_by_window(
-                  rill::session(gap_of), &Event::word,
-                  rill::agg::all(rill::agg::count(), rill::agg::collect(&millis_of)), mode)
-              .name("sessions");
-      agg.foreach_batch([sink](const auto& batch, Time t) {
-        std::vector<std::string> rows;
-        for (const auto& w : batch)
-          rows.push_back(fmt::format("{} {}", t, fmt::format("{}", w)));
-        std::sort(rows.begin(), rows.end());
-        sink->insert(sink->end(), rows.begin(), rows.end());
-      });
-      agg.late_records().foreach_batch([sink](const auto& batch, Time t) {
-        std::vector<std::string> rows;
-        for (const auto& r : batch)
-          rows.push_back(fmt::format("{} late {} {}", t, r.word, r.time.milliseconds()));
-        std::sort(rows.begin(), rows.end());
-        sink->insert(sink->end(), rows.begin(), rows.end());
-      });
-      return c;
-    });
-    rill::testing::run_until(*ctx, *clock, Time{until});
-    ctx->stop(rill::StopOptions{.graceful = false});
+    CheckpointedRun::run(
+        [&](rill::StreamingContext& context) {
+          auto batches = random_events(42);
+          auto gap_of = [](const Event& e) {
+            return rill::Duration{e.word == "a" ? 1500 : e.word == "e" ? 0 : 700};
+          };
+          auto agg =
+              context
+                  .queue_stream<Event>(
+                      std::deque<std::vector<Event>>(batches.begin(), batches.end()))
+                  .with_watermark(&Event::time, 1s)
+                  .name("events")
+                  .aggregate_by_window(
+                      rill::session(gap_of), &Event::word,
+                      rill::agg::all(rill::agg::count(), rill::agg::collect(&millis_of)), mode)
+                  .name("sessions");
+          agg.foreach_batch([sink](const auto& batch, Time t) {
+            std::vector<std::string> rows;
+            for (const auto& w : batch)
+              rows.push_back(fmt::format("{} {}", t, fmt::format("{}", w)));
+            std::sort(rows.begin(), rows.end());
+            sink->insert(sink->end(), rows.begin(), rows.end());
+          });
+          agg.late_records().foreach_batch([sink](const auto& batch, Time t) {
+            std::vector<std::string> rows;
+            for (const auto& r : batch)
+              rows.push_back(fmt::format("{} late {} {}", t, r.word, r.time.milliseconds()));
+            std::sort(rows.begin(), rows.end());
+            sink->insert(sink->end(), rows.begin(), rows.end());
+          });
+        },
+        until, 3);
     out.insert(out.end(), sink->begin(), sink->end());
   }
-
-  fs::path dir_;
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/checkpointed_run.hpp"
 #include "support/state_recorder.hpp"
 
 using namespace std::chrono_literals;
@@ -285,62 +286,46 @@ TEST(WindowAggregate, WithoutAWatermarkUpdateModeDropsAndEvictsNothing) {
 
 namespace {
 
-class WindowAggregateRecovery : public ::testing::Test {
+class WindowAggregateRecovery : public rill_test::CheckpointedRun {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("rill-window-aggregate-{}-{}", ::getpid(), std::random_device{}());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   /// Runs the keyed sliding aggregation over random out-of-order input up to batch `until`, with
   /// checkpoints; appends what it emits (and the late rows) to `out`.
   void run(std::int64_t until, std::vector<std::string>& out, OutputMode mode) {
-    auto clock = rill::ManualClock::create();
     auto sink = std::make_shared<std::vector<std::string>>();
-    auto ctx = rill::StreamingContext::get_or_create(dir_, [&] {
-      auto c = std::make_unique<rill::StreamingContext>(rill::Config{}
-                                                            .batch_interval(1s)
-                                                            .parallelism(2)
-                                                            .worker_threads(2)
-                                                            .clock(clock)
-                                                            .checkpoint_snapshot_interval(3));
-      std::deque<std::vector<Reading>> batches;
-      std::mt19937 rng(42);
-      for (int b = 0; b < 12; ++b) {
-        std::vector<Reading> rows;
-        for (int i = 0; i < 20; ++i) {
-          const auto e = b * 1000 + static_cast<std::int64_t>(rng() % 4000) - 2000;
-          rows.push_back(Reading{std::string(1, static_cast<char>('a' + rng() % 3)), Time{e},
-                                 static_cast<double>(rng() % 100)});
-        }
-        batches.push_back(rows);
-      }
-      auto agg = c->queue_stream<Reading>(std::move(batches))
-                     .with_watermark(&Reading::time, 1s)
-                     .name("readings")
-                     .aggregate_by_window(rill::sliding(4s, 2s), &Reading::sensor,
-                                          rill::agg::sum(&Reading::celsius), mode)
-                     .name("sums");
-      agg.foreach_batch([sink](const auto& batch, Time t) {
-        std::vector<std::string> lines;
-        for (const auto& w : batch)
-          lines.push_back(fmt::format("{} {}", t, fmt::format("{}", w)));
-        std::sort(lines.begin(), lines.end());
-        sink->insert(sink->end(), lines.begin(), lines.end());
-      });
-      agg.late_records().foreach_batch([sink](const auto& batch, Time t) {
-        for (const auto& r : batch)
-          sink->push_back(fmt::format("{} late {} {}", t, r.sensor, r.time.milliseconds()));
-      });
-      return c;
-    });
-    rill::testing::run_until(*ctx, *clock, Time{until});
-    ctx->stop(rill::StopOptions{.graceful = false});
+    CheckpointedRun::run(
+        [&](rill::StreamingContext& context) {
+          std::deque<std::vector<Reading>> batches;
+          std::mt19937 rng(42);
+          for (int b = 0; b < 12; ++b) {
+            std::vector<Reading> rows;
+            for (int i = 0; i < 20; ++i) {
+              const auto e = b * 1000 + static_cast<std::int64_t>(rng() % 4000) - 2000;
+              rows.push_back(Reading{std::string(1, static_cast<char>('a' + rng() % 3)), Time{e},
+                                     static_cast<double>(rng() % 100)});
+            }
+            batches.push_back(rows);
+          }
+          auto agg = context.queue_stream<Reading>(std::move(batches))
+                         .with_watermark(&Reading::time, 1s)
+                         .name("readings")
+                         .aggregate_by_window(rill::sliding(4s, 2s), &Reading::sensor,
+                                              rill::agg::sum(&Reading::celsius), mode)
+                         .name("sums");
+          agg.foreach_batch([sink](const auto& batch, Time t) {
+            std::vector<std::string> lines;
+            for (const auto& w : batch)
+              lines.push_back(fmt::format("{} {}", t, fmt::format("{}", w)));
+            std::sort(lines.begin(), lines.end());
+            sink->insert(sink->end(), lines.begin(), lines.end());
+          });
+          agg.late_records().foreach_batch([sink](const auto& batch, Time t) {
+            for (const auto& r : batch)
+              sink->push_back(fmt::format("{} late {} {}", t, r.sensor, r.time.milliseconds()));
+          });
+        },
+        until, 3);
     out.insert(out.end(), sink->begin(), sink->end());
   }
-
-  fs::path dir_;
 };
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/temp_dirs.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -21,47 +23,7 @@ namespace {
 
 using Lines = std::vector<std::string>;
 
-/// A fresh directory tree for one test: `watched` (the stream's directory, created on demand)
-/// and `staging` (where files are written before being moved in). Removed at the end.
-class TempDirs {
- public:
-  TempDirs() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = fs::temp_directory_path() /
-            fmt::format("rill-file-{}-{}-{}", ::getpid(), info->name(), counter++);
-    fs::remove_all(root_);
-    fs::create_directories(staging());
-  }
-  ~TempDirs() {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-  TempDirs(const TempDirs&) = delete;
-  TempDirs& operator=(const TempDirs&) = delete;
-
-  [[nodiscard]] fs::path watched() const { return root_ / "watched"; }
-  [[nodiscard]] fs::path staging() const { return root_ / "staging"; }
-  /// A path that never exists (the target of dangling links).
-  [[nodiscard]] fs::path missing() const { return root_ / "no-such-file"; }
-
-  /// Writes `content` to staging, then moves it into the watched directory as `name`.
-  void move_in(const std::string& name, const std::string& content) const {
-    const fs::path tmp = staging() / name;
-    write(tmp, content);
-    fs::rename(tmp, watched() / name);
-  }
-
-  static void write(const fs::path& path, const std::string& content) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.close();
-    ASSERT_TRUE(out.good()) << path;
-  }
-
- private:
-  fs::path root_;
-};
+using rill_test::TempDirs;
 
 Lines flatten(const std::vector<Lines>& batches) {
   Lines out;
