@@ -76,8 +76,8 @@ struct BatchProducer::Impl {
   static void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* opaque) {
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     auto* self = static_cast<Impl*>(opaque);
+    std::lock_guard lock(self->mutex);
     if (self->failed.fetch_add(1) == 0) {
-      std::lock_guard lock(self->mutex);
       self->first_error = m->err;
       self->first_partition = m->partition;
     }
@@ -221,7 +221,11 @@ bool BatchProducer::begin(Time t, bool replaying) {
             kWhat, s.topic_name, *s.last_committed);
       }
     }
-    if (s.last_committed && t.milliseconds() <= *s.last_committed) return false;
+    if (s.last_committed && t.milliseconds() <= *s.last_committed) {
+      rill::detail::logger().info("{}: batch {} ms is committed in topic '{}': not written again",
+                                  kWhat, t.milliseconds(), s.topic_name);
+      return false;
+    }
   }
   const auto written =
       std::to_chars(s.header.data(), s.header.data() + s.header.size(), t.milliseconds());

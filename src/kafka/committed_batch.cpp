@@ -58,7 +58,8 @@ class Reader {
                            // partitions, it never joins the group nor commits.
                            {"group.id", "rill.kafka.sink.recovery." + topic}},
                           properties);
-    route_logs_to_rill(conf.get());
+    // The sink's properties are a producer's: the consumer ignores those it has no use for.
+    route_logs_to_rill(conf.get(), /*quiet_config_warnings=*/true);
     handle_ = make_client(what, RD_KAFKA_CONSUMER, std::move(conf));
   }
   ~Reader() { rd_kafka_consumer_close(handle_.get()); }

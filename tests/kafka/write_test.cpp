@@ -127,7 +127,11 @@ class KafkaWrite : public ::testing::Test {
                          SinkOptions{.bootstrap_servers = cluster.bootstrap_servers(),
                                      .topic = topic,
                                      .transactional_id = transactional_id,
-                                     .properties = {}},
+                                     // Producer properties: the restart's reader of the topic
+                                     // is given them too, and ignores them.
+                                     .properties = {{"linger.ms", "2"},
+                                                    {"acks", "all"},
+                                                    {"compression.type", "lz4"}}},
                          plain_record);
       in.to(recorder);
       return c;
