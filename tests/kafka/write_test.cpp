@@ -123,16 +123,16 @@ class KafkaWrite : public ::testing::Test {
       auto c = std::make_unique<rill::StreamingContext>(
           rill::Config{}.batch_interval(1s).parallelism(2).clock(clock));
       auto in = c->queue_stream<int>(six_batches());
-      rill::kafka::write(in,
-                         SinkOptions{.bootstrap_servers = cluster.bootstrap_servers(),
-                                     .topic = topic,
-                                     .transactional_id = transactional_id,
-                                     // Producer properties: the restart's reader of the topic
-                                     // is given them too, and ignores them.
-                                     .properties = {{"linger.ms", "2"},
-                                                    {"acks", "all"},
-                                                    {"compression.type", "lz4"}}},
-                         plain_record);
+      rill::kafka::write(
+          in,
+          SinkOptions{
+              .bootstrap_servers = cluster.bootstrap_servers(),
+              .topic = topic,
+              .transactional_id = transactional_id,
+              // Producer properties: the restart's reader of the topic
+              // is given them too, and ignores them.
+              .properties = {{"linger.ms", "2"}, {"acks", "all"}, {"compression.type", "lz4"}}},
+          plain_record);
       in.to(recorder);
       return c;
     });
