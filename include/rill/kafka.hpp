@@ -5,3 +5,5 @@
 
 #include <rill/kafka/mock_cluster.hpp>
 #include <rill/kafka/record.hpp>
+#include <rill/kafka/sink_options.hpp>
+#include <rill/kafka/write.hpp>
