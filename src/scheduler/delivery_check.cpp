@@ -28,8 +28,9 @@ void check_delivery(const Plan& plan, Delivery delivery, bool checkpointing) {
       continue;
     }
     problems.push_back(
-        fmt::format("output '{}' is at least once (use save_as_text_files, or foreach_batch(f, "
-                    "rill::idempotent) when f is idempotent per batch time)",
+        fmt::format("output '{}' is at least once (use save_as_text_files, foreach_batch(f, "
+                    "rill::idempotent) when f is idempotent per batch time, or "
+                    "rill::kafka::write with a transactional_id)",
                     op->name()));
   }
   if (!problems.empty()) {
