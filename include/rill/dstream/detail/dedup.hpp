@@ -110,13 +110,10 @@ class DropDuplicatesNode final
     const std::optional<Time> late = evicts_ ? tracker_->late_bound() : std::nullopt;
     const std::optional<Time> wm = evicts_ ? tracker_->in_force() : std::nullopt;
 
-    parent_->prepare(t, ex);
-    std::vector<std::vector<std::vector<std::pair<Key, T>>>> routed(parent_->num_partitions());
-    ex.parallel_for(routed.size(), [&](std::size_t p) {
-      routed[p].resize(n);
-      KeyRouteSink<T, Key, KeyOf> sink(routed[p], key_of_);
-      parent_->stream(t, p, sink);
-    });
+    auto routed = route_rows<std::pair<Key, T>>(
+        *parent_, t, ex, n, [this](std::size_t, std::vector<std::vector<std::pair<Key, T>>>& b) {
+          return KeyRouteSink<T, Key, KeyOf>(b, key_of_);
+        });
 
     typename Batch<T>::Partitions parts(n);
     std::vector<std::int64_t> late_counts(n, 0);

@@ -128,20 +128,19 @@ class SessionAggregateNode final
     typename Batch<T>::Partitions late(in_parts);
     std::vector<Pending> pending(n);
 
-    parent_->prepare(t, ex);
     if (n == 1) {
       // One state partition: rows go straight from the input into the pending sessions.
+      parent_->prepare(t, ex);
       for (std::size_t p = 0; p < in_parts; ++p) {
         DirectSink sink(*this, late_bound, late[p], pending[0]);
         parent_->stream(t, p, sink);
       }
     } else {
-      std::vector<std::vector<std::vector<SessionRow<K, T>>>> routed(in_parts);
-      ex.parallel_for(in_parts, [&](std::size_t p) {
-        routed[p].resize(n);
-        RouteSink sink(*this, late_bound, late[p], routed[p]);
-        parent_->stream(t, p, sink);
-      });
+      auto routed = route_rows<SessionRow<K, T>>(
+          *parent_, t, ex, n,
+          [&](std::size_t p, std::vector<std::vector<SessionRow<K, T>>>& buckets) {
+            return RouteSink(*this, late_bound, late[p], buckets);
+          });
       ex.parallel_for(n, [&](std::size_t q) {
         for (auto& from : routed) {
           for (auto& r : from[q])

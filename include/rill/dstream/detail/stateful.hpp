@@ -148,20 +148,33 @@ class RouteSink final : public ChunkSink<std::pair<K, V>> {
   std::vector<std::vector<std::pair<K, V>>>& out_;
 };
 
+/// The map side of a shuffle without combining, for the keyed stateful operators: prepares batch
+/// t of `parent` and streams each of its partitions p (in parallel, one task each) into the sink
+/// `make_sink(p, buckets)` returns, where `buckets` is result[p]: one vector of rows per output
+/// partition (n of them), which the sink fills in arrival order.
+template <class Row, class T, class MakeSink>
+std::vector<std::vector<std::vector<Row>>> route_rows(Node<T>& parent, Time t, Exec& ex,
+                                                      std::size_t n, MakeSink&& make_sink) {
+  parent.prepare(t, ex);
+  std::vector<std::vector<std::vector<Row>>> routed(parent.num_partitions());
+  ex.parallel_for(routed.size(), [&](std::size_t p) {
+    routed[p].resize(n);
+    auto sink = make_sink(p, routed[p]);
+    parent.stream(t, p, sink);
+  });
+  return routed;
+}
+
 /// The records of batch t by source partition p and output partition q: result[p][q], each in
 /// arrival order (a shuffle without combining).
 template <class K, class V>
 std::vector<std::vector<std::vector<std::pair<K, V>>>> route_by_key(Node<std::pair<K, V>>& parent,
                                                                     Time t, Exec& ex,
                                                                     std::size_t n) {
-  parent.prepare(t, ex);
-  std::vector<std::vector<std::vector<std::pair<K, V>>>> routed(parent.num_partitions());
-  ex.parallel_for(routed.size(), [&](std::size_t p) {
-    routed[p].resize(n);
-    RouteSink<K, V> sink(routed[p]);
-    parent.stream(t, p, sink);
-  });
-  return routed;
+  return route_rows<std::pair<K, V>>(
+      parent, t, ex, n, [](std::size_t, std::vector<std::vector<std::pair<K, V>>>& buckets) {
+        return RouteSink<K, V>(buckets);
+      });
 }
 
 /// map_with_state's entry for a key: its state and the time of its last record. A type of its

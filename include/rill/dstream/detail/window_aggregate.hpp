@@ -137,20 +137,19 @@ class TimeWindowAggregateNode final
     typename Batch<T>::Partitions late(in_parts);
     std::vector<Touched> touched(n);
 
-    parent_->prepare(t, ex);
     if (n == 1) {
       // One state partition: rows go straight from the input into the state, no routing.
+      parent_->prepare(t, ex);
       for (std::size_t p = 0; p < in_parts; ++p) {
         DirectSink sink(*this, closed, late[p], touched[0]);
         parent_->stream(t, p, sink);
       }
     } else {
-      std::vector<std::vector<std::vector<RoutedRow<K, T>>>> routed(in_parts);
-      ex.parallel_for(in_parts, [&](std::size_t p) {
-        routed[p].resize(n);
-        RouteSink sink(*this, closed, late[p], routed[p]);
-        parent_->stream(t, p, sink);
-      });
+      auto routed = route_rows<RoutedRow<K, T>>(
+          *parent_, t, ex, n,
+          [&](std::size_t p, std::vector<std::vector<RoutedRow<K, T>>>& buckets) {
+            return RouteSink(*this, closed, late[p], buckets);
+          });
       ex.parallel_for(n, [&](std::size_t q) {
         for (auto& from : routed) {
           std::span<RoutedRow<K, T>> rows(from[q]);
