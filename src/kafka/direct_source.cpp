@@ -293,6 +293,14 @@ void DirectSource::position_consumer(std::size_t index, std::int64_t from) {
   Partition& p = partitions_[index];
   UniquePartitionList list{rd_kafka_topic_partition_list_new(1)};
   rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = from;
+  if (p.assigned && p.reassign) {
+    // A fetcher stopped by an offset-out-of-range error restarts from a new assignment.
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(consumer_.get(), list.get())) {
+      rd_kafka_error_destroy(error);
+    }
+    p.assigned = false;
+  }
+  p.reassign = false;
   if (!p.assigned) {
     if (rd_kafka_error_t* error = rd_kafka_incremental_assign(consumer_.get(), list.get())) {
       const std::string reason = rd_kafka_error_string(error);
@@ -412,8 +420,7 @@ std::vector<std::vector<Record>> DirectSource::read(std::vector<OffsetRange>& ra
                   fmt::format("offset {} is out of range; the log starts at {} now", from, low));
         // Skipping: the rest of the range, from the log's start.
         ranges[i].from = std::max(from, std::min(low, ranges[i].until));
-        p.assigned = true;
-        p.fetched_next = -1;  // forces the seek
+        p.reassign = true;
         position_consumer(at, ranges[i].from);
         if (ranges[i].from >= ranges[i].until) p.fetched_next = ranges[i].until;
       }

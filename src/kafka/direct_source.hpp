@@ -88,6 +88,7 @@ class DirectSource final : public Source<Record> {
     std::int32_t partition = 0;
     std::optional<std::int64_t> next;  // the next batch's first offset; nullopt: not resolved
     bool assigned = false;             // in the consumer's assignment
+    bool reassign = false;             // its fetcher stopped (offset out of range)
     // Records the consumer delivered and no batch took yet: complete for [buffer_from,
     // fetched_next) (offsets missing in it were compacted away or are control records).
     std::deque<Record> buffer;

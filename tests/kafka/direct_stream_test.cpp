@@ -364,6 +364,122 @@ TEST(KafkaDirectStream, BatchesStayEmptyWhileTheBrokerIsDownAndNothingIsLost) {
   EXPECT_EQ(got, want);
 }
 
+/// Runs the stream on `dir` (a checkpoint) with `opts` until batch `until`; returns the error
+/// the context failed with, if any.
+std::exception_ptr run_checkpointed(const fs::path& dir, const SourceOptions& opts,
+                                    const std::shared_ptr<Seen>& seen, std::int64_t from_batch,
+                                    std::int64_t until, std::int64_t* skipped = nullptr) {
+  auto clock = rill::ManualClock::create();
+  clock->set_time(rill::Time{(from_batch - 1) * 1000});
+  auto ctx = rill::StreamingContext::get_or_create(dir, [&] {
+    auto c = context(clock, opts, seen);
+    c->checkpoint(dir);
+    return c;
+  });
+  std::exception_ptr error;
+  try {
+    ctx->start();
+    clock->set_time(rill::Time{until * 1000});
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline &&
+           !seen->batches().contains(rill::Time{until * 1000})) {
+      if (ctx->await_termination_for(20ms)) break;
+    }
+    if (skipped != nullptr) *skipped = ctx->source_stats()[0].skipped;
+    ctx->stop(rill::StopOptions{.graceful = false});
+    ctx->await_termination();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  return error;
+}
+
+std::string message_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const rill::IoError& io) {
+    return io.what();
+  } catch (const std::exception& other) {
+    return std::string("not an IoError: ") + other.what();
+  }
+}
+
+class DataLoss : public ::testing::TestWithParam<bool> {};
+
+TEST_P(DataLoss, RecordsRemovedByRetentionFailTheContextOrAreSkippedAndCounted) {
+  const bool fail = GetParam();
+  MockCluster cluster{1};
+  cluster.create_topic("t", 1);
+  cluster.produce("t", values(0, 3, 0));
+  const fs::path dir = temp_dir("retention");
+  auto opts = options(cluster, "t");
+  opts.fail_on_data_loss = fail;
+  auto seen = std::make_shared<Seen>();
+  ASSERT_EQ(run_checkpointed(dir, opts, seen, 1, 1), nullptr);
+  // While nothing runs, retention removes offsets 3.. : the mock keeps about 5 MB a partition.
+  std::vector<ProducerRecord> big;
+  for (int i = 0; i < 70; ++i)
+    big.push_back({.key = {},
+                   .value = std::string(100'000, 'a' + static_cast<char>(i % 26)),
+                   .partition = 0,
+                   .headers = {}});
+  cluster.produce("t", big);
+  std::int64_t skipped = 0;
+  const auto error = run_checkpointed(dir, opts, seen, 2, 2, &skipped);
+  if (fail) {
+    ASSERT_NE(error, nullptr);
+    const std::string what = message_of(error);
+    EXPECT_NE(what.find("t[0]"), std::string::npos) << what;
+    EXPECT_NE(what.find("records 3.."), std::string::npos) << what;
+    EXPECT_NE(what.find("fail_on_data_loss"), std::string::npos) << what;
+  } else {
+    EXPECT_EQ(error, nullptr);
+    const auto second = seen->batches().at(rill::Time{2000});
+    ASSERT_FALSE(second[0].empty());
+    const std::int64_t first_kept = second[0].front().offset;
+    EXPECT_GT(first_kept, 3);
+    EXPECT_EQ(second[0].back().offset, 72);  // read on to the end
+    EXPECT_EQ(skipped, first_kept - 3);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_P(DataLoss, ATopicCreatedAgainWithFewerRecordsFailsOrIsReadFromItsStart) {
+  const bool fail = GetParam();
+  const fs::path dir = temp_dir("recreated");
+  auto seen = std::make_shared<Seen>();
+  {
+    MockCluster cluster{1};
+    cluster.create_topic("t", 1);
+    cluster.produce("t", values(0, 10, 0));
+    auto opts = options(cluster, "t");
+    opts.fail_on_data_loss = fail;
+    ASSERT_EQ(run_checkpointed(dir, opts, seen, 1, 1), nullptr);
+  }
+  MockCluster cluster{1};  // the "same" topic, deleted and created again
+  cluster.create_topic("t", 1);
+  cluster.produce("t", values(50, 53, 0));
+  auto opts = options(cluster, "t");
+  opts.fail_on_data_loss = fail;
+  const auto error = run_checkpointed(dir, opts, seen, 2, 3);
+  if (fail) {
+    ASSERT_NE(error, nullptr);
+    const std::string what = message_of(error);
+    EXPECT_NE(what.find("t[0]"), std::string::npos) << what;
+    EXPECT_NE(what.find("end offset 3 is below the next offset 10"), std::string::npos) << what;
+  } else {
+    EXPECT_EQ(error, nullptr);
+    auto got = seen->values();
+    EXPECT_EQ(got.size(), 13U);
+    EXPECT_EQ(std::vector<std::string>(got.end() - 3, got.end()),
+              (std::vector<std::string>{"50", "51", "52"}));
+  }
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(KafkaDirectStream, DataLoss, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Fail" : "Skip"; });
+
 TEST(KafkaDirectStream, AvailableNowReadsUpToTheEndOffsetsAtStartThenStops) {
   MockCluster cluster{1};
   cluster.create_topic("t", 2);
