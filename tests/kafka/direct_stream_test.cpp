@@ -16,7 +16,9 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -501,6 +503,74 @@ TEST(KafkaDirectStream, AvailableNowReadsUpToTheEndOffsetsAtStartThenStops) {
   auto want = range_values(0, 9);
   std::sort(want.begin(), want.end());
   EXPECT_EQ(got, want);
+}
+
+TEST(KafkaDirectStream, TwoMembersOfAGroupShareThePartitionsAndReadEachRecordOnce) {
+  MockCluster cluster{1};
+  cluster.create_topic("t", 4);
+  cluster.produce("t", values(0, 40, std::nullopt));
+  auto opts = options(cluster, "t");
+  opts.group_id = fmt::format("share-{}-{}", ::getpid(), std::random_device{}());
+  opts.properties["heartbeat.interval.ms"] = "200";
+  auto clock_a = rill::ManualClock::create();
+  auto clock_b = rill::ManualClock::create();
+  auto seen_a = std::make_shared<Seen>();
+  auto seen_b = std::make_shared<Seen>();
+  auto a = context(clock_a, opts, seen_a);
+  auto b = context(clock_b, opts, seen_b);
+  auto partitions_of = [](Seen& seen, rill::Time from) {
+    std::set<std::int32_t> out;
+    for (const auto& [bt, parts] : seen.batches()) {
+      if (bt < from) continue;
+      for (const auto& part : parts) {
+        for (const auto& r : part)
+          out.insert(r.partition);
+      }
+    }
+    return out;
+  };
+  // The group protocol runs on wall-clock time (heartbeats, joins): a batch every 50 ms.
+  std::int64_t t = 0;
+  auto step = [&](bool with_b) {
+    std::this_thread::sleep_for(50ms);
+    t += 1000;
+    rill::testing::run_until(*a, *clock_a, rill::Time{t});
+    if (with_b) rill::testing::run_until(*b, *clock_b, rill::Time{t});
+  };
+  // Both join at once: the group splits the four partitions between them.
+  a->start();
+  b->start();
+  int round = 0;
+  rill::Time from{0};
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::size_t total = seen_a->values().size() + seen_b->values().size();
+    if (total >= static_cast<std::size_t>(40 + round * 8)) {
+      if (from != rill::Time{0} && rill::Time{t} > from + rill::Duration{3000}) break;
+      if (!seen_a->values().empty() && !seen_b->values().empty() && from == rill::Time{0})
+        from = rill::Time{t + 1000};
+      // Two more records per partition, for the batches after the group settled.
+      cluster.produce("t", values(40 + round * 8, 48 + round * 8, std::nullopt));
+      ++round;
+    }
+    step(true);
+  }
+  a->stop();
+  b->stop();
+  std::vector<std::string> got = seen_a->values();
+  const auto from_b = seen_b->values();
+  got.insert(got.end(), from_b.begin(), from_b.end());
+  std::sort(got.begin(), got.end());
+  auto want = range_values(0, 40 + round * 8);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);  // every record once, across both processes and the rebalance
+  // Once the group settled, each process read its own partitions.
+  const auto pa = partitions_of(*seen_a, from);
+  const auto pb = partitions_of(*seen_b, from);
+  EXPECT_FALSE(pa.empty());
+  EXPECT_FALSE(pb.empty());
+  for (auto p : pa)
+    EXPECT_FALSE(pb.contains(p)) << "partition " << p << " read by both";
 }
 
 TEST(KafkaDirectStream, IsExactlyOnceWithACheckpointAndRefusesExactlyOnceWithout) {
