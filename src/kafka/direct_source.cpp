@@ -29,10 +29,7 @@ using SealRanges = std::vector<std::tuple<std::string, std::int32_t, std::int64_
 constexpr auto kErrorLogInterval = std::chrono::seconds{10};
 
 void on_error(rd_kafka_t* /*rk*/, int err, const char* reason, void* opaque) {
-  auto* source = static_cast<DirectSource*>(opaque);
-  source->count_error();
-  logger().warn("rill::kafka::direct_stream: {}: {}",
-                rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+  static_cast<DirectSource*>(opaque)->client_error(static_cast<rd_kafka_resp_err_t>(err), reason);
 }
 
 void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
@@ -46,11 +43,6 @@ void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const cha
   } else {
     logger().debug("librdkafka {}: {}", facility, message);
   }
-}
-
-void on_rebalance(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
-                  rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-  static_cast<DirectSource*>(opaque)->rebalance(err, partitions);
 }
 
 std::string internal_group(const std::vector<std::string>& topics) {
@@ -76,6 +68,8 @@ DirectSource::DirectSource(SourceOptions options, std::chrono::milliseconds meta
     throw InvalidArgument(fmt::format(
         "{}: SourceOptions::max_records_per_partition must be >= 0 (0: no limit), got {}", what_,
         options_.max_records_per_partition));
+  // With or without a group_id, the source assigns every partition itself (docs/kafka.md,
+  // "Consumer groups": the group protocol is not used yet); the group only holds the commits.
   const bool group = !options_.group_id.empty();
   std::map<std::string, std::string> defaults{
       {"group.id", group ? options_.group_id : internal_group(options_.topics)},
@@ -85,13 +79,11 @@ DirectSource::DirectSource(SourceOptions options, std::chrono::milliseconds meta
       {"auto.offset.reset", "error"},
       {"enable.partition.eof", "false"},
   };
-  if (group) defaults.emplace("partition.assignment.strategy", "cooperative-sticky");
   auto conf =
       kafka::detail::make_conf(what_, options_.bootstrap_servers, defaults, options_.properties);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_error_cb(conf.get(), &on_error);
   rd_kafka_conf_set_log_cb(conf.get(), &on_log);
-  if (group) rd_kafka_conf_set_rebalance_cb(conf.get(), &on_rebalance);
   consumer_ = kafka::detail::make_client(what_, RD_KAFKA_CONSUMER, std::move(conf));
   // Errors and logs of the client are served by the consumer's poll (the scheduler thread).
   rd_kafka_poll_set_consumer(consumer_.get());
@@ -141,7 +133,6 @@ bool DirectSource::discover_partitions(std::chrono::milliseconds timeout) {
       Partition p;
       p.topic = topic;
       p.partition = id;
-      p.owned = !grouped();
       found.push_back(std::move(p));
     }
   }
@@ -169,19 +160,6 @@ void DirectSource::start(SourceContext& ctx) {
       std::chrono::milliseconds{5000});
   if (!discovered_) static_cast<void>(discover_partitions(query_timeout_));
   resolve_starting_offsets();
-  if (grouped()) {
-    UniquePartitionList topics{
-        rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size()))};
-    for (const auto& topic : options_.topics)
-      rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
-    if (auto err = rd_kafka_subscribe(consumer_.get(), topics.get());
-        err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw IoError(fmt::format("{}: cannot subscribe to {}: {}", what_,
-                                fmt::join(options_.topics, ","), rd_kafka_err2str(err)));
-    }
-    // Under available_now the partitions to finish are those the group gives at start.
-    if (available_now_) await_assignment(std::chrono::seconds{30});
-  }
   if (available_now_ && discovered_) {
     std::vector<std::size_t> all(partitions_.size());
     for (std::size_t i = 0; i < all.size(); ++i)
@@ -238,7 +216,7 @@ std::vector<std::optional<std::int64_t>> DirectSource::query_offsets(
 void DirectSource::resolve_starting_offsets() {
   std::vector<std::size_t> unresolved;
   for (std::size_t i = 0; i < partitions_.size(); ++i) {
-    if (partitions_[i].owned && !partitions_[i].next) unresolved.push_back(i);
+    if (!partitions_[i].next) unresolved.push_back(i);
   }
   if (unresolved.empty()) return;
   const auto offsets =
@@ -260,7 +238,7 @@ std::optional<std::size_t> DirectSource::find(std::string_view topic,
 Offsets DirectSource::current_offsets() const {
   Offsets out;
   for (const auto& p : partitions_) {
-    if (p.next && p.owned) out[p.topic][p.partition] = *p.next;
+    if (p.next) out[p.topic][p.partition] = *p.next;
   }
   return out;
 }
@@ -268,7 +246,7 @@ Offsets DirectSource::current_offsets() const {
 std::vector<OffsetRange> DirectSource::plan_ranges() {
   std::vector<std::size_t> resolved;
   for (std::size_t i = 0; i < partitions_.size(); ++i) {
-    if (partitions_[i].owned && partitions_[i].next) resolved.push_back(i);
+    if (partitions_[i].next) resolved.push_back(i);
   }
   const auto ends = query_offsets(resolved, /*earliest=*/false);
   std::vector<OffsetRange> ranges;
@@ -322,10 +300,6 @@ void DirectSource::position_consumer(std::size_t index, std::int64_t from) {
   }
   p.reassign = false;
   if (!p.assigned) {
-    // Assigned again after a revocation mid-read: go on after what the buffer holds.
-    const bool keep = p.fetched_next >= 0 && from >= p.buffer_from && from <= p.fetched_next;
-    const std::int64_t at = keep ? p.fetched_next : from;
-    list->elems[0].offset = at;
     if (rd_kafka_error_t* error = rd_kafka_incremental_assign(consumer_.get(), list.get())) {
       const std::string reason = rd_kafka_error_string(error);
       rd_kafka_error_destroy(error);
@@ -333,7 +307,6 @@ void DirectSource::position_consumer(std::size_t index, std::int64_t from) {
           fmt::format("{}: cannot assign {}[{}]: {}", what_, p.topic, p.partition, reason));
     }
     p.assigned = true;
-    if (keep) return;
   } else if (from >= p.buffer_from && from <= p.fetched_next) {
     return;  // the consumer delivered up to here: the buffer holds the rest
   } else if (rd_kafka_error_t* error = rd_kafka_seek_partitions(
@@ -407,8 +380,6 @@ std::vector<std::vector<Record>> DirectSource::read(std::vector<OffsetRange>& ra
     index[i] = *found;
     position_consumer(index[i], ranges[i].from);
   }
-  for (std::size_t i = 0; i < ranges.size(); ++i)
-    partitions_[index[i]].reading_until = ranges[i].until;
   const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
   auto complete = [&] {
     for (std::size_t i = 0; i < ranges.size(); ++i) {
@@ -434,13 +405,6 @@ std::vector<std::vector<Record>> DirectSource::read(std::vector<OffsetRange>& ra
       accept(m);
       rd_kafka_message_destroy(m);
     }
-    // A rebalance during the read revoked a partition: its range is fixed, so it is read to
-    // its end anyway (the next owner starts after it: the revocation committed its end).
-    for (std::size_t i = 0; i < ranges.size(); ++i) {
-      Partition& p = partitions_[index[i]];
-      if (!p.assigned && p.fetched_next < ranges[i].until)
-        position_consumer(index[i], p.fetched_next);
-    }
     while (!out_of_range_.empty()) {
       const std::size_t at = out_of_range_.back();
       out_of_range_.pop_back();
@@ -463,7 +427,6 @@ std::vector<std::vector<Record>> DirectSource::read(std::vector<OffsetRange>& ra
   std::vector<std::vector<Record>> out(ranges.size());
   for (std::size_t i = 0; i < ranges.size(); ++i) {
     Partition& p = partitions_[index[i]];
-    p.reading_until.reset();
     while (!p.buffer.empty() && p.buffer.front().offset < ranges[i].from)
       p.buffer.pop_front();
     while (!p.buffer.empty() && p.buffer.front().offset < ranges[i].until) {
@@ -520,7 +483,6 @@ Sealed<Record> DirectSource::seal(Time t, bool /*take_buffered*/) {
   for (const auto& range : ranges) {
     partitions_[*find(range.topic, range.partition)].next = range.until;
   }
-  release_unowned(/*forget=*/true);
   if (checkpointing_) {
     SealRanges record;
     for (const auto& r : ranges) {
@@ -561,7 +523,6 @@ std::vector<Record> DirectSource::replay(Time t, std::string_view seal_record) {
     auto& next = partitions_[*find(range.topic, range.partition)].next;
     next = std::max(next.value_or(range.until), range.until);
   }
-  release_unowned(/*forget=*/false);
   auto records = flatten(std::move(parts));
   sizes_[t] = last_sizes_;
   std::lock_guard lock(positions_mutex_);
@@ -582,7 +543,7 @@ void DirectSource::stop() {}
 
 bool DirectSource::has_available_input() const {
   for (const auto& p : partitions_) {
-    if (!p.available_end || !p.owned) continue;
+    if (!p.available_end) continue;
     if (!p.next || *p.next < *p.available_end) return true;
   }
   return false;
@@ -653,142 +614,19 @@ void DirectSource::load_position(std::string_view bytes) {
   base_ = std::move(offsets);
 }
 
-void DirectSource::release_unowned(bool forget) {
-  if (!grouped()) return;
-  UniquePartitionList list{rd_kafka_topic_partition_list_new(0)};
-  for (auto& p : partitions_) {
-    if (p.owned) continue;
-    if (!p.assigned) continue;
-    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
-    p.assigned = false;
-    p.buffer.clear();
-    if (forget) p.next.reset();  // the next owner starts where the revocation committed
+void DirectSource::client_error(rd_kafka_resp_err_t err, const char* reason) {
+  count_error();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_client_error_log_ < kErrorLogInterval) {
+    ++client_errors_suppressed_;
+    return;
   }
-  if (list->cnt == 0) return;
-  if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(consumer_.get(), list.get())) {
-    count_error();
-    logger().warn("{}: cannot unassign partitions read after their revocation: {}", what_,
-                  rd_kafka_error_string(error));
-    rd_kafka_error_destroy(error);
-  }
-}
-
-void DirectSource::await_assignment(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!assignment_seen_ && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 50);
-    if (m != nullptr) {
-      accept(m);
-      rd_kafka_message_destroy(m);
-    }
-  }
-  if (!assignment_seen_)
-    logger().warn("{}: group '{}' gave this process no partitions within {} ms", what_,
-                  options_.group_id, timeout.count());
-}
-
-void DirectSource::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list) {
-  const bool cooperative =
-      std::string_view{rd_kafka_rebalance_protocol(consumer_.get())} == "COOPERATIVE";
-  auto finish = [&](rd_kafka_topic_partition_list_t* l, bool assign) {
-    rd_kafka_error_t* error = nullptr;
-    if (cooperative) {
-      error = assign ? rd_kafka_incremental_assign(consumer_.get(), l)
-                     : rd_kafka_incremental_unassign(consumer_.get(), l);
-    } else if (auto e = rd_kafka_assign(consumer_.get(), assign ? l : nullptr);
-               e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      count_error();
-      logger().warn("{}: cannot apply the group's assignment: {}", what_, rd_kafka_err2str(e));
-    }
-    if (error != nullptr) {
-      count_error();
-      logger().warn("{}: cannot apply the group's assignment: {}", what_,
-                    rd_kafka_error_string(error));
-      rd_kafka_error_destroy(error);
-    }
-  };
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    assignment_seen_ = true;
-    if (!discovered_) static_cast<void>(discover_partitions(query_timeout_));
-    std::vector<std::size_t> taken;
-    for (int i = 0; i < list->cnt; ++i) {
-      const auto index = find(list->elems[i].topic, list->elems[i].partition);
-      if (!index) continue;
-      partitions_[*index].owned = true;
-      taken.push_back(*index);
-    }
-    // Where each starts: this process's checkpoint, else the group's committed offset (the
-    // previous owner committed it when the partition was revoked), else starting_offsets.
-    UniquePartitionList unknown{rd_kafka_topic_partition_list_new(0)};
-    for (std::size_t i : taken) {
-      if (!partitions_[i].next)
-        rd_kafka_topic_partition_list_add(unknown.get(), partitions_[i].topic.c_str(),
-                                          partitions_[i].partition);
-    }
-    if (unknown->cnt > 0 && rd_kafka_committed(consumer_.get(), unknown.get(),
-                                               static_cast<int>(query_timeout_.count())) ==
-                                RD_KAFKA_RESP_ERR_NO_ERROR) {
-      for (int i = 0; i < unknown->cnt; ++i) {
-        const auto& e = unknown->elems[i];
-        if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR || e.offset < 0) continue;
-        if (auto index = find(e.topic, e.partition)) partitions_[*index].next = e.offset;
-      }
-    }
-    resolve_starting_offsets();
-    for (int i = 0; i < list->cnt; ++i) {
-      auto& e = list->elems[i];
-      const auto index = find(e.topic, e.partition);
-      if (!index) continue;
-      Partition& p = partitions_[*index];
-      e.offset = p.next.value_or(RD_KAFKA_OFFSET_INVALID);
-      p.assigned = true;
-      p.buffer.clear();
-      p.buffer_from = p.next.value_or(-1);
-      p.fetched_next = p.next.value_or(-1);
-    }
-    logger().info("{}: group '{}' assigned {} partition(s)", what_, options_.group_id, list->cnt);
-    finish(list, true);
-  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    // The batches sealed so far keep their ranges (a restart replays them from their seal
-    // records); the next owner starts where the last of them ended.
-    Offsets handed_over;
-    for (int i = 0; i < list->cnt; ++i) {
-      const auto index = find(list->elems[i].topic, list->elems[i].partition);
-      if (!index) continue;
-      Partition& p = partitions_[*index];
-      if (p.reading_until) {
-        handed_over[p.topic][p.partition] = *p.reading_until;
-      } else if (p.next) {
-        handed_over[p.topic][p.partition] = *p.next;
-      }
-      p.owned = false;
-      p.assigned = false;
-      if (!p.reading_until) {
-        p.next.reset();
-        p.buffer.clear();
-      }
-    }
-    if (!handed_over.empty()) {
-      UniquePartitionList offsets{rd_kafka_topic_partition_list_new(0)};
-      for (const auto& [topic, parts] : handed_over) {
-        for (const auto& [partition, offset] : parts)
-          rd_kafka_topic_partition_list_add(offsets.get(), topic.c_str(), partition)->offset =
-              offset;
-      }
-      if (auto e = rd_kafka_commit(consumer_.get(), offsets.get(), 0);
-          e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        count_error();
-        logger().warn("{}: cannot commit the offsets of revoked partitions: {}", what_,
-                      rd_kafka_err2str(e));
-      }
-    }
-    logger().info("{}: group '{}' revoked {} partition(s)", what_, options_.group_id, list->cnt);
-    finish(list, false);
-  } else {
-    count_error();
-    logger().warn("{}: rebalance error: {}", what_, rd_kafka_err2str(err));
-    finish(list, false);
-  }
+  last_client_error_log_ = now;
+  logger().warn("{}: client error {}: {}{}", what_, rd_kafka_err2name(err), reason,
+                client_errors_suppressed_ > 0
+                    ? fmt::format(" ({} more since the last such line)", client_errors_suppressed_)
+                    : std::string{});
+  client_errors_suppressed_ = 0;
 }
 
 }  // namespace rill::kafka::detail

@@ -80,9 +80,9 @@ class DirectSource final : public Source<Record> {
 
   /// Counts one client error (librdkafka's error callback, a failed offset query).
   void count_error() noexcept { errors_.fetch_add(1, std::memory_order_relaxed); }
-  /// The consumer group's rebalance callback (served by the consumer's poll, on the scheduler
-  /// thread, so between the reads of a seal: a rebalance takes effect at a batch boundary).
-  void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list);
+  /// librdkafka's error callback (served by the consumer's poll, on the scheduler thread):
+  /// counted; logged at most once per 10 s with the number not logged since.
+  void client_error(rd_kafka_resp_err_t err, const char* reason);
 
  private:
   /// A Kafka partition as this source reads it.
@@ -90,25 +90,16 @@ class DirectSource final : public Source<Record> {
     std::string topic;
     std::int32_t partition = 0;
     std::optional<std::int64_t> next;  // the next batch's first offset; nullopt: not resolved
-    bool owned = false;     // read by this process: always without a group, else as assigned
-    bool assigned = false;  // in the consumer's assignment
-    bool reassign = false;  // its fetcher stopped (offset out of range)
+    bool assigned = false;             // in the consumer's assignment
+    bool reassign = false;             // its fetcher stopped (offset out of range)
     // Records the consumer delivered and no batch took yet: complete for [buffer_from,
     // fetched_next) (offsets missing in it were compacted away or are control records).
     std::deque<Record> buffer;
     std::int64_t buffer_from = 0;
     std::int64_t fetched_next = 0;
     std::optional<std::int64_t> available_end;  // Trigger::available_now: end offset at start()
-    std::optional<std::int64_t> reading_until;  // the end of the range being read now
   };
 
-  [[nodiscard]] bool grouped() const noexcept { return !options_.group_id.empty(); }
-  /// Group mode: polls until the group gave this process its first assignment (at most
-  /// `timeout`).
-  void await_assignment(std::chrono::milliseconds timeout);
-  /// Group mode: unassigns the partitions read though not owned (a revocation during a read, a
-  /// replay of a batch of partitions now elsewhere); `forget` drops their next offsets too.
-  void release_unowned(bool forget);
   /// Reads the topics' partitions; false when the brokers could not say.
   bool discover_partitions(std::chrono::milliseconds timeout);
   /// Queries the log start (`earliest` true) or end offsets of the partitions at `indexes`;
@@ -161,7 +152,6 @@ class DirectSource final : public Source<Record> {
   bool discovered_ = false;
   Offsets restored_;  // the position load_position() gave, applied to partitions_ at the seal
   bool restore_pending_ = false;
-  bool assignment_seen_ = false;           // group mode: a first assignment arrived
   std::vector<std::size_t> out_of_range_;  // partitions whose fetch met offsets out of range
   std::vector<std::size_t> last_sizes_;    // the sizes of the latest seal's parts with records
   mutable std::map<Time, std::vector<std::size_t>> sizes_;  // until partition_sizes(t)
@@ -173,6 +163,8 @@ class DirectSource final : public Source<Record> {
   std::atomic<std::int64_t> skipped_{0};
   std::atomic<std::int64_t> errors_{0};
   std::chrono::steady_clock::time_point last_error_log_{};
+  std::chrono::steady_clock::time_point last_client_error_log_{};
+  std::int64_t client_errors_suppressed_ = 0;
 };
 
 }  // namespace rill::kafka::detail

@@ -25,10 +25,10 @@ struct SourceOptions {
   std::string bootstrap_servers;
   /// The topics read; at least one, each non-empty.
   std::vector<std::string> topics;
-  /// The consumer group. Empty: this process reads every partition of `topics` itself
-  /// (assign), under the internal group name `rill-direct-stream.<topics joined by ','>`
-  /// (offsets are committed there for lag monitoring). Set: the processes of the group share
-  /// the partitions through Kafka's consumer-group protocol (cooperative-sticky assignment).
+  /// The consumer group the offsets are committed to, for lag monitoring. Empty: the internal
+  /// name `rill-direct-stream.<topics joined by ','>`. Either way this process reads every
+  /// partition of `topics` itself (assign): sharing the partitions among the processes of a
+  /// group (Kafka's group protocol) is not implemented yet (docs/kafka.md, "Consumer groups").
   std::string group_id;
   /// Where partitions start when no checkpoint exists, resolved during `start()`.
   StartingOffsets starting_offsets = StartingOffsets::latest;
