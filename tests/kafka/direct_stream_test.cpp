@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -327,6 +328,58 @@ TEST(KafkaDirectStream, ABatchSealedButNotCheckpointedIsReplayedWithExactlyItsOf
   }
   std::sort(fourth.begin(), fourth.end());
   EXPECT_EQ(fourth, (std::vector<std::string>{"100", "101", "102", "103"}));
+  fs::remove_all(dir);
+}
+
+/// The offsets `group` committed for partitions 0..partitions-1 of `topic` (-1: none), read
+/// with a plain librdkafka consumer.
+std::vector<std::int64_t> committed(const MockCluster& cluster, const std::string& group,
+                                    const std::string& topic, int partitions) {
+  std::array<char, 256> err{};
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  EXPECT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", cluster.bootstrap_servers().c_str(),
+                              err.data(), err.size()),
+            RD_KAFKA_CONF_OK);
+  EXPECT_EQ(rd_kafka_conf_set(conf, "group.id", group.c_str(), err.data(), err.size()),
+            RD_KAFKA_CONF_OK);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err.data(), err.size());
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  std::vector<std::int64_t> out(static_cast<std::size_t>(partitions), -1);
+  if (rd_kafka_committed(rk, list, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int p = 0; p < partitions; ++p)
+      out[static_cast<std::size_t>(p)] = list->elems[p].offset;
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+TEST(KafkaDirectStream, OffsetsAreCommittedToTheGroupAfterEachCheckpoint) {
+  MockCluster cluster{1};
+  cluster.create_topic("t", 2);
+  const fs::path dir = temp_dir("commit");
+  auto clock = rill::ManualClock::create();
+  auto seen = std::make_shared<Seen>();
+  auto opts = options(cluster, "t");
+  opts.group_id = fmt::format("lag-{}-{}", ::getpid(), std::random_device{}());
+  auto ctx = context(clock, opts, seen);
+  ctx->checkpoint(dir);
+  cluster.produce("t", values(0, 3, 0));
+  cluster.produce("t", values(3, 8, 1));
+  rill::testing::run_until(*ctx, *clock, rill::Time{1000});
+  cluster.produce("t", values(8, 10, 0));
+  rill::testing::run_until(*ctx, *clock, rill::Time{2000});
+  // The commit is asynchronous: it lands shortly after batch 2000's checkpoint.
+  std::vector<std::int64_t> got;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    got = committed(cluster, opts.group_id, "t", 2);
+  } while (got != std::vector<std::int64_t>{5, 5} && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(got, (std::vector<std::int64_t>{5, 5}));
+  ctx->stop();
   fs::remove_all(dir);
 }
 
