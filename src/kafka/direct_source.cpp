@@ -85,8 +85,9 @@ DirectSource::DirectSource(SourceOptions options, std::chrono::milliseconds meta
   rd_kafka_conf_set_error_cb(conf.get(), &on_error);
   rd_kafka_conf_set_log_cb(conf.get(), &on_log);
   consumer_ = kafka::detail::make_client(what_, RD_KAFKA_CONSUMER, std::move(conf));
-  // Errors and logs of the client are served by the consumer's poll (the scheduler thread).
-  rd_kafka_poll_set_consumer(consumer_.get());
+  // The client's error callbacks wait in its main queue, served by rd_kafka_poll() on the
+  // scheduler thread (drain_events); records come from the consumer queue, only while a seal
+  // reads, so what the consumer fetched ahead stays in librdkafka's bounded queue.
   if (discover_partitions(metadata_timeout)) {
     num_partitions_ = std::max<std::size_t>(1, partitions_.size());
   } else {
@@ -404,6 +405,8 @@ std::vector<std::vector<Record>> DirectSource::read(std::vector<OffsetRange>& ra
     if (m != nullptr) {
       accept(m);
       rd_kafka_message_destroy(m);
+    } else {
+      drain_events();  // the brokers' errors while waiting
     }
     while (!out_of_range_.empty()) {
       const std::size_t at = out_of_range_.back();
@@ -459,14 +462,7 @@ std::vector<Record> DirectSource::flatten(std::vector<std::vector<Record>> parts
 }
 
 void DirectSource::drain_events() {
-  // Serves the client's error and log events and buffers what the consumer fetched meanwhile.
-  for (int i = 0; i < 10000; ++i) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 0);
-    if (m == nullptr) break;
-    accept(m);
-    rd_kafka_message_destroy(m);
-  }
-  out_of_range_.clear();  // found again when a range of that partition is read
+  static_cast<void>(rd_kafka_poll(consumer_.get(), 0));
 }
 
 Sealed<Record> DirectSource::seal(Time t, bool /*take_buffered*/) {

@@ -80,8 +80,8 @@ class DirectSource final : public Source<Record> {
 
   /// Counts one client error (librdkafka's error callback, a failed offset query).
   void count_error() noexcept { errors_.fetch_add(1, std::memory_order_relaxed); }
-  /// librdkafka's error callback (served by the consumer's poll, on the scheduler thread):
-  /// counted; logged at most once per 10 s with the number not logged since.
+  /// librdkafka's error callback (served by rd_kafka_poll() in drain_events(), on the scheduler
+  /// thread): counted; logged at most once per 10 s with the number not logged since.
   void client_error(rd_kafka_resp_err_t err, const char* reason);
 
  private:
@@ -116,7 +116,7 @@ class DirectSource final : public Source<Record> {
   /// Reads exactly the records of `ranges`, one vector per range, in offset order.
   /// Data lost on the way (offsets out of range) narrows a range, or throws (fail_on_data_loss).
   std::vector<std::vector<Record>> read(std::vector<OffsetRange>& ranges);
-  /// Serves the client's pending events (errors, logs) and buffers fetched records.
+  /// Serves the client's pending error callbacks (its main queue; never records).
   void drain_events();
   /// Puts partition `index` into the consumer's assignment, or seeks it, so that it delivers
   /// from `from` on.
