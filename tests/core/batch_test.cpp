@@ -39,3 +39,21 @@ TEST(SplitWords, OnWhiteSpace) {
   rill::split_words.each(many, [&](std::string w) { each.push_back(std::move(w)); });
   EXPECT_EQ(each, expected);
 }
+
+TEST(Batch, SizedKeepsTheGivenPartitionsFirstAndPadsOrMergesTheRest) {
+  auto parts = [](const rill::Batch<int>& b) {
+    std::vector<std::vector<int>> out;
+    for (std::size_t i = 0; i < b.num_partitions(); ++i)
+      out.emplace_back(b.partition(i).begin(), b.partition(i).end());
+    return out;
+  };
+  using P = std::vector<std::vector<int>>;
+  // Fewer sizes than partitions: the rest are empty.
+  EXPECT_EQ(parts(rill::Batch<int>::sized({1, 2, 3, 4, 5}, {3, 2}, 4)),
+            (P{{1, 2, 3}, {4, 5}, {}, {}}));
+  // More sizes than partitions: the extra ones join the last partition.
+  EXPECT_EQ(parts(rill::Batch<int>::sized({1, 2, 3, 4}, {1, 1, 2}, 2)), (P{{1}, {2, 3, 4}}));
+  // Sizes that do not add up: cut evenly, as contiguous() does.
+  EXPECT_EQ(parts(rill::Batch<int>::sized({1, 2, 3, 4}, {1}, 2)), (P{{1, 2}, {3, 4}}));
+  EXPECT_EQ(rill::Batch<int>::sized({}, {}, 3).num_partitions(), 3u);
+}

@@ -126,6 +126,32 @@ TEST(SourceContract, RecordsArePartitionedCountedAndNamedLikeBuiltInSources) {
   EXPECT_EQ(stats[0].errors, 1);
 }
 
+/// Seals the same five numbers every batch and says how to cut them: Source::partition_sizes().
+class SizedSource final : public rill::Source<int> {
+ public:
+  [[nodiscard]] std::string kind() const override { return "sized"; }
+  [[nodiscard]] rill::SourceProperties properties() const override { return {}; }
+  [[nodiscard]] std::size_t num_partitions() const override { return 3; }
+  rill::Sealed<int> seal(rill::Time /*t*/, bool /*take_buffered*/) override {
+    return rill::Sealed<int>{{1, 2, 3, 4, 5}, {}};
+  }
+  [[nodiscard]] std::vector<std::size_t> partition_sizes(rill::Time t) const override {
+    // Odd batches: two partitions of records and an empty one; even: the even cut.
+    if ((t.milliseconds() / 1000) % 2 == 1) return {2, 3};
+    return {};
+  }
+};
+
+TEST(SourceContract, ASourceCanSayHowItsRecordsAreCutIntoPartitions) {
+  rill::testing::Harness h{1s};
+  auto stream = h.context().add_source<int>(std::make_shared<SizedSource>());
+  auto glommed = h.collect(stream.map([](int x) { return x * 10; }).glom());
+  h.run_batches(2);
+  using Parts = std::vector<std::vector<int>>;
+  EXPECT_EQ(glommed.batches()[0], (Parts{{10, 20}, {30, 40, 50}, {}}));
+  EXPECT_EQ(glommed.batches()[1], (Parts{{10}, {20, 30}, {40, 50}}));
+}
+
 TEST(SourceContract, ANullSourceAndALateSourceAreRefused) {
   rill::testing::Harness h{1s};
   EXPECT_THROW(h.context().add_source<int>(nullptr), rill::InvalidArgument);

@@ -35,6 +35,27 @@ class Batch {
     return b;
   }
 
+  /// `all` cut into n partitions in order whose first ones have the given `sizes`, without
+  /// copying: the partitions after them are empty, sizes beyond n join the last partition. When
+  /// the sizes do not add up to `all.size()` (or n is 0), cuts as contiguous() does.
+  static Batch sized(std::vector<T> all, const std::vector<std::size_t>& sizes, std::size_t n) {
+    std::size_t total = 0;
+    for (std::size_t s : sizes)
+      total += s;
+    if (total != all.size() || n == 0) return contiguous(std::move(all), n);
+    Batch b;
+    b.size_ = all.size();
+    b.flat_ = std::move(all);
+    b.bounds_.assign(n + 1, b.size_);
+    b.bounds_[0] = 0;
+    std::size_t at = 0;
+    for (std::size_t i = 0; i + 1 < n && i < sizes.size(); ++i) {
+      at += sizes[i];
+      b.bounds_[i + 1] = at;
+    }
+    return b;
+  }
+
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   [[nodiscard]] std::size_t num_partitions() const noexcept {

@@ -138,6 +138,13 @@ class Source {
   virtual std::vector<T> replay(Time t, std::string_view /*seal_record*/) {
     return seal(t, true).records;
   }
+  /// How batch t's records are cut into partitions, asked right after seal(t) or replay(t) on
+  /// the same thread: the sizes of the first partitions, in order (their sum is the number of
+  /// records; partitions after them are empty; entries beyond num_partitions() join the last
+  /// partition). Empty (the default): `parallelism` contiguous slices of equal size. A source
+  /// whose origin is partitioned (Kafka) keeps its partitions apart this way, as Spark's
+  /// KafkaRDD has one partition per Kafka partition.
+  [[nodiscard]] virtual std::vector<std::size_t> partition_sizes(Time /*t*/) const { return {}; }
   /// Stop receiving new input (a graceful stop); what is buffered stays to be sealed.
   virtual void stop() {}
   /// True while received input waits to be sealed (a graceful stop waits for it).

@@ -85,28 +85,39 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
 
  protected:
   std::shared_ptr<const Batch<T>> compute(Time t, Exec& /*ex*/) override {
-    std::vector<T> records;
+    Kept kept;
     {
       std::lock_guard lock(sealed_mutex_);
-      if (auto it = sealed_.find(t); it != sealed_.end()) records = std::move(it->second);
+      if (auto it = sealed_.find(t); it != sealed_.end()) kept = std::move(it->second);
+    }
+    if (kept.sizes.empty()) {
+      return std::make_shared<const Batch<T>>(
+          Batch<T>::contiguous(std::move(kept.records), this->num_partitions()));
     }
     return std::make_shared<const Batch<T>>(
-        Batch<T>::contiguous(std::move(records), this->num_partitions()));
+        Batch<T>::sized(std::move(kept.records), kept.sizes, this->num_partitions()));
   }
 
  private:
+  /// A sealed batch's records and how the source cuts them (Source::partition_sizes()).
+  struct Kept {
+    std::vector<T> records;
+    std::vector<std::size_t> sizes;
+  };
+
   std::int64_t keep(Time t, std::vector<T> records) {
     const auto n = static_cast<std::int64_t>(records.size());
     records_ += n;
+    Kept kept{std::move(records), source_->partition_sizes(t)};
     std::lock_guard lock(sealed_mutex_);
-    sealed_[t] = std::move(records);
+    sealed_[t] = std::move(kept);
     return n;
   }
 
   std::shared_ptr<Source<T>> source_;
   std::atomic<std::int64_t> records_{0};
   mutable std::mutex sealed_mutex_;
-  std::map<Time, std::vector<T>> sealed_;
+  std::map<Time, Kept> sealed_;
 };
 
 }  // namespace rill::detail

@@ -1,0 +1,628 @@
+#include "kafka/direct_source.hpp"
+
+#include <rill/core/errors.hpp>
+#include <rill/core/logging.hpp>
+#include <rill/core/serialization.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace rill::kafka::detail {
+
+namespace {
+
+using kafka::detail::UniquePartitionList;
+using ::rill::detail::logger;
+
+// The seal record's layout version (docs/checkpoint-format.md, "Kafka direct stream").
+constexpr std::uint32_t kSealVersion = 1;
+// A seal record: the non-empty ranges, (topic, partition, from, until).
+using SealRanges = std::vector<std::tuple<std::string, std::int32_t, std::int64_t, std::int64_t>>;
+
+// Errors of the same kind are logged at most once per this interval (all are counted).
+constexpr auto kErrorLogInterval = std::chrono::seconds{10};
+
+void on_error(rd_kafka_t* /*rk*/, int err, const char* reason, void* opaque) {
+  static_cast<DirectSource*>(opaque)->client_error(static_cast<rd_kafka_resp_err_t>(err), reason);
+}
+
+void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
+  // syslog levels: 0..3 errors, 4 warnings, 5..6 info, 7 debug.
+  if (level <= 3) {
+    logger().error("librdkafka {}: {}", facility, message);
+  } else if (level == 4) {
+    logger().warn("librdkafka {}: {}", facility, message);
+  } else if (level <= 6) {
+    logger().info("librdkafka {}: {}", facility, message);
+  } else {
+    logger().debug("librdkafka {}: {}", facility, message);
+  }
+}
+
+std::string internal_group(const std::vector<std::string>& topics) {
+  return fmt::format("rill-direct-stream.{}", fmt::join(topics, ","));
+}
+
+}  // namespace
+
+DirectSource::DirectSource(SourceOptions options, std::chrono::milliseconds metadata_timeout)
+    : options_(std::move(options)), what_("rill::kafka::direct_stream") {
+  if (options_.bootstrap_servers.empty())
+    throw InvalidArgument(
+        fmt::format("{}: SourceOptions::bootstrap_servers is empty (give "
+                    "host:port of at least one broker)",
+                    what_));
+  if (options_.topics.empty())
+    throw InvalidArgument(fmt::format("{}: SourceOptions::topics is empty", what_));
+  for (const auto& topic : options_.topics) {
+    if (topic.empty())
+      throw InvalidArgument(fmt::format("{}: SourceOptions::topics holds an empty name", what_));
+  }
+  if (options_.max_records_per_partition < 0)
+    throw InvalidArgument(fmt::format(
+        "{}: SourceOptions::max_records_per_partition must be >= 0 (0: no limit), got {}", what_,
+        options_.max_records_per_partition));
+  // With or without a group_id, the source assigns every partition itself (docs/kafka.md,
+  // "Consumer groups": the group protocol is not used yet); the group only holds the commits.
+  const bool group = !options_.group_id.empty();
+  std::map<std::string, std::string> defaults{
+      {"group.id", group ? options_.group_id : internal_group(options_.topics)},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      // Offsets out of range are data loss, reported to the source rather than reset.
+      {"auto.offset.reset", "error"},
+      {"enable.partition.eof", "false"},
+  };
+  auto conf =
+      kafka::detail::make_conf(what_, options_.bootstrap_servers, defaults, options_.properties);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_error_cb(conf.get(), &on_error);
+  rd_kafka_conf_set_log_cb(conf.get(), &on_log);
+  consumer_ = kafka::detail::make_client(what_, RD_KAFKA_CONSUMER, std::move(conf));
+  // The client's error callbacks wait in its main queue, served by rd_kafka_poll() on the
+  // scheduler thread (drain_events); records come from the consumer queue, only while a seal
+  // reads, so what the consumer fetched ahead stays in librdkafka's bounded queue.
+  if (discover_partitions(metadata_timeout)) {
+    num_partitions_ = std::max<std::size_t>(1, partitions_.size());
+  } else {
+    logger().warn(
+        "{}: the partitions of {} are not known yet (brokers {} unreachable?); the "
+        "stream gets the context's parallelism as its partition count",
+        what_, fmt::join(options_.topics, ","), options_.bootstrap_servers);
+  }
+}
+
+DirectSource::~DirectSource() {
+  if (consumer_) rd_kafka_consumer_close(consumer_.get());
+}
+
+bool DirectSource::discover_partitions(std::chrono::milliseconds timeout) {
+  std::vector<Partition> found;
+  for (const auto& topic : options_.topics) {
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(consumer_.get(), topic.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(consumer_.get(), 0, rkt, &md, static_cast<int>(timeout.count()));
+    rd_kafka_topic_destroy(rkt);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      count_error();
+      logger().warn("{}: cannot read the metadata of topic '{}': {}", what_, topic,
+                    rd_kafka_err2str(err));
+      return false;
+    }
+    const rd_kafka_metadata_topic_t* t = md->topic_cnt == 1 ? &md->topics[0] : nullptr;
+    if (t == nullptr || t->err != RD_KAFKA_RESP_ERR_NO_ERROR || t->partition_cnt == 0) {
+      const auto why = t == nullptr ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART : t->err;
+      rd_kafka_metadata_destroy(md);
+      count_error();
+      logger().warn("{}: topic '{}' has no partitions to read yet: {}", what_, topic,
+                    rd_kafka_err2str(why));
+      return false;
+    }
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < t->partition_cnt; ++i)
+      ids.push_back(t->partitions[i].id);
+    rd_kafka_metadata_destroy(md);
+    std::sort(ids.begin(), ids.end());
+    for (std::int32_t id : ids) {
+      Partition p;
+      p.topic = topic;
+      p.partition = id;
+      found.push_back(std::move(p));
+    }
+  }
+  partitions_ = std::move(found);
+  discovered_ = true;
+  if (restore_pending_) {
+    for (auto& p : partitions_) {
+      if (auto t = restored_.find(p.topic); t != restored_.end()) {
+        if (auto o = t->second.find(p.partition); o != t->second.end()) p.next = o->second;
+      }
+    }
+    restore_pending_ = false;
+  }
+  return true;
+}
+
+void DirectSource::start(SourceContext& ctx) {
+  what_ = fmt::format("rill::kafka::direct_stream '{}'", ctx.name());
+  checkpointing_ = ctx.checkpointing();
+  available_now_ = ctx.available_now();
+  // A seal waits at most half an interval (within 0.2 s .. 5 s) for the brokers' offsets.
+  const auto half = ctx.config().batch_interval() / 2;
+  query_timeout_ = std::clamp<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(half), std::chrono::milliseconds{200},
+      std::chrono::milliseconds{5000});
+  if (!discovered_) static_cast<void>(discover_partitions(query_timeout_));
+  resolve_starting_offsets();
+  if (available_now_ && discovered_) {
+    std::vector<std::size_t> all(partitions_.size());
+    for (std::size_t i = 0; i < all.size(); ++i)
+      all[i] = i;
+    const auto ends = query_offsets(all, /*earliest=*/false);
+    for (std::size_t i = 0; i < all.size(); ++i)
+      partitions_[i].available_end = ends[i];
+  }
+  std::lock_guard lock(positions_mutex_);
+  base_ = current_offsets();
+}
+
+std::vector<std::optional<std::int64_t>> DirectSource::query_offsets(
+    const std::vector<std::size_t>& indexes, bool earliest) {
+  std::vector<std::optional<std::int64_t>> out(indexes.size());
+  if (indexes.empty()) return out;
+  UniquePartitionList list{rd_kafka_topic_partition_list_new(static_cast<int>(indexes.size()))};
+  for (std::size_t i : indexes) {
+    rd_kafka_topic_partition_list_add(list.get(), partitions_[i].topic.c_str(),
+                                      partitions_[i].partition)
+        ->offset = earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+  }
+  // ListOffsets with the timestamps -2 (earliest) and -1 (latest): one request per leader.
+  const rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(
+      consumer_.get(), list.get(), static_cast<int>(query_timeout_.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    count_error();
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log_ >= kErrorLogInterval) {
+      last_error_log_ = now;
+      logger().warn(
+          "{}: cannot read the {} offsets of {} partition(s): {}; those batches stay "
+          "empty until the brokers answer",
+          what_, earliest ? "start" : "end", indexes.size(), rd_kafka_err2str(err));
+    }
+    return out;
+  }
+  for (std::size_t k = 0; k < indexes.size(); ++k) {
+    const Partition& p = partitions_[indexes[k]];
+    const rd_kafka_topic_partition_t* e =
+        rd_kafka_topic_partition_list_find(list.get(), p.topic.c_str(), p.partition);
+    if (e == nullptr || e->err != RD_KAFKA_RESP_ERR_NO_ERROR || e->offset < 0) {
+      count_error();
+      logger().warn("{}: no {} offset for {}[{}]: {}", what_, earliest ? "start" : "end", p.topic,
+                    p.partition,
+                    rd_kafka_err2str(e == nullptr ? RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION : e->err));
+      continue;
+    }
+    out[k] = e->offset;
+  }
+  return out;
+}
+
+void DirectSource::resolve_starting_offsets() {
+  std::vector<std::size_t> unresolved;
+  for (std::size_t i = 0; i < partitions_.size(); ++i) {
+    if (!partitions_[i].next) unresolved.push_back(i);
+  }
+  if (unresolved.empty()) return;
+  const auto offsets =
+      query_offsets(unresolved, options_.starting_offsets == StartingOffsets::earliest);
+  for (std::size_t k = 0; k < unresolved.size(); ++k) {
+    if (offsets[k]) partitions_[unresolved[k]].next = *offsets[k];
+  }
+}
+
+std::optional<std::size_t> DirectSource::find(std::string_view topic,
+                                              std::int32_t partition) const {
+  // Partitions are few and sorted by topic (in the order given), then number.
+  for (std::size_t i = 0; i < partitions_.size(); ++i) {
+    if (partitions_[i].partition == partition && partitions_[i].topic == topic) return i;
+  }
+  return std::nullopt;
+}
+
+Offsets DirectSource::current_offsets() const {
+  Offsets out;
+  for (const auto& p : partitions_) {
+    if (p.next) out[p.topic][p.partition] = *p.next;
+  }
+  return out;
+}
+
+std::vector<OffsetRange> DirectSource::plan_ranges() {
+  std::vector<std::size_t> resolved;
+  for (std::size_t i = 0; i < partitions_.size(); ++i) {
+    if (partitions_[i].next) resolved.push_back(i);
+  }
+  const auto ends = query_offsets(resolved, /*earliest=*/false);
+  std::vector<OffsetRange> ranges;
+  for (std::size_t k = 0; k < resolved.size(); ++k) {
+    if (!ends[k]) continue;
+    Partition& p = partitions_[resolved[k]];
+    const std::int64_t from = *p.next;
+    std::int64_t until = *ends[k];
+    if (until < from) {
+      // The log ends before where the last batch ended: the topic was recreated or truncated.
+      data_loss(p.topic, p.partition, until, from,
+                fmt::format("the end offset {} is below the next offset {}: the topic was "
+                            "deleted and created again, or truncated",
+                            until, from));
+      // Skipping: go on from the log's start.
+      const auto start = query_offsets({resolved[k]}, /*earliest=*/true);
+      if (start[0]) p.next = *start[0];
+      continue;
+    }
+    if (available_now_) until = std::min(until, p.available_end.value_or(from));
+    if (options_.max_records_per_partition > 0)
+      until = std::min(until, from + options_.max_records_per_partition);
+    if (until > from) ranges.push_back(OffsetRange{p.topic, p.partition, from, until});
+  }
+  return ranges;
+}
+
+void DirectSource::data_loss(const std::string& topic, std::int32_t partition, std::int64_t from,
+                             std::int64_t until, std::string_view why) {
+  const std::string message =
+      fmt::format("{}: records {}..{} of {}[{}] vanished before they were read ({})", what_, from,
+                  until, topic, partition, why);
+  if (options_.fail_on_data_loss) {
+    throw IoError(fmt::format(
+        "{}; set SourceOptions::fail_on_data_loss = false to log, count and skip them", message));
+  }
+  if (until > from) skipped_.fetch_add(until - from, std::memory_order_relaxed);
+  logger().warn("{}; skipped (fail_on_data_loss is false)", message);
+}
+
+void DirectSource::position_consumer(std::size_t index, std::int64_t from) {
+  Partition& p = partitions_[index];
+  UniquePartitionList list{rd_kafka_topic_partition_list_new(1)};
+  rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = from;
+  if (p.assigned && p.reassign) {
+    // A fetcher stopped by an offset-out-of-range error restarts from a new assignment.
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(consumer_.get(), list.get())) {
+      rd_kafka_error_destroy(error);
+    }
+    p.assigned = false;
+  }
+  p.reassign = false;
+  if (!p.assigned) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_assign(consumer_.get(), list.get())) {
+      const std::string reason = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+      throw IoError(
+          fmt::format("{}: cannot assign {}[{}]: {}", what_, p.topic, p.partition, reason));
+    }
+    p.assigned = true;
+  } else if (from >= p.buffer_from && from <= p.fetched_next) {
+    return;  // the consumer delivered up to here: the buffer holds the rest
+  } else if (rd_kafka_error_t* error = rd_kafka_seek_partitions(
+                 consumer_.get(), list.get(), static_cast<int>(read_timeout_.count()))) {
+    const std::string reason = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    throw IoError(fmt::format("{}: cannot seek {}[{}] to offset {}: {}", what_, p.topic,
+                              p.partition, from, reason));
+  }
+  p.buffer.clear();
+  p.buffer_from = from;
+  p.fetched_next = from;
+}
+
+void DirectSource::accept(rd_kafka_message_t* m) {
+  const std::string_view topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
+  const auto index = find(topic, m->partition);
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if ((m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+         m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) &&
+        index) {
+      out_of_range_.push_back(*index);
+      return;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    count_error();
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log_ >= kErrorLogInterval) {
+      last_error_log_ = now;
+      logger().warn("{}: consumer error: {}", what_, rd_kafka_message_errstr(m));
+    }
+    return;
+  }
+  if (!index) return;
+  Partition& p = partitions_[*index];
+  if (m->offset < p.fetched_next) return;  // delivered before a seek; not ours any more
+  Record& r = p.buffer.emplace_back();
+  if (m->key != nullptr) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload != nullptr) r.value.assign(static_cast<const char*>(m->payload), m->len);
+  r.topic = p.topic;
+  r.partition = p.partition;
+  r.offset = m->offset;
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  const std::int64_t ts = rd_kafka_message_timestamp(m, &type);
+  r.timestamp = Time{type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? 0 : ts};
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) {
+    const std::size_t n = rd_kafka_header_cnt(headers);
+    r.headers.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const char* name = nullptr;
+      const void* value = nullptr;
+      std::size_t size = 0;
+      if (rd_kafka_header_get_all(headers, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        break;
+      r.headers.emplace_back(name, value == nullptr
+                                       ? std::string{}
+                                       : std::string(static_cast<const char*>(value), size));
+    }
+  }
+  p.fetched_next = m->offset + 1;
+}
+
+std::vector<std::vector<Record>> DirectSource::read(std::vector<OffsetRange>& ranges) {
+  std::vector<std::size_t> index(ranges.size());
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    const auto found = find(ranges[i].topic, ranges[i].partition);
+    if (!found)
+      throw IoError(fmt::format("{}: {}[{}] is not a partition of the topics read", what_,
+                                ranges[i].topic, ranges[i].partition));
+    index[i] = *found;
+    position_consumer(index[i], ranges[i].from);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
+  auto complete = [&] {
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      if (partitions_[index[i]].fetched_next < ranges[i].until) return false;
+    }
+    return true;
+  };
+  while (!complete()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      for (std::size_t i = 0; i < ranges.size(); ++i) {
+        const Partition& p = partitions_[index[i]];
+        if (p.fetched_next < ranges[i].until) {
+          throw IoError(fmt::format(
+              "{}: could not read offsets {}..{} of {}[{}] within {} ms (read up to {}); the "
+              "batch's offsets are fixed, so it cannot go on without them",
+              what_, ranges[i].from, ranges[i].until, p.topic, p.partition, read_timeout_.count(),
+              p.fetched_next));
+        }
+      }
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 100);
+    if (m != nullptr) {
+      accept(m);
+      rd_kafka_message_destroy(m);
+    } else {
+      drain_events();  // the brokers' errors while waiting
+    }
+    while (!out_of_range_.empty()) {
+      const std::size_t at = out_of_range_.back();
+      out_of_range_.pop_back();
+      for (std::size_t i = 0; i < ranges.size(); ++i) {
+        if (index[i] != at) continue;
+        Partition& p = partitions_[at];
+        const auto start = query_offsets({at}, /*earliest=*/true);
+        const std::int64_t low = start[0].value_or(ranges[i].until);
+        const std::int64_t from = std::max(p.fetched_next, ranges[i].from);
+        data_loss(p.topic, p.partition, from, std::max(from, std::min(low, ranges[i].until)),
+                  fmt::format("offset {} is out of range; the log starts at {} now", from, low));
+        // Skipping: the rest of the range, from the log's start.
+        ranges[i].from = std::max(from, std::min(low, ranges[i].until));
+        p.reassign = true;
+        position_consumer(at, ranges[i].from);
+        if (ranges[i].from >= ranges[i].until) p.fetched_next = ranges[i].until;
+      }
+    }
+  }
+  std::vector<std::vector<Record>> out(ranges.size());
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    Partition& p = partitions_[index[i]];
+    while (!p.buffer.empty() && p.buffer.front().offset < ranges[i].from)
+      p.buffer.pop_front();
+    while (!p.buffer.empty() && p.buffer.front().offset < ranges[i].until) {
+      out[i].push_back(std::move(p.buffer.front()));
+      p.buffer.pop_front();
+    }
+    if (p.buffer.empty()) {
+      p.buffer_from = p.fetched_next;
+    } else {
+      p.buffer_from = p.buffer.front().offset;
+    }
+  }
+  return out;
+}
+
+std::vector<Record> DirectSource::flatten(std::vector<std::vector<Record>> parts) {
+  std::size_t total = 0;
+  last_sizes_.clear();
+  for (const auto& part : parts) {
+    total += part.size();
+    if (!part.empty()) last_sizes_.push_back(part.size());
+  }
+  std::vector<Record> all;
+  all.reserve(total);
+  for (auto& part : parts) {
+    for (auto& r : part)
+      all.push_back(std::move(r));
+  }
+  return all;
+}
+
+void DirectSource::drain_events() {
+  static_cast<void>(rd_kafka_poll(consumer_.get(), 0));
+}
+
+Sealed<Record> DirectSource::seal(Time t, bool /*take_buffered*/) {
+  Sealed<Record> sealed;
+  if (!discovered_ && discover_partitions(query_timeout_))
+    logger().info("{}: the partitions of {} are known now", what_, fmt::join(options_.topics, ","));
+  drain_events();
+  std::vector<OffsetRange> ranges;
+  if (discovered_) {
+    resolve_starting_offsets();
+    ranges = plan_ranges();
+  }
+  auto parts = read(ranges);
+  for (const auto& range : ranges) {
+    partitions_[*find(range.topic, range.partition)].next = range.until;
+  }
+  if (checkpointing_) {
+    SealRanges record;
+    for (const auto& r : ranges) {
+      if (r.until > r.from) record.emplace_back(r.topic, r.partition, r.from, r.until);
+    }
+    sealed.seal_record = ::rill::detail::to_bytes(kSealVersion, record);
+  }
+  sealed.records = flatten(std::move(parts));
+  sizes_[t] = last_sizes_;
+  std::lock_guard lock(positions_mutex_);
+  positions_[t] = current_offsets();
+  return sealed;
+}
+
+std::vector<Record> DirectSource::replay(Time t, std::string_view seal_record) {
+  std::vector<OffsetRange> ranges;
+  if (!seal_record.empty()) {
+    std::uint32_t version = 0;
+    SealRanges record;
+    try {
+      ::rill::detail::from_bytes(seal_record, version, record);
+    } catch (const std::exception& e) {
+      throw CheckpointError(
+          fmt::format("{}: the seal record of batch {} cannot be read: {}", what_, t, e.what()));
+    }
+    if (version != kSealVersion)
+      throw CheckpointError(
+          fmt::format("{}: the seal record of batch {} has layout version {}, this build reads {}",
+                      what_, t, version, kSealVersion));
+    for (auto& [topic, partition, from, until] : record)
+      ranges.push_back(OffsetRange{std::move(topic), partition, from, until});
+  }
+  if (!discovered_ && !discover_partitions(read_timeout_))
+    throw IoError(fmt::format("{}: cannot read the partitions of {} to replay batch {}", what_,
+                              fmt::join(options_.topics, ","), t));
+  auto parts = read(ranges);
+  for (const auto& range : ranges) {
+    auto& next = partitions_[*find(range.topic, range.partition)].next;
+    next = std::max(next.value_or(range.until), range.until);
+  }
+  auto records = flatten(std::move(parts));
+  sizes_[t] = last_sizes_;
+  std::lock_guard lock(positions_mutex_);
+  positions_[t] = current_offsets();
+  return records;
+}
+
+std::vector<std::size_t> DirectSource::partition_sizes(Time t) const {
+  // Asked right after seal(t) or replay(t), on the scheduler thread.
+  auto it = sizes_.find(t);
+  if (it == sizes_.end()) return {};
+  std::vector<std::size_t> sizes = std::move(it->second);
+  sizes_.erase(it);
+  return sizes;
+}
+
+void DirectSource::stop() {}
+
+bool DirectSource::has_available_input() const {
+  for (const auto& p : partitions_) {
+    if (!p.available_end) continue;
+    if (!p.next || *p.next < *p.available_end) return true;
+  }
+  return false;
+}
+
+void DirectSource::release(Time t) {
+  if (checkpointing_) return;  // checkpoint_written() commits and forgets
+  Offsets offsets;
+  {
+    std::lock_guard lock(positions_mutex_);
+    auto it = positions_.find(t);
+    if (it == positions_.end()) return;
+    offsets = std::move(it->second);
+    positions_.erase(positions_.begin(), std::next(it));
+  }
+  commit(offsets);
+}
+
+void DirectSource::checkpoint_written(Time t, Time /*oldest_retained*/) {
+  Offsets offsets;
+  {
+    std::lock_guard lock(positions_mutex_);
+    auto it = positions_.upper_bound(t);
+    if (it == positions_.begin()) return;
+    offsets = std::prev(it)->second;
+    positions_.erase(positions_.begin(), it);
+    base_ = offsets;
+  }
+  commit(offsets);
+}
+
+void DirectSource::commit(const Offsets& offsets) {
+  if (offsets.empty()) return;
+  UniquePartitionList list{rd_kafka_topic_partition_list_new(0)};
+  for (const auto& [topic, parts] : offsets) {
+    for (const auto& [partition, offset] : parts)
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+  }
+  // Asynchronous: the group's offsets serve lag monitoring only, never a restart.
+  if (auto err = rd_kafka_commit(consumer_.get(), list.get(), 1);
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    count_error();
+    logger().warn("{}: cannot commit offsets to the group: {}", what_, rd_kafka_err2str(err));
+  }
+}
+
+std::string DirectSource::save_position(Time t) const {
+  std::lock_guard lock(positions_mutex_);
+  auto it = positions_.upper_bound(t);
+  const Offsets& offsets = it == positions_.begin() ? base_ : std::prev(it)->second;
+  return ::rill::detail::to_bytes(offsets);
+}
+
+void DirectSource::load_position(std::string_view bytes) {
+  Offsets offsets;
+  ::rill::detail::from_bytes(bytes, offsets);
+  if (discovered_) {
+    for (auto& p : partitions_) {
+      if (auto t = offsets.find(p.topic); t != offsets.end()) {
+        if (auto o = t->second.find(p.partition); o != t->second.end()) p.next = o->second;
+      }
+    }
+  } else {
+    restored_ = offsets;
+    restore_pending_ = true;
+  }
+  std::lock_guard lock(positions_mutex_);
+  base_ = std::move(offsets);
+}
+
+void DirectSource::client_error(rd_kafka_resp_err_t err, const char* reason) {
+  count_error();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_client_error_log_ < kErrorLogInterval) {
+    ++client_errors_suppressed_;
+    return;
+  }
+  last_client_error_log_ = now;
+  logger().warn("{}: client error {}: {}{}", what_, rd_kafka_err2name(err), reason,
+                client_errors_suppressed_ > 0
+                    ? fmt::format(" ({} more since the last such line)", client_errors_suppressed_)
+                    : std::string{});
+  client_errors_suppressed_ = 0;
+}
+
+}  // namespace rill::kafka::detail

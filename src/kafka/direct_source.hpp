@@ -1,0 +1,170 @@
+#pragma once
+// The source behind rill::kafka::direct_stream (Spark's DirectKafkaInputDStream): offset ranges
+// fixed at seal time, read with one librdkafka consumer on the scheduler thread.
+
+#include <rill/kafka/record.hpp>
+#include <rill/kafka/source_options.hpp>
+
+#include "kafka/client_config.hpp"
+#include "rill/sources/source.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace rill::kafka::detail {
+
+/// What a position holds: topic -> partition -> the next offset to read.
+using Offsets = std::map<std::string, std::map<std::int32_t, std::int64_t>>;
+
+/// One Kafka partition's part of a batch: the offsets [from, until).
+struct OffsetRange {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t from = 0;
+  std::int64_t until = 0;
+};
+
+/// The direct stream's Source. Threads: seal(), replay() and has_available_input() run on the
+/// scheduler thread and alone touch the consumer's reading state; release(),
+/// checkpoint_written() and save_position() run on the batch thread and touch only the
+/// per-batch positions (under `positions_mutex_`) and the consumer's commit (thread-safe in
+/// librdkafka); counts() reads atomics.
+class DirectSource final : public Source<Record> {
+ public:
+  /// Builds the consumer and reads the topics' partition counts (at most `metadata_timeout`).
+  /// Throws rill::InvalidArgument for bad options or properties.
+  explicit DirectSource(SourceOptions options,
+                        std::chrono::milliseconds metadata_timeout = std::chrono::seconds{5});
+  ~DirectSource() override;
+  DirectSource(const DirectSource&) = delete;
+  DirectSource& operator=(const DirectSource&) = delete;
+
+  [[nodiscard]] std::string kind() const override { return "kafka_direct_stream"; }
+  [[nodiscard]] SourceProperties properties() const override {
+    return SourceProperties{.delivery = Delivery::exactly_once,
+                            .replayable = true,
+                            .acknowledging = true,
+                            .available_now = true};
+  }
+  [[nodiscard]] std::size_t num_partitions() const override { return num_partitions_; }
+
+  void start(SourceContext& ctx) override;
+  Sealed<Record> seal(Time t, bool take_buffered) override;
+  std::vector<Record> replay(Time t, std::string_view seal_record) override;
+  [[nodiscard]] std::vector<std::size_t> partition_sizes(Time t) const override;
+  void stop() override;
+  [[nodiscard]] bool has_available_input() const override;
+  void release(Time t) override;
+  void checkpoint_written(Time t, Time oldest_retained) override;
+
+  [[nodiscard]] std::optional<PositionType> position() const override {
+    return position_type<Offsets>();
+  }
+  [[nodiscard]] std::string save_position(Time t) const override;
+  void load_position(std::string_view bytes) override;
+
+  [[nodiscard]] SourceCounts counts() const override {
+    return SourceCounts{skipped_.load(), errors_.load()};
+  }
+
+  /// Counts one client error (librdkafka's error callback, a failed offset query).
+  void count_error() noexcept { errors_.fetch_add(1, std::memory_order_relaxed); }
+  /// librdkafka's error callback (served by rd_kafka_poll() in drain_events(), on the scheduler
+  /// thread): counted; logged at most once per 10 s with the number not logged since.
+  void client_error(rd_kafka_resp_err_t err, const char* reason);
+
+ private:
+  /// A Kafka partition as this source reads it.
+  struct Partition {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::optional<std::int64_t> next;  // the next batch's first offset; nullopt: not resolved
+    bool assigned = false;             // in the consumer's assignment
+    bool reassign = false;             // its fetcher stopped (offset out of range)
+    // Records the consumer delivered and no batch took yet: complete for [buffer_from,
+    // fetched_next) (offsets missing in it were compacted away or are control records).
+    std::deque<Record> buffer;
+    std::int64_t buffer_from = 0;
+    std::int64_t fetched_next = 0;
+    std::optional<std::int64_t> available_end;  // Trigger::available_now: end offset at start()
+  };
+
+  /// Reads the topics' partitions; false when the brokers could not say.
+  bool discover_partitions(std::chrono::milliseconds timeout);
+  /// Queries the log start (`earliest` true) or end offsets of the partitions at `indexes`;
+  /// nullopt per partition that could not be had (counted and logged).
+  std::vector<std::optional<std::int64_t>> query_offsets(const std::vector<std::size_t>& indexes,
+                                                         bool earliest);
+  /// Resolves the partitions without a next offset from starting_offsets.
+  void resolve_starting_offsets();
+  /// The ranges of batch t: from each partition's next to its end offset now (capped).
+  std::vector<OffsetRange> plan_ranges();
+  /// Checks the ranges against the log start offsets: vanished records fail (IoError) or are
+  /// skipped (the range then starts at the log start).
+  void check_data_loss(std::vector<OffsetRange>& ranges, bool replaying);
+  /// Reads exactly the records of `ranges`, one vector per range, in offset order.
+  /// Data lost on the way (offsets out of range) narrows a range, or throws (fail_on_data_loss).
+  std::vector<std::vector<Record>> read(std::vector<OffsetRange>& ranges);
+  /// Serves the client's pending error callbacks (its main queue; never records).
+  void drain_events();
+  /// Puts partition `index` into the consumer's assignment, or seeks it, so that it delivers
+  /// from `from` on.
+  void position_consumer(std::size_t index, std::int64_t from);
+  /// One message of the consumer: into its partition's buffer, or an error handled.
+  void accept(rd_kafka_message_t* message);
+  /// Data loss found while reading partition `index` (offset out of range).
+  void on_out_of_range(std::size_t index);
+  /// Records that vanished: fails or logs and counts, per fail_on_data_loss.
+  void data_loss(const std::string& topic, std::int32_t partition, std::int64_t from,
+                 std::int64_t until, std::string_view why);
+  /// The partition's index in partitions_, or nullopt.
+  [[nodiscard]] std::optional<std::size_t> find(std::string_view topic,
+                                                std::int32_t partition) const;
+  /// The records cut into the stream's partitions: the ranges with records first, in order.
+  /// Sets last_sizes_.
+  std::vector<Record> flatten(std::vector<std::vector<Record>> parts);
+  /// The next offsets of every resolved partition.
+  [[nodiscard]] Offsets current_offsets() const;
+  /// Commits `offsets` to the group (asynchronously; for lag monitoring).
+  void commit(const Offsets& offsets);
+
+  SourceOptions options_;
+  std::string what_;  // "rill::kafka::direct_stream" and the stream's name, for messages
+  kafka::detail::UniqueHandle consumer_;
+  std::size_t num_partitions_ = 0;
+  std::chrono::milliseconds query_timeout_{2000};
+  std::chrono::milliseconds read_timeout_{30000};
+  bool checkpointing_ = false;
+  bool available_now_ = false;
+
+  std::vector<Partition> partitions_;  // topics in the order given, partitions in order
+  bool discovered_ = false;
+  Offsets restored_;  // the position load_position() gave, applied to partitions_ at the seal
+  bool restore_pending_ = false;
+  std::vector<std::size_t> out_of_range_;  // partitions whose fetch met offsets out of range
+  std::vector<std::size_t> last_sizes_;    // the sizes of the latest seal's parts with records
+  mutable std::map<Time, std::vector<std::size_t>> sizes_;  // until partition_sizes(t)
+
+  mutable std::mutex positions_mutex_;
+  std::map<Time, Offsets> positions_;  // batch -> the next offsets after it (until released)
+  Offsets base_;  // the position before the batches in positions_ (start, restore, checkpoint)
+
+  std::atomic<std::int64_t> skipped_{0};
+  std::atomic<std::int64_t> errors_{0};
+  std::chrono::steady_clock::time_point last_error_log_{};
+  std::chrono::steady_clock::time_point last_client_error_log_{};
+  std::int64_t client_errors_suppressed_ = 0;
+};
+
+}  // namespace rill::kafka::detail
