@@ -8,7 +8,7 @@
 namespace rill::kafka {
 
 /// The options of a Kafka sink (Spark's `kafka` sink options; Flink's `KafkaSink` builder).
-/// A plain value type. docs/kafka-sink.md lists the librdkafka properties rill sets.
+/// A plain value type. docs/kafka.md ("The sink") lists the librdkafka properties rill sets.
 struct SinkOptions {
   /// `bootstrap.servers`: a comma-separated `host:port` list. Required.
   std::string bootstrap_servers;

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// `rill::kafka::write`: a stream's batches to a Kafka topic (Spark's `kafka` sink, Flink's
-/// `KafkaSink`). docs/kafka-sink.md describes the semantics.
+/// `KafkaSink`). docs/kafka.md ("The sink") describes the semantics.
 
 #include <rill/dstream.hpp>
 #include <rill/kafka/detail/kafka_sink.hpp>
