@@ -446,7 +446,8 @@ TEST(ReceiverStream, StopUnblocksAStoreWaitingOnAFullQueue) {
 TEST(ReceiverStream, TryStoreTakesWhatFitsWithoutWaitingAndThrowsStoppedAtStop) {
   Signal go;
   bool released = false;
-  std::vector<bool> taken;  // written by the receiver's thread before records are stored
+  bool tried = false;       // the eight try_store calls are done
+  std::vector<bool> taken;  // written by the receiver's thread before `tried`
   rill::testing::Harness h{rill::Config{}.batch_interval(1s).receiver_queue_capacity(5)};
   auto receiver = std::make_shared<ThreadReceiver>([&](ThreadReceiver& r, int) {
     go.wait_for([&] { return released; });
@@ -458,6 +459,7 @@ TEST(ReceiverStream, TryStoreTakesWhatFitsWithoutWaitingAndThrowsStoppedAtStop) 
       }
     }
     r.count_skipped(3);
+    go.notify([&] { tried = true; });
     r.store(100);  // waits: the queue is full until the next batch
     for (;;) {
       int item = 200;
@@ -468,10 +470,11 @@ TEST(ReceiverStream, TryStoreTakesWhatFitsWithoutWaitingAndThrowsStoppedAtStop) 
   auto out = h.collect(h.context().receiver_stream<int>(receiver));
   h.run_batches(1);
   go.notify([&] { released = true; });
-  ASSERT_TRUE(h.await_records_stored(5, 10s));
+  // No batch drains the queue before the eight calls are done.
+  ASSERT_TRUE(go.wait_for([&] { return tried; }));
+  EXPECT_EQ(taken, (std::vector<bool>{true, true, true, true, true, false, false, false}));
   h.run_batches(1);
   ASSERT_TRUE(h.await_records_stored(6, 10s));
-  EXPECT_EQ(taken, (std::vector<bool>{true, true, true, true, true, false, false, false}));
   EXPECT_EQ(out.batches()[1], (std::vector<int>{0, 1, 2, 3, 4}));
   EXPECT_EQ(h.context().source_stats()[0].skipped, 3);
   h.context().stop(rill::StopOptions{.graceful = false, .timeout = 5s});
