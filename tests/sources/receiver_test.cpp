@@ -443,6 +443,44 @@ TEST(ReceiverStream, StopUnblocksAStoreWaitingOnAFullQueue) {
   EXPECT_EQ(receiver->stopped_exits(), 1);
 }
 
+TEST(ReceiverStream, TryStoreTakesWhatFitsWithoutWaitingAndThrowsStoppedAtStop) {
+  Signal go;
+  bool released = false;
+  bool tried = false;       // the eight try_store calls are done
+  std::vector<bool> taken;  // written by the receiver's thread before `tried`
+  rill::testing::Harness h{rill::Config{}.batch_interval(1s).receiver_queue_capacity(5)};
+  auto receiver = std::make_shared<ThreadReceiver>([&](ThreadReceiver& r, int) {
+    go.wait_for([&] { return released; });
+    for (int i = 0; i < 8; ++i) {
+      int item = i;
+      taken.push_back(r.try_store(item));
+      if (!taken.back()) {
+        EXPECT_EQ(item, i) << "a record not taken must be left as it was";
+      }
+    }
+    r.count_skipped(3);
+    go.notify([&] { tried = true; });
+    r.store(100);  // waits: the queue is full until the next batch
+    for (;;) {
+      int item = 200;
+      (void)r.try_store(item);  // throws rill::Stopped once the context stops
+      std::this_thread::sleep_for(1ms);
+    }
+  });
+  auto out = h.collect(h.context().receiver_stream<int>(receiver));
+  h.run_batches(1);
+  go.notify([&] { released = true; });
+  // No batch drains the queue before the eight calls are done.
+  ASSERT_TRUE(go.wait_for([&] { return tried; }));
+  EXPECT_EQ(taken, (std::vector<bool>{true, true, true, true, true, false, false, false}));
+  h.run_batches(1);
+  ASSERT_TRUE(h.await_records_stored(6, 10s));
+  EXPECT_EQ(out.batches()[1], (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(h.context().source_stats()[0].skipped, 3);
+  h.context().stop(rill::StopOptions{.graceful = false, .timeout = 5s});
+  EXPECT_EQ(receiver->stopped_exits(), 1);
+}
+
 TEST(ReceiverStream, OnStartThatThrowsFailsTheContext) {
   struct Failing final : rill::Receiver<int> {
     void on_start() override { throw std::runtime_error("cannot open the source"); }

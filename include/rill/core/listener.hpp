@@ -14,7 +14,8 @@ struct SourceStats {
   std::string name;
   /// Records sealed into batches.
   std::int64_t records = 0;
-  /// Records skipped: over-long lines, unreadable or too old files.
+  /// Records skipped: over-long lines, unreadable or too old files, messages a ZeroMQ SUB
+  /// stream dropped while its receiver queue was full.
   std::int64_t skipped = 0;
   /// Errors reported or met (connection failures, unreadable files, report_error calls).
   std::int64_t errors = 0;

@@ -79,6 +79,12 @@ class Receiver : public ReceiverBase {
   /// Buffers one record; blocks while rill's bounded queue is full; throws rill::Stopped once
   /// stopping has begun.
   void store(T item);
+  /// Buffers one record if rill's bounded queue has room for it now, without blocking: true
+  /// when stored (`item` is moved from), false when the queue is full (`item` is left as it
+  /// was: drop and count it, count_skipped(), or keep it). Throws rill::Stopped once stopping
+  /// has begun. For sources whose protocol drops rather than pushes back when the reader is
+  /// slow (a ZeroMQ SUB socket): dropping here, counted, keeps the loss visible.
+  bool try_store(T& item);
   /// Buffers a block of records at once (cheaper); the same blocking and stopping rules.
   void store(std::vector<T> items);
   /// Stores a block with the source position it ends at (an offset, say), logged with it: after
@@ -99,6 +105,17 @@ void Receiver<T>::store(T item) {
   if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
   queue_->push(std::move(item));
   sup.count_stored(1);
+}
+
+template <class T>
+bool Receiver<T>::try_store(T& item) {
+  auto& sup = supervisor();
+  if (queue_ == nullptr) {
+    throw IllegalState("Receiver::try_store: the receiver has not been started");
+  }
+  if (!queue_->try_push(item)) return false;
+  sup.count_stored(1);
+  return true;
 }
 
 template <class T>

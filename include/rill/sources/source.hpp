@@ -67,7 +67,8 @@ class SourceContext {
 
 /// The counters a source keeps besides its record count (StreamingContext::source_stats()).
 struct SourceCounts {
-  /// Records skipped: over-long lines, unreadable or too old files.
+  /// Records skipped: over-long lines, unreadable or too old files, messages a ZeroMQ SUB
+  /// stream dropped while its receiver queue was full.
   std::int64_t skipped = 0;
   /// Errors met: connection failures, unreadable files, report_error calls.
   std::int64_t errors = 0;

@@ -70,6 +70,18 @@ class BlockQueue {
     bytes_ += bytes;
   }
 
+  /// push() without waiting: false, and `item` left as it was, when the queue is full.
+  bool try_push(T& item) {
+    const std::size_t bytes = record_bytes(item);
+    std::lock_guard lock(mutex_);
+    if (!open_()) throw_stopped();
+    if (!fits(1, bytes)) return false;
+    open_block_.push_back(std::move(item));
+    ++count_;
+    bytes_ += bytes;
+    return true;
+  }
+
   void push_block(std::vector<T> items, const std::string& position = {}) {
     if (items.empty()) return;
     std::size_t bytes = 0;
