@@ -128,27 +128,18 @@ class SessionAggregateNode final
     typename Batch<T>::Partitions late(in_parts);
     std::vector<Pending> pending(n);
 
-    if (n == 1) {
-      // One state partition: rows go straight from the input into the pending sessions.
-      parent_->prepare(t, ex);
-      for (std::size_t p = 0; p < in_parts; ++p) {
-        DirectSink sink(*this, late_bound, late[p], pending[0]);
-        parent_->stream(t, p, sink);
-      }
-    } else {
-      auto routed = route_rows<SessionRow<K, T>>(
-          *parent_, t, ex, n,
-          [&](std::size_t p, std::vector<std::vector<SessionRow<K, T>>>& buckets) {
-            return RouteSink(*this, late_bound, late[p], buckets);
-          });
-      ex.parallel_for(n, [&](std::size_t q) {
-        for (auto& from : routed) {
-          for (auto& r : from[q])
+    // The rows go to the pending sessions of their state partitions (straight from the input
+    // when there is one).
+    stream_into_state<SessionRow<K, T>>(
+        *parent_, t, ex, n,
+        [&](std::size_t p) { return DirectSink(*this, late_bound, late[p], pending[0]); },
+        [&](std::size_t p, std::vector<std::vector<SessionRow<K, T>>>& buckets) {
+          return RouteSink(*this, late_bound, late[p], buckets);
+        },
+        [&](std::size_t q, std::span<SessionRow<K, T>> rows) {
+          for (auto& r : rows)
             add(pending[q], r.key, r.session, r.row);
-          std::vector<SessionRow<K, T>>().swap(from[q]);
-        }
-      });
-    }
+        });
 
     typename Batch<Out>::Partitions parts(n);
     std::vector<std::int64_t> sessions(n, 0);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -163,6 +164,31 @@ std::vector<std::vector<std::vector<Row>>> route_rows(Node<T>& parent, Time t, E
     parent.stream(t, p, sink);
   });
   return routed;
+}
+
+/// Streams batch t of `parent` into the n partitions of a keyed state. With one, each input
+/// partition p goes straight through the sink `make_direct(p)` returns (no copy). With several,
+/// route_rows() routes the rows with `make_route(p, buckets)`; then each state partition q takes,
+/// in parallel (one task each), the rows every input partition routed to it, in input-partition
+/// order, as `apply(q, rows)` (a std::span<Row> whose rows may be moved from), and frees them.
+template <class Row, class T, class MakeDirect, class MakeRoute, class Apply>
+void stream_into_state(Node<T>& parent, Time t, Exec& ex, std::size_t n, MakeDirect&& make_direct,
+                       MakeRoute&& make_route, Apply&& apply) {
+  if (n == 1) {
+    parent.prepare(t, ex);
+    for (std::size_t p = 0; p < parent.num_partitions(); ++p) {
+      auto sink = make_direct(p);
+      parent.stream(t, p, sink);
+    }
+    return;
+  }
+  auto routed = route_rows<Row>(parent, t, ex, n, make_route);
+  ex.parallel_for(n, [&](std::size_t q) {
+    for (auto& from : routed) {
+      apply(q, std::span<Row>(from[q]));
+      std::vector<Row>().swap(from[q]);
+    }
+  });
 }
 
 /// The records of batch t by source partition p and output partition q: result[p][q], each in

@@ -137,28 +137,18 @@ class TimeWindowAggregateNode final
     typename Batch<T>::Partitions late(in_parts);
     std::vector<Touched> touched(n);
 
-    if (n == 1) {
-      // One state partition: rows go straight from the input into the state, no routing.
-      parent_->prepare(t, ex);
-      for (std::size_t p = 0; p < in_parts; ++p) {
-        DirectSink sink(*this, closed, late[p], touched[0]);
-        parent_->stream(t, p, sink);
-      }
-    } else {
-      auto routed = route_rows<RoutedRow<K, T>>(
-          *parent_, t, ex, n,
-          [&](std::size_t p, std::vector<std::vector<RoutedRow<K, T>>>& buckets) {
-            return RouteSink(*this, closed, late[p], buckets);
-          });
-      ex.parallel_for(n, [&](std::size_t q) {
-        for (auto& from : routed) {
-          std::span<RoutedRow<K, T>> rows(from[q]);
+    // The rows go into their state partitions (straight from the input, no routing, when there
+    // is one).
+    stream_into_state<RoutedRow<K, T>>(
+        *parent_, t, ex, n,
+        [&](std::size_t p) { return DirectSink(*this, closed, late[p], touched[0]); },
+        [&](std::size_t p, std::vector<std::vector<RoutedRow<K, T>>>& buckets) {
+          return RouteSink(*this, closed, late[p], buckets);
+        },
+        [&](std::size_t q, std::span<RoutedRow<K, T>> rows) {
           for (std::size_t i = 0; i < rows.size(); i += kGroup)
             apply_group(q, rows.subspan(i, std::min(kGroup, rows.size() - i)), touched[q]);
-          std::vector<RoutedRow<K, T>>().swap(from[q]);
-        }
-      });
-    }
+        });
 
     typename Batch<Out>::Partitions parts(n);
     std::vector<std::int64_t> entries(n, 0);
