@@ -64,10 +64,8 @@ std::string to_json(const BatchInfo& info) {
   json::array state;
   state.reserve(info.state.size());
   for (const StateInfo& s : info.state) {
-    state.push_back(json::object{{"name", s.name},
-                                 {"keys", s.keys},
-                                 {"bytes", s.bytes},
-                                 {"late_records", s.late_records}});
+    state.push_back(json::object{
+        {"name", s.name}, {"keys", s.keys}, {"bytes", s.bytes}, {"late_records", s.late_records}});
   }
   out["state"] = std::move(state);
   if (info.checkpoint) {

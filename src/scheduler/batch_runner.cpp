@@ -69,7 +69,8 @@ bool BatchRunner::run(PendingBatch& batch, BatchInfo& info) {
       if (!op->parent().defined_at(t, batch.context.zero)) continue;
       const auto op_started = SteadyClock::now();
       op->run(exec);
-      info.outputs.push_back(OutputProgress{op->name(), elapsed_us(op_started, SteadyClock::now())});
+      info.outputs.push_back(
+          OutputProgress{op->name(), elapsed_us(op_started, SteadyClock::now())});
     }
     // The watermarks advance from what this batch saw, before its checkpoint holds them.
     if (plan_.watermarks != nullptr) plan_.watermarks->end_batch(t);
@@ -83,9 +84,9 @@ bool BatchRunner::run(PendingBatch& batch, BatchInfo& info) {
       crash_point("commit");
       const auto checkpoint_started = SteadyClock::now();
       const auto written = checkpoints_->write_checkpoint(t, batch.context.zero);
-      info.checkpoint = CheckpointInfo{static_cast<std::int64_t>(written.bytes),
-                                       elapsed_us(checkpoint_started, SteadyClock::now()),
-                                       written.snapshot};
+      info.checkpoint =
+          CheckpointInfo{static_cast<std::int64_t>(written.bytes),
+                         elapsed_us(checkpoint_started, SteadyClock::now()), written.snapshot};
       const Time oldest = checkpoints_->oldest_retained();
       for (InputSource* input : plan_.inputs)
         input->checkpoint_written(t, oldest);

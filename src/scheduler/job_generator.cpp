@@ -190,17 +190,19 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
   }
   const auto sealed_at = SteadyClock::now();
   // Records per second of batch time (Spark Streaming's input rate).
-  const double per_second = 1000.0 / static_cast<double>(runtime_.config().batch_interval().count());
+  const double per_second =
+      1000.0 / static_cast<double>(runtime_.config().batch_interval().count());
   for (SourceProgress& source : sources)
     source.input_rate = static_cast<double>(source.num_records) * per_second;
-  PendingBatch batch{BatchContext{t, zero_, replayed},
-                     records,
-                     held_back,
-                     sealed_at,
-                     std::move(sources),
-                     static_cast<double>(records) * per_second,
-                     std::chrono::duration_cast<std::chrono::microseconds>(sealed_at - sealing_started),
-                     held_back.count() > 0 || queue_blocked};
+  PendingBatch batch{
+      BatchContext{t, zero_, replayed},
+      records,
+      held_back,
+      sealed_at,
+      std::move(sources),
+      static_cast<double>(records) * per_second,
+      std::chrono::duration_cast<std::chrono::microseconds>(sealed_at - sealing_started),
+      held_back.count() > 0 || queue_blocked};
   BatchInfo info;
   info.batch_time = t;
   info.num_records = records;

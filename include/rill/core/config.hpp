@@ -86,8 +86,8 @@ class Config {
   /// write that fails (a full disk) skips the line, logs a warning with the count of skipped
   /// lines, and retries with the next line: the context goes on. Throws rill::InvalidArgument
   /// for an empty path or a max_bytes of 0.
-  Config& progress_log(std::filesystem::path path, std::uint64_t max_bytes = std::uint64_t{10}
-                                                                               << 20,
+  Config& progress_log(std::filesystem::path path,
+                       std::uint64_t max_bytes = std::uint64_t{10} << 20,
                        std::size_t max_files = 3);
 
   [[nodiscard]] Duration batch_interval() const noexcept { return batch_interval_; }

@@ -145,6 +145,11 @@ class BlockQueue {
     std::lock_guard lock(mutex_);
     return last_drain_;
   }
+  /// True once a store() waited for room since the last drain() (it may still wait).
+  [[nodiscard]] bool blocked_since_drain() const {
+    std::lock_guard lock(mutex_);
+    return blocked_;
+  }
   [[nodiscard]] QueueBounds bounds() const noexcept { return bounds_; }
   /// The bytes buffered, as record_bytes() counts them.
   [[nodiscard]] std::size_t bytes() const {
