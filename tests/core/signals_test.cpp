@@ -99,7 +99,7 @@ TEST(StopOnSignals, ARaisedSignalStopsTheContextGracefullyThenRestoresTheHandler
     // The graceful stop under the manual clock ran no batch beyond what was due: batch 1000.
     EXPECT_EQ(out.batches().front(), (std::vector<int>{1, 2}));
     // Once the stop returned, the previous handler is back.
-    for (int i = 0; i < 1000 && handler_of(SIGUSR1) != &previous_handler; ++i)
+    for (int i = 0; i < 10000 && handler_of(SIGUSR1) != &previous_handler; ++i)
       std::this_thread::sleep_for(1ms);
     EXPECT_EQ(handler_of(SIGUSR1), &previous_handler);
     ASSERT_EQ(::raise(SIGUSR1), 0);
