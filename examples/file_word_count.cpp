@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
         })
         .reduce_by_key([](long a, long b) { return a + b; })
         .print();
+    // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
+    // print. A second Ctrl-C stops at once.
+    const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
     ctx.await_termination();
   } catch (const std::exception& e) {

@@ -9,7 +9,6 @@
 #include <exception>
 #include <limits>
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "command_line.hpp"
@@ -43,11 +42,11 @@ int main(int argc, char** argv) {
               return std::pair{std::min(a.first, b.first), std::max(a.second, b.second)};
             })
         .print();
+    // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
+    // print. A second Ctrl-C stops at once.
+    const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
-    if (seconds) {
-      std::this_thread::sleep_for(std::chrono::seconds(*seconds));
-      ctx.stop();
-    }
+    if (seconds && !ctx.await_termination_for(std::chrono::seconds(*seconds))) ctx.stop();
     ctx.await_termination();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rate_count: %s\n", e.what());

@@ -165,9 +165,15 @@ int main(int argc, char** argv) {
     auto listener = std::make_shared<FinalWatermark>(latest - kDelay);
     auto reached = listener->reached();
     ctx.add_listener(listener);
+    // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
+    // print. A second Ctrl-C stops at once.
+    const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
-    // About 13 batches of 200 ms; the margin is for a loaded machine.
-    const bool done = reached.wait_for(30s) == std::future_status::ready;
+    // About 13 batches of 200 ms; the margin is for a loaded machine. A signal ends the wait.
+    bool done = false;
+    for (int i = 0; i < 300 && !done && ctx.state() != rill::ContextState::stopped; ++i)
+      done = reached.wait_for(100ms) == std::future_status::ready;
+    if (!done && ctx.state() == rill::ContextState::stopped) return 0;  // stopped by a signal
     ctx.stop();
     if (!done) {
       std::fprintf(stderr, "sensor_windows: the watermark did not reach %lld ms in 30 s\n",

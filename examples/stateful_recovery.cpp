@@ -11,7 +11,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -50,11 +49,11 @@ int main(int argc, char** argv) {
           .print();
       return ctx;
     });
+    // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
+    // print and are checkpointed. A second Ctrl-C stops at once.
+    const auto on_signals = rill::stop_on_signals(*ctx);
     ctx->start();
-    if (seconds) {
-      std::this_thread::sleep_for(std::chrono::seconds(*seconds));
-      ctx->stop();
-    }
+    if (seconds && !ctx->await_termination_for(std::chrono::seconds(*seconds))) ctx->stop();
     ctx->await_termination();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "stateful_recovery: %s\n", e.what());

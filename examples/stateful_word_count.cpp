@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
             })
         .name("running_counts")
         .print();
+    // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
+    // print. A second Ctrl-C stops at once.
+    const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
     ctx.await_termination();
   } catch (const std::exception& e) {

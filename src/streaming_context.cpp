@@ -216,4 +216,12 @@ std::vector<SourceStats> StreamingContext::source_stats() const {
   return engine_->source_stats();
 }
 
+std::optional<BatchInfo> StreamingContext::last_progress() const {
+  return engine_->last_progress();
+}
+
+std::vector<BatchInfo> StreamingContext::recent_progress() const {
+  return engine_->recent_progress();
+}
+
 }  // namespace rill

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -185,6 +186,15 @@ class StreamingContext {
   /// Counters of every input stream, in creation order, then of every static table
   /// (static_table()), in creation order.
   [[nodiscard]] std::vector<SourceStats> source_stats() const;
+  /// The progress record (BatchInfo, as on_batch_completed gets it) of the newest completed
+  /// batch; nullopt before one completed. Set before the batch's listeners are called, so it is
+  /// there when run_batches() or a listener's on_batch_completed for that batch returns. Spark's
+  /// StreamingQuery.lastProgress. Thread-safe; a copy (allocates).
+  [[nodiscard]] std::optional<BatchInfo> last_progress() const;
+  /// The progress records of the last 100 completed batches, oldest first (Spark's
+  /// StreamingQuery.recentProgress, spark.sql.streaming.numRecentProgressUpdates = 100). Kept
+  /// after the context stopped. Thread-safe; copies.
+  [[nodiscard]] std::vector<BatchInfo> recent_progress() const;
 
  private:
   // The harness waits on the engine for batches and stored records.

@@ -168,7 +168,7 @@ std::map<std::int64_t, SealData> CheckpointCoordinator::seals_to_replay(
   return std::move(seals.valid);
 }
 
-void CheckpointCoordinator::write_checkpoint(Time t, Time zero) {
+CheckpointCoordinator::Written CheckpointCoordinator::write_checkpoint(Time t, Time zero) {
   CheckpointData data;
   data.batch_time = t.milliseconds();
   data.zero = zero.milliseconds();
@@ -219,6 +219,7 @@ void CheckpointCoordinator::write_checkpoint(Time t, Time zero) {
   last_checkpoint_ = t;
   for (CheckpointedState* node : nodes)
     node->state_saved(t);
+  return Written{bytes, snapshot};
 }
 
 void CheckpointCoordinator::write_seal(const SealData& seal) {

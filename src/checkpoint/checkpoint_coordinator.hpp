@@ -60,9 +60,14 @@ class CheckpointCoordinator {
   /// read, or naming the file when a seal record before the last is missing or damaged
   /// (sealing its batch afresh would take input of a later batch: counted twice).
   [[nodiscard]] std::map<std::int64_t, SealData> restore(const std::vector<CheckpointData>& chain);
+  /// What write_checkpoint() wrote (BatchInfo's CheckpointInfo).
+  struct Written {
+    std::size_t bytes = 0;  // the checkpoint file's bytes
+    bool snapshot = false;  // a snapshot, not a delta
+  };
   /// Writes the checkpoint of batch `t` of a context with zero time `zero` (a snapshot or a
   /// delta), durably. Throws CheckpointError (or what a state's save throws).
-  void write_checkpoint(Time t, Time zero);
+  Written write_checkpoint(Time t, Time zero);
   /// The oldest checkpoint the directory keeps after the last write_checkpoint(): a restart
   /// may fall back as far as it (when newer ones are damaged), so inputs keep what batches
   /// after it need (write-ahead log blocks) until a later call moves it.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "rill/core/errors.hpp"
 
@@ -122,6 +123,20 @@ std::shared_ptr<Clock> Config::clock() const {
 
 Config& Config::watermark_policy(WatermarkPolicy policy) noexcept {
   watermark_policy_ = policy;
+  return *this;
+}
+
+Config& Config::progress_log(std::filesystem::path path, std::uint64_t max_bytes,
+                             std::size_t max_files) {
+  if (path.empty()) {
+    throw InvalidArgument("Config::progress_log: the path is empty; name the file to append to");
+  }
+  if (max_bytes == 0) {
+    throw InvalidArgument(
+        "Config::progress_log: the rotation size must be at least 1 byte, got 0 (10 MiB is the "
+        "default)");
+  }
+  progress_log_ = ProgressLogOptions{std::move(path), max_bytes, max_files};
   return *this;
 }
 

@@ -2,15 +2,19 @@
 
 #include <chrono>
 #include <cstdint>
+#include <vector>
 
+#include "rill/core/listener.hpp"
 #include "rill/core/time.hpp"
 #include "rill/dstream/detail/node.hpp"
 
 namespace rill::detail {
 
 /// A sealed batch waiting for the batch thread: what the batch carries through the engine is one
-/// value (its BatchContext), plus its record count, how long back-pressure held its tick, and the
-/// steady-clock time it was queued at (for its scheduling delay). Copied freely; never allocates.
+/// value (its BatchContext), plus its record count, how long back-pressure held its tick, the
+/// steady-clock time it was queued at (for its scheduling delay), and the sealing part of its
+/// progress record. Moved through the queue: its one allocation (the per-source vector) is made
+/// once per batch by the tick.
 struct PendingBatch {
   BatchContext context;
   /// Input records sealed into the batch (all inputs).
@@ -18,6 +22,11 @@ struct PendingBatch {
   /// BatchInfo::held_back: ms of the context's clock by which back-pressure delayed its sealing.
   Duration held_back{0};
   std::chrono::steady_clock::time_point submitted;
+  /// BatchInfo::sources, input_rate, sealing_duration and back_pressure, as the tick found them.
+  std::vector<SourceProgress> sources;
+  double input_rate = 0;
+  std::chrono::microseconds sealing{0};
+  bool back_pressure = false;
 };
 
 /// Where the job generator hands sealed batches (the engine's pending-batch queue, which the
@@ -44,7 +53,7 @@ class BatchQueue {
 
   [[nodiscard]] virtual Room room() = 0;
   /// Queues `batch`; false when the context began halting since room() (then nothing is queued).
-  virtual bool push(const PendingBatch& batch) = 0;
+  virtual bool push(PendingBatch&& batch) = 0;
   /// Wakes the batch thread for what push() queued.
   virtual void notify() noexcept = 0;
   /// The scheduler thread queued a batch (its tick's lock released): a graceful stop may have

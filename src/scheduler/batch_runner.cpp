@@ -17,6 +17,10 @@ Duration elapsed_ms(SteadyClock::time_point from, SteadyClock::time_point to) {
   return std::chrono::duration_cast<Duration>(to - from);
 }
 
+std::chrono::microseconds elapsed_us(SteadyClock::time_point from, SteadyClock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(to - from);
+}
+
 /// The execution services of one batch: its context, and the worker pool.
 class BatchExec final : public Exec {
  public:
@@ -38,12 +42,16 @@ BatchRunner::BatchRunner(Runtime& runtime, WorkerPool& pool, Plan plan,
       checkpoints_(checkpoints),
       bus_(bus) {}
 
-bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
+bool BatchRunner::run(PendingBatch& batch, BatchInfo& info) {
   const Time t = batch.context.time;
   const auto started = SteadyClock::now();
   info.batch_time = t;
   info.num_records = batch.records;
   info.held_back = batch.held_back;
+  info.sources = std::move(batch.sources);
+  info.input_rate = batch.input_rate;
+  info.sealing_duration = batch.sealing;
+  info.back_pressure = batch.back_pressure;
   info.scheduling_delay = elapsed_ms(batch.submitted, started);
   if (plan_.watermarks != nullptr) {
     plan_.watermarks->begin_batch(t);
@@ -58,7 +66,11 @@ bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
       if (node->sees_every_batch()) node->on_batch(t, exec);
     }
     for (OutputOperation* op : plan_.outputs) {
-      if (op->parent().defined_at(t, batch.context.zero)) op->run(exec);
+      if (!op->parent().defined_at(t, batch.context.zero)) continue;
+      const auto op_started = SteadyClock::now();
+      op->run(exec);
+      info.outputs.push_back(
+          OutputProgress{op->name(), elapsed_us(op_started, SteadyClock::now())});
     }
     // The watermarks advance from what this batch saw, before its checkpoint holds them.
     if (plan_.watermarks != nullptr) plan_.watermarks->end_batch(t);
@@ -70,7 +82,11 @@ bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
   if (ok && checkpoints_) {
     try {
       crash_point("commit");
-      checkpoints_->write_checkpoint(t, batch.context.zero);
+      const auto checkpoint_started = SteadyClock::now();
+      const auto written = checkpoints_->write_checkpoint(t, batch.context.zero);
+      info.checkpoint =
+          CheckpointInfo{static_cast<std::int64_t>(written.bytes),
+                         elapsed_us(checkpoint_started, SteadyClock::now()), written.snapshot};
       const Time oldest = checkpoints_->oldest_retained();
       for (InputSource* input : plan_.inputs)
         input->checkpoint_written(t, oldest);
@@ -92,6 +108,12 @@ bool BatchRunner::run(const PendingBatch& batch, BatchInfo& info) {
   const auto completed = SteadyClock::now();
   info.processing_delay = elapsed_ms(started, completed);
   info.total_delay = info.scheduling_delay + info.processing_delay;
+  // Records per second of processing, from the microseconds (a batch often takes under 1 ms).
+  const auto processing_us = elapsed_us(started, completed).count();
+  info.processing_rate =
+      info.num_records > 0 && processing_us > 0
+          ? static_cast<double>(info.num_records) * 1e6 / static_cast<double>(processing_us)
+          : 0.0;
   return true;
 }
 

@@ -26,9 +26,11 @@ class BatchRunner {
   BatchRunner(Runtime& runtime, WorkerPool& pool, Plan plan, CheckpointCoordinator* checkpoints,
               ListenerBus& bus);
 
-  /// Runs `batch`, and fills `info` (delays in ms, state sizes) for on_batch_completed; false
-  /// when the batch or its checkpoint failed (the context is then failed, the batch not done).
-  bool run(const PendingBatch& batch, BatchInfo& info);
+  /// Runs `batch`, and fills `info` (its whole progress record: the tick's part moved out of
+  /// `batch`, delays in ms, output and checkpoint times, state sizes) for on_batch_completed;
+  /// false when the batch or its checkpoint failed (the context is then failed, the batch not
+  /// done).
+  bool run(PendingBatch& batch, BatchInfo& info);
 
  private:
   Runtime& runtime_;

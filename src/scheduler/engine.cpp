@@ -10,6 +10,7 @@
 #include "rill/core/errors.hpp"
 #include "rill/core/logging.hpp"
 #include "scheduler/delivery_check.hpp"
+#include "scheduler/progress_log.hpp"
 #include "scheduler/trigger.hpp"
 
 namespace rill::detail {
@@ -63,6 +64,8 @@ void Engine::start(Plan plan) {
   plan_ = std::move(plan);
   check_delivery(plan_, config_.delivery(), !checkpoint_dir_.empty());
   check_trigger_inputs(plan_, config_);
+  // Opened before anything starts: a path that cannot be written fails start() (rill::IoError).
+  if (const auto& log = config_.progress_log()) bus_.add(std::make_shared<ProgressLog>(*log));
 
   std::size_t started_inputs = 0;
   Time first{0};  // the first batch to seal
@@ -108,7 +111,7 @@ void Engine::start(Plan plan) {
       // A first checkpoint at the zero time: a restart before the first batch's checkpoint
       // still finds the zero time and every input's starting position, and replays the sealed
       // batches. On a full disk it fails here, before anything runs.
-      checkpoints_->write_checkpoint(zero_, zero_);
+      (void)checkpoints_->write_checkpoint(zero_, zero_);
     }
     std::map<std::int64_t, SealData> replay;
     if (restored) {
@@ -197,11 +200,11 @@ BatchQueue::Room Engine::room() {
   return Room::full;
 }
 
-bool Engine::push(const PendingBatch& batch) {
+bool Engine::push(PendingBatch&& batch) {
   std::lock_guard lock(mutex_);
   sealing_ = false;
   if (halting_) return false;
-  pending_.push_back(batch);
+  pending_.push_back(std::move(batch));
   return true;
 }
 
@@ -327,7 +330,7 @@ void Engine::batch_loop() {
         lock.lock();
       }
       if (halting_) break;
-      batch = pending_.front();
+      batch = std::move(pending_.front());
       pending_.pop_front();
       running_batch_ = true;
       // Back-pressure: a tick held while the queue was full goes on now that it has room.
@@ -337,7 +340,10 @@ void Engine::batch_loop() {
     BatchInfo info;
     const bool ok = runner_->run(batch, info);
     tables_->release(batch.context.time);
-    if (ok) bus_.batch_completed(info, [this, t = batch.context.time] { mark_completed(t); });
+    if (ok) {
+      history_.add(info);
+      bus_.batch_completed(info, [this, t = batch.context.time] { mark_completed(t); });
+    }
     {
       std::lock_guard lock(mutex_);
       running_batch_ = false;

@@ -28,6 +28,7 @@
 #include "scheduler/job_generator.hpp"
 #include "scheduler/listener_bus.hpp"
 #include "scheduler/plan.hpp"
+#include "scheduler/progress_history.hpp"
 #include "scheduler/table_refresher.hpp"
 #include "scheduler/worker_pool.hpp"
 
@@ -86,6 +87,10 @@ class Engine final : public Runtime, private BatchQueue {
   /// Waits until receivers have stored `n` records in all; false at the deadline.
   bool await_records_stored(std::int64_t n, std::chrono::steady_clock::duration timeout);
   [[nodiscard]] std::vector<SourceStats> source_stats() const;
+  /// The newest completed batch's progress record (any thread).
+  [[nodiscard]] std::optional<BatchInfo> last_progress() const { return history_.last(); }
+  /// The last ProgressHistory::kCapacity records, oldest first (any thread).
+  [[nodiscard]] std::vector<BatchInfo> recent_progress() const { return history_.recent(); }
 
   // Runtime
   Clock& clock() override { return *clock_; }
@@ -100,7 +105,7 @@ class Engine final : public Runtime, private BatchQueue {
  private:
   // BatchQueue: the job generator's ticks hand their batches to pending_.
   [[nodiscard]] Room room() override;
-  bool push(const PendingBatch& batch) override;
+  bool push(PendingBatch&& batch) override;
   void notify() noexcept override;
   void on_scheduler_tick() override;
 
@@ -139,6 +144,8 @@ class Engine final : public Runtime, private BatchQueue {
   // What a system-clock batch thread sleeps on: woken when pending_ or halting_ changes.
   FutexSleeper sleeper_;
   ListenerBus bus_;
+  // The completed batches' progress records, added by the batch thread before listeners hear.
+  ProgressHistory history_;
   std::filesystem::path checkpoint_dir_;
   bool recover_ = false;
   bool start_fresh_ = false;

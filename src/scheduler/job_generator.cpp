@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "rill/core/listener.hpp"
 
@@ -147,6 +148,11 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
   }
   std::int64_t records = 0;
   bool replayed = false;
+  // The progress record's part of the tick: per input, its records and queue; once per batch.
+  const auto sealing_started = SteadyClock::now();
+  std::vector<SourceProgress> sources;
+  sources.reserve(inputs_.size());
+  bool queue_blocked = false;
   try {
     // The tables' version of batch t (a replayed batch too: the version loaded since the
     // restart; tables are not checkpointed). Under a manual clock the reloads due by t run now.
@@ -159,15 +165,21 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
         for (const auto& [name, bytes] : seal->second.inputs) {
           if (name == input->source_name()) record = bytes;
         }
-        records += input->replay_seal(t, record);
+        const std::int64_t n = input->replay_seal(t, record);
+        records += n;
+        sources.push_back(SourceProgress{input->source_name(), n, 0, std::nullopt});
       }
       replay_.erase(seal);
     } else {
       SealData sealed{t.milliseconds(), {}};
       for (InputSource* input : inputs_) {
         std::string record;
-        records += input->seal(t, record);
+        const std::int64_t n = input->seal(t, record);
+        records += n;
         if (checkpoints_) sealed.inputs.emplace_back(input->source_name(), std::move(record));
+        auto queue = input->queue_info();
+        if (queue && queue->blocked) queue_blocked = true;
+        sources.push_back(SourceProgress{input->source_name(), n, 0, std::move(queue)});
       }
       // Written before the batch can run: a restart replays exactly this input.
       if (checkpoints_) checkpoints_->write_seal(sealed);
@@ -176,15 +188,31 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
     runtime_.fail(std::current_exception());
     return TickResult::skipped;
   }
+  const auto sealed_at = SteadyClock::now();
+  // Records per second of batch time (Spark Streaming's input rate).
+  const double per_second =
+      1000.0 / static_cast<double>(runtime_.config().batch_interval().count());
+  for (SourceProgress& source : sources)
+    source.input_rate = static_cast<double>(source.num_records) * per_second;
+  PendingBatch batch{
+      BatchContext{t, zero_, replayed},
+      records,
+      held_back,
+      sealed_at,
+      std::move(sources),
+      static_cast<double>(records) * per_second,
+      std::chrono::duration_cast<std::chrono::microseconds>(sealed_at - sealing_started),
+      held_back.count() > 0 || queue_blocked};
   BatchInfo info;
   info.batch_time = t;
   info.num_records = records;
   info.held_back = held_back;
+  info.sources = batch.sources;
+  info.input_rate = batch.input_rate;
+  info.sealing_duration = batch.sealing;
+  info.back_pressure = batch.back_pressure;
   bus_.emit(&StreamingListener::on_batch_submitted, info);  // before the batch thread can start it
-  if (!queue_.push(
-          PendingBatch{BatchContext{t, zero_, replayed}, records, held_back, SteadyClock::now()})) {
-    return TickResult::skipped;
-  }
+  if (!queue_.push(std::move(batch))) return TickResult::skipped;
   // Should the batch thread still be busy then, the scheduler thread seals the next batch. When
   // the next grid time is due already (catching up after a held tick), it fires at once.
   if (backup_) backup_->set(next + kBackupGrace);

@@ -308,6 +308,14 @@ TEST(BackPressure, FastReceiverIsDrainedAgainAsSoonAsABatchCompletes) {
   EXPECT_EQ(held->num_records, kCapacity) << "the held tick did not take the buffered input";
   EXPECT_EQ(held->held_back, now - (first + 200ms));
   EXPECT_EQ(times_of(flow->completed()), grid(first, now, 100ms));
+  // Its progress record: back-pressure held input back, the receiver's queue was full and
+  // store() waited for room (checked above: it stored nothing more for 100 ms).
+  EXPECT_TRUE(held->back_pressure);
+  ASSERT_EQ(held->sources.size(), 1U);
+  ASSERT_TRUE(held->sources[0].queue.has_value());
+  EXPECT_EQ(held->sources[0].queue->records, kCapacity);
+  EXPECT_EQ(held->sources[0].queue->capacity_records, kCapacity);
+  EXPECT_TRUE(held->sources[0].queue->blocked);
 
   // The producer goes on: each next batch takes a full queue (or the rest).
   Time t = now;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -19,6 +21,18 @@ enum class Delivery { at_most_once, at_least_once, exactly_once };
 /// default, as in Spark and Flink); `max`, the fastest decides and slower inputs' late rows are
 /// dropped.
 enum class WatermarkPolicy { min, max };
+
+/// Config::progress_log(): the file the progress records go to, and its rotation.
+struct ProgressLogOptions {
+  /// The file; one JSON line (rill::to_json) is appended per completed batch.
+  std::filesystem::path path;
+  /// Rotation size in bytes: a line that would take the file past it first rotates the file
+  /// (a single longer line still goes into a fresh file whole).
+  std::uint64_t max_bytes = std::uint64_t{10} << 20;
+  /// Rotated files kept: `path.1` (the newest) ... `path.<max_files>`; older ones are deleted.
+  /// 0 keeps none (the file starts over).
+  std::size_t max_files = 3;
+};
 
 /// A context's settings, written fluently: `Config{}.batch_interval(500ms).parallelism(4)`.
 /// Each setter validates its argument and throws rill::InvalidArgument naming it.
@@ -61,6 +75,20 @@ class Config {
   /// How the global watermark is formed over the `with_watermark` inputs (default
   /// WatermarkPolicy::min). See docs/event-time.md.
   Config& watermark_policy(WatermarkPolicy policy) noexcept;
+  /// Appends every completed batch's progress record to `path` as one line of JSON
+  /// (rill::to_json; docs/operations.md), rotating the file by size: when a line would take it
+  /// past `max_bytes` (default 10 MiB), `path` becomes `path.1`, `path.1` becomes `path.2` ...
+  /// up to `path.<max_files>` (default 3; older files are deleted), and a new `path` is started.
+  /// Lines are written on the listener thread, off the batch's path, in batch order, each
+  /// flushed (not fsynced); a batch counts as completed (Harness::run_batches returns) once its
+  /// line is written. An existing file is appended to. Errors: start() throws rill::IoError when
+  /// the file cannot be opened for appending (a missing directory, no permission); a later
+  /// write that fails (a full disk) skips the line, logs a warning with the count of skipped
+  /// lines, and retries with the next line: the context goes on. Throws rill::InvalidArgument
+  /// for an empty path or a max_bytes of 0.
+  Config& progress_log(std::filesystem::path path,
+                       std::uint64_t max_bytes = std::uint64_t{10} << 20,
+                       std::size_t max_files = 3);
 
   [[nodiscard]] Duration batch_interval() const noexcept { return batch_interval_; }
   /// `Trigger::available_now()` when set so; else `Trigger::processing_time(batch_interval())`
@@ -84,6 +112,10 @@ class Config {
   [[nodiscard]] std::size_t checkpoints_retained() const noexcept { return checkpoints_retained_; }
   [[nodiscard]] WatermarkPolicy watermark_policy() const noexcept { return watermark_policy_; }
   [[nodiscard]] bool has_batch_interval() const noexcept { return batch_interval_.count() > 0; }
+  /// The progress log's settings; nullopt when no progress_log() was set.
+  [[nodiscard]] const std::optional<ProgressLogOptions>& progress_log() const noexcept {
+    return progress_log_;
+  }
 
  private:
   Duration batch_interval_{0};
@@ -98,6 +130,7 @@ class Config {
   std::size_t checkpoint_snapshot_interval_ = 10;
   std::size_t checkpoints_retained_ = 10;
   WatermarkPolicy watermark_policy_ = WatermarkPolicy::min;
+  std::optional<ProgressLogOptions> progress_log_;
 };
 
 /// Where a StreamingContext is in its life: built, running, or stopped for good.

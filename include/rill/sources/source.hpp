@@ -10,6 +10,7 @@
 
 #include "rill/core/clock.hpp"
 #include "rill/core/config.hpp"
+#include "rill/core/listener.hpp"
 #include "rill/core/serialization.hpp"
 #include "rill/core/time.hpp"
 
@@ -210,6 +211,11 @@ class Source {
 
   /// Counters besides the records (thread-safe: read from any thread).
   [[nodiscard]] virtual SourceCounts counts() const { return {}; }
+  /// A source that buffers received records in a bounded queue (a receiver) returns it as the
+  /// last seal() found it: its depth and bounds, and whether back-pressure made a producer wait
+  /// for room since the seal before (BatchInfo's SourceProgress::queue). Called on the
+  /// scheduler thread right after each seal(). nullopt (the default): no such queue.
+  [[nodiscard]] virtual std::optional<QueueInfo> queue_info() const { return std::nullopt; }
 };
 
 }  // namespace rill

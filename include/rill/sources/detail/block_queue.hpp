@@ -41,6 +41,14 @@ struct QueueBounds {
   std::size_t bytes = 0;    // Config::receiver_queue_bytes, as record_bytes() counts them
 };
 
+/// What a drain() took (BatchInfo's QueueInfo): the queue's depth then, and whether a store()
+/// had to wait for room since the drain before.
+struct DrainStats {
+  std::size_t records = 0;
+  std::size_t bytes = 0;
+  bool blocked = false;
+};
+
 /// A receiver's bounded buffer (Spark's BlockGenerator with spark.streaming.receiver.maxRate
 /// replaced by a memory bound): store() blocks while it holds `bounds.records` records or
 /// `bounds.bytes` bytes. A record or block larger than the whole bound is taken once the queue
@@ -63,8 +71,7 @@ class BlockQueue {
   void push(T item) {
     const std::size_t bytes = record_bytes(item);
     std::unique_lock lock(mutex_);
-    not_full_.wait(lock, [&] { return fits(1, bytes) || !open_(); });
-    if (!open_()) throw_stopped();
+    wait_for_room(lock, 1, bytes);
     open_block_.push_back(std::move(item));
     ++count_;
     bytes_ += bytes;
@@ -90,8 +97,7 @@ class BlockQueue {
     std::lock_guard append(append_mutex_);  // blocks enter the log and the queue in one order
     {
       std::unique_lock lock(mutex_);
-      not_full_.wait(lock, [&] { return fits(items.size(), bytes) || !open_(); });
-      if (!open_()) throw_stopped();
+      wait_for_room(lock, items.size(), bytes);
     }
     // Once logged the block is accepted, even if stopping begins meanwhile: it is durable.
     const std::int64_t seq = log_ ? log_(items, position) : -1;
@@ -121,6 +127,7 @@ class BlockQueue {
     {
       std::lock_guard lock(mutex_);
       flush_open_block();
+      last_drain_ = DrainStats{count_, bytes_, std::exchange(blocked_, false)};
       out.reserve(count_);
       for (auto& b : blocks_) {
         parts.emplace_back(b.seq, b.records.size());
@@ -144,6 +151,18 @@ class BlockQueue {
     std::lock_guard lock(mutex_);
     return count_;
   }
+  /// What the last drain() took, and whether a store() waited for room before it. Read by the
+  /// thread that drains.
+  [[nodiscard]] DrainStats last_drain() const {
+    std::lock_guard lock(mutex_);
+    return last_drain_;
+  }
+  /// True once a store() waited for room since the last drain() (it may still wait).
+  [[nodiscard]] bool blocked_since_drain() const {
+    std::lock_guard lock(mutex_);
+    return blocked_;
+  }
+  [[nodiscard]] QueueBounds bounds() const noexcept { return bounds_; }
   /// The bytes buffered, as record_bytes() counts them.
   [[nodiscard]] std::size_t bytes() const {
     std::lock_guard lock(mutex_);
@@ -162,6 +181,16 @@ class BlockQueue {
   /// Whether n more records of `bytes` bytes may enter; anything enters an empty queue.
   [[nodiscard]] bool fits(std::size_t n, std::size_t bytes) const noexcept {
     return count_ == 0 || (count_ + n <= bounds_.records && bytes_ + bytes <= bounds_.bytes);
+  }
+  /// Waits (under `lock`) until n records of `bytes` fit; a wait is noted for the next drain's
+  /// DrainStats (the slow path only: a store() that fits pays one test). Throws rill::Stopped
+  /// once the queue is closed or paused.
+  void wait_for_room(std::unique_lock<std::mutex>& lock, std::size_t n, std::size_t bytes) {
+    if (!fits(n, bytes) && open_()) {
+      blocked_ = true;
+      not_full_.wait(lock, [&] { return fits(n, bytes) || !open_(); });
+    }
+    if (!open_()) throw_stopped();
   }
   [[noreturn]] static void throw_stopped() {
     throw Stopped("Receiver::store: the receiver is stopping; stop storing and return");
@@ -187,6 +216,8 @@ class BlockQueue {
   std::size_t count_ = 0;
   std::size_t bytes_ = 0;
   std::size_t recovered_ = 0;
+  bool blocked_ = false;  // a store() waited for room since the last drain()
+  DrainStats last_drain_;
   bool closed_ = false;
   bool paused_ = false;
 };

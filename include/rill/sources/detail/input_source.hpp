@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,9 @@ class InputSource {
   /// The checkpoint of batch t is durable; a restart may fall back as far as the checkpoint of
   /// `oldest_retained` (Source::checkpoint_written).
   virtual void checkpoint_written(Time t, Time oldest_retained) = 0;
+  /// Right after seal(): the source's receiver queue as that seal found it
+  /// (Source::queue_info); nullopt for a source without one.
+  [[nodiscard]] virtual std::optional<QueueInfo> queue_info() const = 0;
   /// Counters of the input (records, skipped, errors).
   [[nodiscard]] virtual SourceStats source_stats() const = 0;
 };

@@ -80,6 +80,15 @@ class ReceiverSource final : public Source<T> {
     return sealed;
   }
 
+  [[nodiscard]] std::optional<QueueInfo> queue_info() const override {
+    const DrainStats drained = queue_.last_drain();
+    const QueueBounds bounds = queue_.bounds();
+    return QueueInfo{static_cast<std::int64_t>(drained.records),
+                     static_cast<std::int64_t>(drained.bytes),
+                     static_cast<std::int64_t>(bounds.records),
+                     static_cast<std::int64_t>(bounds.bytes), drained.blocked};
+  }
+
   std::vector<T> replay(Time t, std::string_view record) override {
     std::vector<T> records;
     if constexpr (is_serializable_v<T>) {

@@ -62,6 +62,9 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
   void checkpoint_written(Time t, Time oldest_retained) override {
     source_->checkpoint_written(t, oldest_retained);
   }
+  [[nodiscard]] std::optional<QueueInfo> queue_info() const override {
+    return source_->queue_info();
+  }
   [[nodiscard]] SourceStats source_stats() const override {
     const SourceCounts counts = source_->counts();
     return SourceStats{this->name(), records_.load(), counts.skipped, counts.errors};
