@@ -18,6 +18,7 @@
 #include "rill/core/concepts.hpp"
 #include "rill/core/errors.hpp"
 #include "rill/detail/graph.hpp"
+#include "rill/detail/parse_step.hpp"
 #include "rill/dstream/detail/aggregate.hpp"
 #include "rill/dstream/detail/narrow.hpp"
 #include "rill/dstream/detail/shuffle.hpp"
@@ -28,6 +29,8 @@
 #include "rill/dstream/detail/window.hpp"
 #include "rill/dstream/state.hpp"
 #include "rill/dstream/watermark.hpp"
+#include "rill/formats/csv.hpp"
+#include "rill/formats/json.hpp"
 #include "rill/sinks/detail/output.hpp"
 #include "rill/sinks/detail/outputs.hpp"
 #include "rill/sinks/sink.hpp"
@@ -41,6 +44,8 @@ template <class T, class N>
 class StepDStream;
 template <class K, class V, class S, class M, class F>
 class MapWithStateDStream;
+template <class T, class N>
+class ParsedDStream;
 template <class T>
 using AnyEventTime = std::function<Time(const T&)>;
 template <class T, class TimeOf = AnyEventTime<T>>
@@ -123,7 +128,39 @@ class StepOps {
     return table_join<W, true>("left_outer_join", table);
   }
 
+  // ---- record formats (docs/formats.md) ----
+
+  /// On a stream of lines: each line parsed as one JSON value into a U (rill::json::parse<U>'s
+  /// rules), in the same pass per partition as the narrow steps around it. A line that does
+  /// not parse does not fail the batch: it is counted (malformed_count()), logged with its
+  /// reason (the first 10 in full, then a summary at most every 10 s) and passed to the
+  /// result's malformed() stream (Spark's from_json in PERMISSIVE mode with a corrupt-record
+  /// column, as a side output). U must be default-constructible.
+  template <class U, class S = T>
+  requires std::same_as<S, std::string> && json::Readable<U> && std::default_initializable<U>
+  auto parse_json() const { return parse_with<U>("parse_json", JsonLineParser<U>{}); }
+
+  /// The same for CSV records (rill::csv::parse<U>'s rules): a line equal to
+  /// rill::csv::header<U>() is a header and is dropped, neither a record nor malformed (so
+  /// files written with a header, or concatenated, read back). A record must fit on its line:
+  /// a quoted field holding a line break arrives as two lines, and both are malformed.
+  template <class U, class S = T>
+  requires std::same_as<S, std::string> && csv::Record<U> && std::default_initializable<U>
+  auto parse_csv() const {
+    return parse_with<U>("parse_csv",
+                         CsvLineParser<U>{std::make_shared<const std::string>(csv::header<U>())});
+  }
+
  private:
+  template <class U, class Parser>
+  auto parse_with(const char* kind, Parser parser) const {
+    auto lines = std::make_shared<MalformedLines>(self().num_partitions());
+    auto parsed = self().template add_step<U>(kind, ParseStep<U, Parser>{lines, std::move(parser)});
+    lines->set_node(parsed.node().get());
+    return ParsedDStream<U, typename decltype(parsed)::node_type>(std::move(parsed),
+                                                                  std::move(lines));
+  }
+
   template <class W, bool Outer, class Table>
   auto table_join(const char* kind, const Table& table) const {
     using K = typename T::first_type;
@@ -514,6 +551,32 @@ class DStream : public detail::StepOps<DStream<T>, T> {
     to(std::make_shared<detail::TextFilesSink<T>>(std::move(prefix), std::move(suffix)));
   }
 
+  /// One file of JSON Lines per batch (`prefix-<ms>[.suffix]`, one record a line as
+  /// rill::json::format writes it), written as save_as_text_files writes its files: atomically,
+  /// exactly once across restarts, an empty file for an empty batch. Throws
+  /// rill::InvalidArgument for an empty prefix.
+  template <class S = T>
+  requires json::Writable<S>
+  void save_as_json_files(std::string prefix, std::string suffix = "") const {
+    if (prefix.empty()) throw InvalidArgument("DStream::save_as_json_files: the prefix is empty");
+    to(std::make_shared<detail::TextFilesSink<T, formats::detail::JsonLine>>(
+        std::move(prefix), std::move(suffix), "save_as_json_files"));
+  }
+
+  /// One CSV file per batch (`prefix-<ms>[.suffix]`, one record a line as rill::csv::format
+  /// writes it), as save_as_text_files writes its files; with csv::Header::write every file,
+  /// an empty batch's too, starts with rill::csv::header<T>() (Spark's default is no header:
+  /// csv::Header::omit). Throws rill::InvalidArgument for an empty prefix.
+  template <class S = T>
+  requires csv::Record<S>
+  void save_as_csv_files(std::string prefix, std::string suffix = "",
+                         csv::Header header = csv::Header::omit) const {
+    if (prefix.empty()) throw InvalidArgument("DStream::save_as_csv_files: the prefix is empty");
+    to(std::make_shared<detail::TextFilesSink<T, formats::detail::CsvLine>>(
+        std::move(prefix), std::move(suffix), "save_as_csv_files",
+        header == csv::Header::write ? csv::header<T>() : std::string()));
+  }
+
   /// Writes every batch of this stream to `sink` (an output operation, like print): rill's own
   /// outputs are registered this way too (Kafka Streams' `to`, Flink's `sinkTo`). Before
   /// start(); throws rill::InvalidArgument for a null sink, rill::IllegalState after start().
@@ -616,6 +679,8 @@ class DStream : public detail::StepOps<DStream<T>, T> {
 template <class T, class N>
 class StepDStream : public DStream<T>, public detail::StepOps<StepDStream<T, N>, T> {
  public:
+  using node_type = N;
+
   StepDStream(std::shared_ptr<detail::Graph> graph, std::shared_ptr<N> node)
       : DStream<T>(graph, node), typed_(std::move(node)) {}
 
@@ -630,6 +695,8 @@ class StepDStream : public DStream<T>, public detail::StepOps<StepDStream<T, N>,
   using detail::StepOps<StepDStream, T>::filter;
   using detail::StepOps<StepDStream, T>::map_values;
   using detail::StepOps<StepDStream, T>::flat_map_values;
+  using detail::StepOps<StepDStream, T>::parse_json;
+  using detail::StepOps<StepDStream, T>::parse_csv;
   // Joins with a stream (shuffled) as DStream's; joins with a static table fuse into this node
   // (these two hide DStream's, which would read the node without its type).
   using DStream<T>::join;
@@ -678,4 +745,5 @@ class MapWithStateDStream : public DStream<M> {
 
 }  // namespace rill
 
-#include "rill/event_dstream.hpp"  // IWYU pragma: export
+#include "rill/event_dstream.hpp"   // IWYU pragma: export
+#include "rill/parsed_dstream.hpp"  // IWYU pragma: export

@@ -36,14 +36,18 @@ import tempfile
 ALLOWED = {
     "core":       [],
     "checkpoint": ["core"],
+    "formats":    ["core"],
     "dstream":    ["core", "checkpoint"],
     "sources":    ["core", "checkpoint", "dstream"],
     "sinks":      ["core", "dstream"],
     "scheduler":  ["core", "checkpoint", "dstream", "sources", "sinks"],
-    "rill":       ["core", "checkpoint", "dstream", "sources", "sinks", "scheduler"],
-    "kafka":      ["rill", "core", "checkpoint", "dstream", "sources", "sinks", "scheduler"],
-    "zmq":        ["rill", "core", "checkpoint", "dstream", "sources", "sinks", "scheduler"],
-    "ops":        ["rill", "core", "checkpoint", "dstream", "sources", "sinks", "scheduler"],
+    "rill":       ["core", "checkpoint", "formats", "dstream", "sources", "sinks", "scheduler"],
+    "kafka":      ["rill", "core", "checkpoint", "formats", "dstream", "sources", "sinks",
+                   "scheduler"],
+    "zmq":        ["rill", "core", "checkpoint", "formats", "dstream", "sources", "sinks",
+                   "scheduler"],
+    "ops":        ["rill", "core", "checkpoint", "formats", "dstream", "sources", "sinks",
+                   "scheduler"],
 }
 
 ROOT_PART = "rill"

@@ -35,6 +35,15 @@ class IoError : public Error {
   using Error::Error;
 };
 
+/// A record that does not parse (rill::json::parse, rill::csv::parse): the message says why
+/// (truncated input, a missing field, a field of the wrong type, invalid UTF-8) and names the
+/// field. A stream's parse_json()/parse_csv() never throws it: a malformed line goes to
+/// malformed() instead.
+class ParseError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Thrown by Receiver::store() once the receiver is stopping.
 class Stopped : public Error {
  public:

@@ -120,6 +120,13 @@ concept BindsBatch = requires(Step& step, Time t) {
   step.bind_batch(t);
 };
 
+/// A step that writes something per partition (parse_json's malformed lines): StepNode calls
+/// `bind_partition(p)` on the partition task's own copy of the step before partition p streams.
+template <class Step>
+concept BindsPartition = requires(Step& step, std::size_t p) {
+  step.bind_partition(p);
+};
+
 template <class In, class Out, class Step, class Parent>
 class StepNode;
 
@@ -148,6 +155,7 @@ class StepNode final : public Node<Out> {
   template <class Emit>
   void stream_into(Time t, std::size_t p, Emit& emit) {
     Step step = step_;
+    if constexpr (BindsPartition<Step>) step.bind_partition(p);
     if constexpr (is_step_node<Parent>::value) {
       if (parent_->streams()) {
         Then<Step, Emit> next{step, emit};

@@ -75,15 +75,30 @@ class PrintSink final : public Sink<T> {
   std::size_t n_;
 };
 
+/// How save_as_text_files writes a record: as print() does (core/format.hpp).
+struct DisplayLine {
+  template <class T>
+  void operator()(std::string& out, const T& x) const {
+    append_value(out, x);
+  }
+};
+
 /// save_as_text_files(prefix, suffix): one file per batch, one record a line. A file is
 /// committed by its rename; a batch run again after a restart finds it there and is not written
 /// twice (a half-written one was never renamed, and is replaced whole): exactly once.
-template <class T>
+/// `Line` writes one record without its `\n` (`line(out, record)`: DisplayLine, or the record
+/// formats' JSON and CSV lines for save_as_json_files and save_as_csv_files); `first_line`, when
+/// not empty, opens every file (a CSV header).
+template <class T, class Line = DisplayLine>
 class TextFilesSink final : public Sink<T> {
  public:
-  TextFilesSink(std::string prefix, std::string suffix)
-      : prefix_(std::move(prefix)), suffix_(std::move(suffix)) {}
-  [[nodiscard]] std::string kind() const override { return "save_as_text_files"; }
+  TextFilesSink(std::string prefix, std::string suffix, std::string kind = "save_as_text_files",
+                std::string first_line = {})
+      : prefix_(std::move(prefix)),
+        suffix_(std::move(suffix)),
+        kind_(std::move(kind)),
+        first_line_(std::move(first_line)) {}
+  [[nodiscard]] std::string kind() const override { return kind_; }
   [[nodiscard]] SinkProperties properties() const override {
     return SinkProperties{.delivery = Delivery::exactly_once};
   }
@@ -94,16 +109,21 @@ class TextFilesSink final : public Sink<T> {
     std::vector<std::string> texts(batch.num_partitions());
     batch.for_each_chunk([&](std::size_t p, std::span<const T> items) {
       std::string& out = texts[p];
+      const Line line{};
       for (const T& x : items) {
-        append_value(out, x);
+        line(out, x);
         out += '\n';
       }
     });
-    std::size_t total = 0;
+    std::size_t total = first_line_.empty() ? 0 : first_line_.size() + 1;
     for (const auto& s : texts)
       total += s.size();
     std::string all;
     all.reserve(total);
+    if (!first_line_.empty()) {
+      all += first_line_;
+      all += '\n';
+    }
     for (const auto& s : texts)
       all += s;
     write_file_atomically(path, all);
@@ -112,6 +132,8 @@ class TextFilesSink final : public Sink<T> {
  private:
   std::string prefix_;
   std::string suffix_;
+  std::string kind_;
+  std::string first_line_;
 };
 
 }  // namespace rill::detail
