@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/log_capture.hpp"
+
 #include "checkpoint/pipeline.hpp"
 
 using namespace std::chrono_literals;
@@ -178,23 +180,7 @@ TEST_F(Recovery, KeepsOnlyTheFilesTheRetainedCheckpointsNeedAndTheOldestStillRes
   EXPECT_EQ(got, want);
 }
 
-namespace {
-/// Captures what rill logs while it lives (contexts must not run when it is made or destroyed).
-class LogCapture {
- public:
-  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
-    rill::get_logger()->sinks().push_back(sink_);
-  }
-  ~LogCapture() { std::erase(rill::get_logger()->sinks(), sink_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  [[nodiscard]] std::string text() const { return text_.str(); }
-
- private:
-  std::ostringstream text_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
-}  // namespace
+using rill_test::LogCapture;
 
 TEST_F(Recovery, ADamagedSnapshotOrDeltaFallsBackToTheNewestIntactChain) {
   struct Case {

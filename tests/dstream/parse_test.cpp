@@ -13,6 +13,8 @@
 #include <boost/describe/class.hpp>
 #include <rill/testing.hpp>
 
+#include "support/log_capture.hpp"
+
 #include "support/table.hpp"
 
 using namespace std::chrono_literals;
@@ -48,23 +50,7 @@ using parse_test::Item;
 using parse_test::Order;
 using parse_test::Row;
 
-namespace {
-/// Captures what rill logs while it lives (no context may run when it is made or destroyed).
-class LogCapture {
- public:
-  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
-    rill::get_logger()->sinks().push_back(sink_);
-  }
-  ~LogCapture() { std::erase(rill::get_logger()->sinks(), sink_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  [[nodiscard]] std::string text() const { return text_.str(); }
-
- private:
-  std::ostringstream text_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
-}  // namespace
+using rill_test::LogCapture;
 
 TEST(ParseJson, ParsesGoodLinesAndRoutesBadOnesTable) {
   struct Case {

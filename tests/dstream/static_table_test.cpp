@@ -26,6 +26,7 @@
 
 #include <rill/testing.hpp>
 
+#include "support/log_capture.hpp"
 #include "support/table.hpp"
 
 using namespace std::chrono_literals;
@@ -47,21 +48,7 @@ StaticTable<std::string, std::string> colors() {
       {{"a", "red"}, {"b", "blue"}, {"z", "grey"}, {"a", "pink"}});
 }
 
-/// Captures what rill logs while it lives (contexts must not run when it is made or destroyed).
-class LogCapture {
- public:
-  LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
-    rill::get_logger()->sinks().push_back(sink_);
-  }
-  ~LogCapture() { std::erase(rill::get_logger()->sinks(), sink_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-  [[nodiscard]] std::string text() const { return text_.str(); }
-
- private:
-  std::ostringstream text_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
+using rill_test::LogCapture;
 
 rill::Config manual_config(std::size_t parallelism = 2) {
   return rill::Config{}
