@@ -20,6 +20,8 @@
 #include <boost/describe/class.hpp>
 #include <rill/testing.hpp>
 
+#include "support/temp_dirs.hpp"
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -36,33 +38,8 @@ using files_test::Quote;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("rill-format-files-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using rill_test::read_file;
+using rill_test::TempDir;
 
 std::map<std::string, std::string> read_dir(const fs::path& dir) {
   std::map<std::string, std::string> files;

@@ -22,6 +22,7 @@
 #include <rill/testing.hpp>
 
 #include "support/table.hpp"
+#include "support/temp_dirs.hpp"
 
 using namespace std::chrono_literals;
 using rill::Batch;
@@ -51,45 +52,8 @@ std::string capture_batches(rill::testing::Harness& h, std::size_t n) {
   return testing::internal::GetCapturedStdout();
 }
 
-/// A fresh directory under the system temp directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("rill-outputs-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-             (info != nullptr ? std::string(info->name()) : std::string("x")));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
-  /// The names of the entries in the directory, all of them (hidden ones too).
-  [[nodiscard]] std::set<std::string> names() const {
-    std::set<std::string> out;
-    for (const auto& e : fs::directory_iterator(path_))
-      out.insert(e.path().filename().string());
-    return out;
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using rill_test::read_file;
+using rill_test::TempDir;
 
 }  // namespace
 

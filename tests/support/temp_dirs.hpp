@@ -1,7 +1,6 @@
 #pragma once
-// A fresh directory tree for one file-stream test: `watched` (the stream's directory, created on
-// demand or by create_watched()), `staging` (where files are written before being moved in
-// whole, as Spark's file stream requires) and `checkpoints`. Removed at the end.
+// Directories for the tests that read or write files: TempDir, one fresh directory; TempDirs, the
+// tree of a file-stream test. Both are removed with everything in them at the end.
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -10,34 +9,66 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <system_error>
 
 namespace rill_test {
 
-class TempDirs {
+/// A fresh, empty directory under the system temp directory, named after the running test.
+class TempDir {
  public:
-  TempDirs() {
+  TempDir() {
     static std::atomic<int> counter{0};
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    root_ = std::filesystem::temp_directory_path() /
-            fmt::format("rill-{}-{}-{}-{}", info->test_suite_name(), ::getpid(), info->name(),
-                        counter++);
-    std::filesystem::remove_all(root_);
-    std::filesystem::create_directories(staging());
+    path_ = std::filesystem::temp_directory_path() /
+            fmt::format("rill-{}-{}-{}-{}", info != nullptr ? info->test_suite_name() : "x",
+                        ::getpid(), info != nullptr ? info->name() : "x", counter++);
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
   }
-  ~TempDirs() {
+  ~TempDir() {
     std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
+    std::filesystem::remove_all(path_, ec);
   }
-  TempDirs(const TempDirs&) = delete;
-  TempDirs& operator=(const TempDirs&) = delete;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
 
-  [[nodiscard]] std::filesystem::path watched() const { return root_ / "watched"; }
-  [[nodiscard]] std::filesystem::path staging() const { return root_ / "staging"; }
-  [[nodiscard]] std::filesystem::path checkpoints() const { return root_ / "ckpt"; }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+  /// The names of the entries in the directory, all of them (hidden ones too).
+  [[nodiscard]] std::set<std::string> names() const {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(path_))
+      out.insert(e.path().filename().string());
+    return out;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A whole file's bytes ("" when it cannot be read).
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// The tree of a file-stream test: `watched` (the stream's directory, created on demand or by
+/// create_watched()), `staging` (where files are written before being moved in whole, as
+/// Spark's file stream requires) and `checkpoints`.
+class TempDirs {
+ public:
+  TempDirs() { std::filesystem::create_directories(staging()); }
+
+  [[nodiscard]] std::filesystem::path watched() const { return root_.path() / "watched"; }
+  [[nodiscard]] std::filesystem::path staging() const { return root_.path() / "staging"; }
+  [[nodiscard]] std::filesystem::path checkpoints() const { return root_.path() / "ckpt"; }
   /// A path that never exists (the target of dangling links).
-  [[nodiscard]] std::filesystem::path missing() const { return root_ / "no-such-file"; }
+  [[nodiscard]] std::filesystem::path missing() const { return root_.path() / "no-such-file"; }
 
   void create_watched() const { std::filesystem::create_directories(watched()); }
 
@@ -56,7 +87,7 @@ class TempDirs {
   }
 
  private:
-  std::filesystem::path root_;
+  TempDir root_;
 };
 
 }  // namespace rill_test
