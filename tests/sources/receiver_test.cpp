@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/eventually.hpp"
 #include "support/signal.hpp"
 
 using namespace std::chrono_literals;
@@ -828,9 +829,7 @@ TEST(ReceiverStream, BackPressureBoundsTheBufferAndLosesNothing) {
   EXPECT_EQ(flatten(all_batches), iota_vector(kTotal));  // nothing lost or repeated, in order
   // The producer counts a record after its store() returned: the last count may come a moment
   // after the batch that took the record.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (produced.load() < kTotal && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
+  rill_test::eventually([&] { return produced.load() >= kTotal; });
   EXPECT_EQ(produced.load(), kTotal);
   EXPECT_EQ(h.context().source_stats().at(0).records, kTotal);
 }

@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/eventually.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
@@ -123,16 +125,7 @@ class TestServer {
 constexpr rill::SocketOptions kFast{.reconnect_backoff = std::chrono::milliseconds(20),
                                     .max_reconnect_backoff = std::chrono::milliseconds(50)};
 
-/// Polls `pred` until it holds, at most `timeout`.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using rill_test::eventually;
 
 Lines flatten(const std::vector<Lines>& batches) {
   Lines out;

@@ -19,6 +19,7 @@
 #include <rill/zmq.hpp>
 #include <zmq.hpp>
 
+#include "support/eventually.hpp"
 #include "support/signal.hpp"
 
 using namespace std::chrono_literals;
@@ -50,16 +51,7 @@ Lines numbered(int from, int to, const std::string& prefix = "m") {
   return out;
 }
 
-/// Polls `pred` until it holds, at most `timeout`.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using rill_test::eventually;
 
 /// The endpoint a socket bound to (after `tcp://127.0.0.1:*` or port 0).
 std::string last_endpoint(zmq::socket_t& socket) {
