@@ -421,6 +421,37 @@ TEST_F(Recovery, StoredBlocksSurviveAStopBeforeTheirBatch) {
   EXPECT_EQ(out->batches.at(rill::Time{4000}), std::vector<int>{});
 }
 
+TEST_F(Recovery, AGracefulStopRightAfterARestartRunsTheBlocksNoBatchTook) {
+  // A reliable receiver that finds its whole input stored already may be stopped before the
+  // restarted context seals anything: the stop must still run what the log holds and no batch
+  // took (the crash test lost its last blocks this way).
+  auto out = std::make_shared<Collected>();
+  {
+    auto clock = rill::ManualClock::create();
+    auto receiver = std::make_shared<HandFed>();
+    auto ctx = rill::StreamingContext::get_or_create(
+        root_ / "ckpt", [&] { return receiving(clock, receiver, out); });
+    rill::testing::run_until(*ctx, *clock, rill::Time{1000});
+    receiver->store(std::vector<int>{1, 2, 3});
+    receiver->store(std::vector<int>{4});
+    ctx->stop(rill::StopOptions{.graceful = false});
+  }
+  {
+    auto clock = rill::ManualClock::create();
+    auto receiver = std::make_shared<HandFed>();
+    auto ctx = rill::StreamingContext::get_or_create(
+        root_ / "ckpt", [&] { return receiving(clock, receiver, out); });
+    ctx->start();
+    ctx->stop();  // graceful, before any tick
+  }
+  std::vector<int> all;
+  std::lock_guard lock(out->mutex);
+  for (const auto& [t, records] : out->batches)
+    all.insert(all.end(), records.begin(), records.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<int>{1, 2, 3, 4}));
+}
+
 TEST_F(Recovery, ADamagedWriteAheadLogIsDetected) {
   // Batch 2000 took block {5, 6}; {7} is stored after it, and no batch takes it. A damaged
   // last frame that no batch took looks like a crash inside its append: the block is dropped

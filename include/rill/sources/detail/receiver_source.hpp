@@ -179,7 +179,13 @@ class ReceiverSource final : public Source<T> {
   void stop() override {
     if (supervisor_) supervisor_->stop();
   }
-  [[nodiscard]] bool has_buffered_input() const override { return queue_.size() > 0; }
+  /// The queue, and after a restart the logged blocks no batch took until the first seal
+  /// queues them: a graceful stop before that seal still runs them.
+  [[nodiscard]] bool has_buffered_input() const override {
+    if (queue_.size() > 0) return true;
+    std::lock_guard lock(log_mutex_);
+    return recovering_ && log_ && assigned_end_ < logged_before_start_;
+  }
 
   [[nodiscard]] SourceCounts counts() const override {
     if (!supervisor_) return {};
