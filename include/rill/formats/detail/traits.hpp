@@ -1,14 +1,14 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
-#include <vector>
 
 #include <boost/describe/members.hpp>
 #include <boost/describe/modifiers.hpp>
+
+#include "rill/core/format.hpp"
 
 /// What the record formats need to know of a type.
 namespace rill::formats::detail {
@@ -23,15 +23,9 @@ template <class T>
 using fields_of = boost::describe::describe_members<T, boost::describe::mod_public |
                                                            boost::describe::mod_inherited>;
 
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-
-template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
+/// std::optional and std::vector, as the core's formatting knows them.
+using rill::detail::is_optional;
+using rill::detail::is_vector;
 
 /// std::map / std::unordered_map with std::string keys (a JSON object).
 template <class T>
