@@ -27,7 +27,10 @@ int main() {
       ctx, rill::kafka::SourceOptions{.bootstrap_servers = cluster.bootstrap_servers(),
                                       .topics = {"payments"},
                                       .group_id = "",
-                                      .starting_offsets = rill::kafka::StartingOffsets::earliest});
+                                      .starting_offsets = rill::kafka::StartingOffsets::earliest,
+                                      .max_records_per_partition = 0,  // per batch; 0: no limit
+                                      .fail_on_data_loss = true,
+                                      .properties = {}});
   payments.foreach_batch([](const rill::Batch<rill::kafka::Record>& batch, rill::Time t) {
     for (std::size_t p = 0; p < batch.num_partitions(); ++p)
       for (const auto& r : batch.partition(p))
