@@ -10,22 +10,18 @@
 using namespace std::chrono_literals;
 
 // [source]
-// Each batch: the squares of the batch's number (1, 4, 9 ... for batch n = 1, 2, 3 ...), a pure
-// function of the batch time, so it can be replayed after a crash by sealing again.
+// Each batch: the square of its batch time in seconds (1, 4, 9 ... at 1000, 2000, 3000 ms), a
+// pure function of the batch time, so it can be replayed after a crash by sealing it again.
 class Squares final : public rill::Source<long> {
  public:
   std::string kind() const override { return "squares"; }
   rill::SourceProperties properties() const override {
     return {.delivery = rill::Delivery::exactly_once, .replayable = true};
   }
-  void start(rill::SourceContext& ctx) override { zero_ = ctx.zero(); }
   rill::Sealed<long> seal(rill::Time t, bool /*take_buffered*/) override {
-    const long n = (t - zero_).count() / 1000;
-    return {.records = {n * n}, .seal_record = {}};
+    const long seconds = t.milliseconds() / 1000;
+    return {.records = {seconds * seconds}, .seal_record = {}};
   }
-
- private:
-  rill::Time zero_{0};
 };
 // [/source]
 
