@@ -57,6 +57,27 @@ def main():
               f"| {r1:.2f} (≥ {P1_TARGET[short]}) | {met(r1 >= P1_TARGET[short])} "
               f"| {r2:.2f} (≥ {P2_TARGET[short]}) | {met(r2 >= P2_TARGET[short])} |")
 
+    # W8 (built with the kafka component): the source against a plain librdkafka consumer;
+    # its target is rill/p2 ÷ baseline.
+    try:
+        base = runs["W8_kafka_ingest/baseline"]
+        p1 = runs["W8_kafka_ingest/rill/p1"]
+        p2 = runs["W8_kafka_ingest/rill/p2"]
+        r = p2["items_per_second"] / base["items_per_second"]
+        print("\n| W8_kafka_ingest | records/s | CPU s per run | p2 ÷ baseline (target) | |")
+        print("|---|---:|---:|---:|---|")
+        rows = [("baseline", base)]
+        if "W8_kafka_ingest/baseline_batched" in runs:
+            rows.append(("baseline_batched (reference)", runs["W8_kafka_ingest/baseline_batched"]))
+        rows += [("rill/p1", p1), ("rill/p2", p2)]
+        for label, b in rows:
+            # cpu_time is per iteration in the report's unit (ms).
+            print(f"| {label} | {b['items_per_second'] / 1e3:.0f} k | {b['cpu_time'] / 1e3:.1f} "
+                  f"| {'' if label != 'rill/p2' else f'{r:.2f} (≥ 0.8)'} "
+                  f"| {'' if label != 'rill/p2' else met(r >= 0.8)} |")
+    except KeyError:
+        pass
+
     lat = runs.get("Latency/socket_10ms")
     wal = runs.get("Latency/socket_10ms_checkpoint")
     if lat:

@@ -38,6 +38,13 @@
 #include <unistd.h>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <rill/testing.hpp>
+#ifdef RILL_BENCH_KAFKA
+#include <librdkafka/rdkafka.h>
+#include <rill/kafka.hpp>
+
+#include <array>
+#include <cstdio>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -1288,6 +1295,212 @@ void empty_batch_bare_wakeup(benchmark::State& state) {
   steady.report(state);
 }
 
+// ---- W8: Kafka ingest (built with the kafka component) ----
+//
+// W8_kafka_ingest: records (key "k000".."k999", an 8-byte value) in an 8-partition topic of an
+// in-process mock cluster (rill::kafka::MockCluster), produced once per process, read from the
+// start and counted per key. The baseline is a plain librdkafka consumer loop (assign every
+// partition at the beginning, poll, count); baseline_batched, a reference, takes the messages
+// 1,024 at a time as the source does; rill is direct_stream -> map to (key, 1) ->
+// reduce_by_key -> foreach_batch, run under Trigger::available_now (batches back to back until
+// the end offsets read at start()), at most kW8PerPartitionBatch records per partition a batch
+// (10,000: a batch's memory stays below glibc's mmap threshold and is reused, docs/performance.md).
+// An iteration reads the whole topic with a new consumer (or context). Both read the same
+// zstd-compressed message sets (librdkafka 2.0's mock keeps about 5 MB per partition and drops
+// the oldest beyond it: compression keeps 10 million records in it; the producer checks).
+#ifdef RILL_BENCH_KAFKA
+
+constexpr int kW8Partitions = 8;
+constexpr std::int64_t kW8PerPartitionBatch = 10'000;
+const char* const kW8Topic = "w8";
+
+/// 10,000,000 records; 100,000 in the smoke run (producing 10 million takes about 20 s).
+std::int64_t w8_records() {
+  return smoke() ? 100'000 : 10'000'000;
+}
+
+std::string w8_key(std::int64_t i) {
+  char key[8];
+  std::snprintf(key, sizeof key, "k%03d", static_cast<int>(i / kW8Partitions % 1000));
+  return key;
+}
+
+/// Consumer properties both sides use: quick fetches, large fetch responses.
+const std::map<std::string, std::string>& w8_consumer_properties() {
+  static const std::map<std::string, std::string> p{{"fetch.wait.max.ms", "10"},
+                                                    {"log_level", "3"}};
+  return p;
+}
+
+/// The cluster with the topic filled, and the expected counts.
+struct W8Topic {
+  std::unique_ptr<rill::kafka::MockCluster> cluster;
+  Digest expected;
+};
+
+/// Produces the topic once per process (zstd, large batches), checks that the mock kept every
+/// record, and computes the expected digest.
+const W8Topic& w8_topic() {
+  static const W8Topic topic = [] {
+    W8Topic out;
+    out.cluster = std::make_unique<rill::kafka::MockCluster>(1);
+    out.cluster->create_topic(kW8Topic, kW8Partitions);
+    std::array<char, 512> err{};
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    for (const auto& [name, value] :
+         std::map<std::string, std::string>{{"bootstrap.servers", out.cluster->bootstrap_servers()},
+                                            {"compression.type", "zstd"},
+                                            {"linger.ms", "50"},
+                                            {"batch.size", "1000000"},
+                                            {"batch.num.messages", "100000"},
+                                            {"queue.buffering.max.messages", "2000000"},
+                                            {"queue.buffering.max.kbytes", "1000000"},
+                                            {"log_level", "3"}}) {
+      if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err.data(), err.size()) !=
+          RD_KAFKA_CONF_OK)
+        throw std::runtime_error(err.data());
+    }
+    rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
+    if (producer == nullptr) throw std::runtime_error(err.data());
+    boost::unordered_flat_map<std::string, std::int64_t> counts;
+    const std::int64_t n = w8_records();
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::string key = w8_key(i);
+      ++counts[key];
+      char value[9];
+      std::snprintf(value, sizeof value, "v%07d", static_cast<int>(i / kW8Partitions % 16));
+      const auto partition = static_cast<std::int32_t>(i % kW8Partitions);
+      for (;;) {
+        const auto e =
+            rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(kW8Topic), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                              RD_KAFKA_V_VALUE(value, std::size_t{8}), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+          rd_kafka_poll(producer, 10);
+          continue;
+        }
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) throw std::runtime_error(rd_kafka_err2str(e));
+        break;
+      }
+    }
+    if (rd_kafka_flush(producer, 600'000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error("W8: the records were not acknowledged within 10 minutes");
+    for (int p = 0; p < kW8Partitions; ++p) {
+      std::int64_t low = -1;
+      std::int64_t high = -1;
+      rd_kafka_query_watermark_offsets(producer, kW8Topic, p, &low, &high, 10'000);
+      if (low != 0 || high != n / kW8Partitions)
+        throw std::runtime_error(fmt::format(
+            "W8: partition {} holds offsets {}..{}, not 0..{}: the mock dropped records", p, low,
+            high, n / kW8Partitions));
+    }
+    rd_kafka_destroy(producer);
+    for (const auto& [key, c] : counts)
+      out.expected.add(word_hash(key), c);
+    return out;
+  }();
+  return topic;
+}
+
+/// The baseline: one plain consumer reads every partition from its start to its end offset and
+/// counts per key.
+Digest w8_read_by_hand(const std::string& bootstrap, int run, bool batched) {
+  std::array<char, 512> err{};
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto properties = w8_consumer_properties();
+  properties.emplace("bootstrap.servers", bootstrap);
+  properties.emplace("group.id", fmt::format("w8-baseline-{}", run));
+  properties.emplace("enable.auto.commit", "false");
+  for (const auto& [name, value] : properties)
+    rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err.data(), err.size());
+  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err.data(), err.size());
+  if (consumer == nullptr) throw std::runtime_error(err.data());
+  rd_kafka_poll_set_consumer(consumer);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(kW8Partitions);
+  for (int p = 0; p < kW8Partitions; ++p)
+    rd_kafka_topic_partition_list_add(list, kW8Topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(consumer, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  boost::unordered_flat_map<std::string, std::int64_t> counts;
+  std::int64_t left = w8_records();
+  const auto take = [&](rd_kafka_message_t* m) {
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++counts[std::string(static_cast<const char*>(m->key), m->key_len)];
+      --left;
+    }
+    rd_kafka_message_destroy(m);
+  };
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer);
+  std::array<rd_kafka_message_t*, 1024> messages{};
+  while (left > 0) {
+    if (batched) {
+      // As the source reads: what is queued, up to 1,024 at a time, else wait for one.
+      const ssize_t n = rd_kafka_consume_batch_queue(queue, 0, messages.data(), messages.size());
+      for (ssize_t i = 0; i < n; ++i)
+        take(messages[static_cast<std::size_t>(i)]);
+      if (n > 0) continue;
+    }
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 1000)) take(m);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  Digest d;
+  for (const auto& [key, c] : counts)
+    d.add(word_hash(key), c);
+  return d;
+}
+
+/// `batched`: W8_kafka_ingest/baseline_batched, a reference (not the target's baseline): the
+/// same loop taking messages as the source does, up to 1,024 per rd_kafka_consume_batch_queue.
+void w8_baseline(benchmark::State& state, bool batched) {
+  const W8Topic& topic = w8_topic();
+  Digest d;
+  int run = 0;
+  baseline_loop(state, w8_records(),
+                [&] { d = w8_read_by_hand(topic.cluster->bootstrap_servers(), run++, batched); });
+  if (!(d == topic.expected)) fail(state, "the baseline counted differently");
+}
+
+void w8_rill(benchmark::State& state, std::size_t k) {
+  const W8Topic& topic = w8_topic();
+  Digest digest;
+  int run = 0;
+  const PageFaults faults;
+  for (auto _ : state) {
+    rill::StreamingContext ctx{config(k).trigger(rill::Trigger::available_now())};
+    auto totals = std::make_shared<boost::unordered_flat_map<std::string, std::int64_t>>();
+    rill::kafka::direct_stream(
+        ctx, rill::kafka::SourceOptions{.bootstrap_servers = topic.cluster->bootstrap_servers(),
+                                        .topics = {kW8Topic},
+                                        .group_id = fmt::format("w8-rill-{}-{}", k, run++),
+                                        .starting_offsets = rill::kafka::StartingOffsets::earliest,
+                                        .max_records_per_partition = kW8PerPartitionBatch,
+                                        .fail_on_data_loss = true,
+                                        .properties = w8_consumer_properties()})
+        .map([](const rill::kafka::Record& r) {
+          return std::pair<std::string, std::int64_t>{r.key.value_or(""), 1};
+        })
+        .reduce_by_key(std::plus<std::int64_t>{})
+        .foreach_batch(
+            [totals](const rill::Batch<std::pair<std::string, std::int64_t>>& batch, rill::Time) {
+              for (const auto& [key, c] : batch)
+                (*totals)[key] += c;
+            });
+    ctx.start();
+    ctx.await_termination();
+    digest = {};
+    for (const auto& [key, c] : *totals)
+      digest.add(word_hash(key), c);
+  }
+  faults.report(state);
+  state.SetItemsProcessed(state.iterations() * w8_records());
+  if (!(digest == topic.expected)) fail(state, "rill counted differently");
+}
+
+#endif  // RILL_BENCH_KAFKA
+
 // ---- registration ----
 
 benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b,
@@ -1331,6 +1544,18 @@ int main(int argc, char** argv) {
   configure(benchmark::RegisterBenchmark("EmptyBatch/bare_wakeup_10ms", empty_batch_bare_wakeup), 1,
             benchmark::kMicrosecond);
 
+#ifdef RILL_BENCH_KAFKA
+  // Few iterations: one reads the whole topic (10 million records, a few seconds).
+  const std::int64_t w8_iterations = smoke() ? 2 : 3;
+  configure(benchmark::RegisterBenchmark("W8_kafka_ingest/baseline", w8_baseline, false),
+            w8_iterations);
+  configure(benchmark::RegisterBenchmark("W8_kafka_ingest/baseline_batched", w8_baseline, true),
+            w8_iterations);
+  configure(benchmark::RegisterBenchmark("W8_kafka_ingest/rill/p1", w8_rill, std::size_t{1}),
+            w8_iterations);
+  configure(benchmark::RegisterBenchmark("W8_kafka_ingest/rill/p2", w8_rill, std::size_t{2}),
+            w8_iterations);
+#endif
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -17,16 +17,13 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <rill/rill.hpp>
 
 #include "checkpoint/pipeline.hpp"
-
-extern char** environ;
+#include "support/child_process.hpp"
 
 namespace fs = std::filesystem;
 
@@ -34,46 +31,15 @@ namespace {
 
 constexpr int kBatches = 150;
 
-/// Status of one child run: exited normally (code) or killed (signal).
-struct Outcome {
-  bool killed = false;
-  int code = 0;
-};
+using rill_test::Outcome;
 
-class Child {
+/// A run of the crash child on `ckpt` and `out` (all kBatches), or with `child_args`.
+class Child : public rill_test::Child {
  public:
   Child(const fs::path& ckpt, const fs::path& out, const std::string& crash_point)
       : Child({ckpt.string(), out.string(), std::to_string(kBatches)}, crash_point) {}
-  Child(std::vector<std::string> child_args, const std::string& crash_point) {
-    std::vector<std::string> args = {RILL_CRASH_CHILD};
-    args.insert(args.end(), child_args.begin(), child_args.end());
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (!std::string_view(*e).starts_with("RILL_CRASH_POINT=")) env.emplace_back(*e);
-    }
-    if (!crash_point.empty()) env.push_back("RILL_CRASH_POINT=" + crash_point);
-    std::vector<char*> envp;
-    for (auto& e : env)
-      envp.push_back(e.data());
-    envp.push_back(nullptr);
-    if (::posix_spawn(&pid_, RILL_CRASH_CHILD, nullptr, nullptr, argv.data(), envp.data()) != 0) {
-      throw std::runtime_error("posix_spawn failed");
-    }
-  }
-  void kill() { ::kill(pid_, SIGKILL); }
-  Outcome wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    if (WIFSIGNALED(status)) return {true, WTERMSIG(status)};
-    return {false, WEXITSTATUS(status)};
-  }
-
- private:
-  pid_t pid_ = 0;
+  Child(std::vector<std::string> child_args, const std::string& crash_point)
+      : rill_test::Child(RILL_CRASH_CHILD, std::move(child_args), crash_point) {}
 };
 
 /// The event-time part of the model: words counted per tumbling 3 s event-time window in append
@@ -200,21 +166,10 @@ std::map<std::string, std::string> model() {
   return files;
 }
 
-std::map<std::string, std::string> read_outputs(const fs::path& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const auto name = entry.path().filename().string();
-    if (name.starts_with(".")) continue;  // a temporary file a kill left behind
-    std::ifstream in(entry.path(), std::ios::binary);
-    files[name] =
-        std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
-  return files;
-}
+using rill_test::read_outputs;
 
 int random_kills() {
-  if (const char* env = std::getenv("RILL_CRASH_KILLS")) return std::max(0, std::atoi(env));
-  return 20;
+  return rill_test::crash_kills(20);
 }
 
 }  // namespace
