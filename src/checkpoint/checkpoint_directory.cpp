@@ -149,7 +149,7 @@ LatestCheckpoint CheckpointDirectory::load_latest() const {
     if (broken_at == *it) {
       for (const auto& [path, reason] : why) {
         out.skipped.push_back(
-            {*it, path,
+            {*it, path, reason,
              fmt::format("checkpoint '{}' {}; trying the previous one", path.string(), reason)});
       }
       continue;
@@ -159,6 +159,7 @@ LatestCheckpoint CheckpointDirectory::load_latest() const {
       files += fmt::format("{}'{}' {}", files.empty() ? "" : "; ", path.string(), reason);
     out.skipped.push_back(
         {*it, why.empty() ? fs::path{} : why.front().first,
+         why.empty() ? std::string() : why.front().second,
          fmt::format("checkpoint of batch {} ms in '{}' is a delta whose chain back to a snapshot "
                      "is broken at batch {} ms ({}); trying the previous one",
                      *it, dir_.string(), broken_at, files)});

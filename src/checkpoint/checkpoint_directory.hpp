@@ -73,7 +73,8 @@ struct SealRecords {
 /// sentence for the log.
 struct SkippedCheckpoint {
   std::int64_t batch_time = 0;
-  std::filesystem::path file;
+  std::filesystem::path file;  // empty when no file is at fault
+  std::string reason;          // why `file` cannot be used ("fails its checksum", "is missing")
   std::string message;
 };
 

@@ -254,8 +254,16 @@ CheckpointVerification CheckpointReader::verify() const {
   }
 
   // What recovery restores: the same reading of the directory as start() makes.
-  for (const auto& skipped : impl_->latest.skipped)
+  for (const auto& skipped : impl_->latest.skipped) {
     out.warnings.push_back(skipped.message);
+    // A file a chain needs that is not there (a damaged one is listed above).
+    std::error_code missing;
+    if (!skipped.file.empty() && !fs::exists(skipped.file, missing) &&
+        std::none_of(out.damaged.begin(), out.damaged.end(),
+                     [&](const DamagedFile& d) { return d.path == skipped.file; })) {
+      out.damaged.push_back({skipped.file, skipped.reason});
+    }
+  }
   if (!impl_->latest_chain) {
     if (files.has_checkpoints()) {
       out.refusal = fmt::format(
