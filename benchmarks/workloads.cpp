@@ -46,6 +46,9 @@
 #include <cstdio>
 #endif
 
+// The progress record's history, private to the library (ProgressRecord/W2_keyed_sum).
+#include "scheduler/progress_history.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -397,6 +400,96 @@ void w2_rill(benchmark::State& state, std::size_t k) {
     h.run_batches(1);
   });
   if (!(digest == w2_expected())) fail(state, "rill summed differently");
+}
+
+// ---- The progress record's cost on W2 ----
+
+/// Progress records are always on (there is no switch to compare against), so this measures
+/// what the engine does per batch for the record, beyond running the batch, against W2's batch
+/// time in the same process: it runs W2 (p2) to get its per-batch wall time and the record of a
+/// W2 batch as the engine built it (last_progress()), then repeats the record's work on that
+/// shape: the tick's per-source vector (names copied), the batch runner's fields and clock
+/// reads, one OutputProgress per output (name copied), the state entries, and the copy kept by
+/// the real ProgressHistory (recent_progress()). Not counted: emitting to listeners (W2 has
+/// none: a mutex and an empty vector copy) and the progress log (off by default).
+void progress_record_w2(benchmark::State& state) {
+  using SteadyClock = std::chrono::steady_clock;
+  const int batches = smoke() ? 3 : 10;
+  rill::testing::Harness h{config(2)};
+  auto in =
+      h.input(std::vector<std::vector<KV>>(static_cast<std::size_t>(batches) + 1, w2_batch()));
+  Digest digest;
+  in.reduce_by_key(std::plus<std::int64_t>{})
+      .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
+        Digest d;
+        for (const auto& [key, sum] : batch)
+          d.add(key, sum);
+        digest = d;
+      });
+  h.run_batches(1);  // warm-up
+  std::vector<double> batch_ns;
+  for (int i = 0; i < batches; ++i) {
+    const auto t0 = SteadyClock::now();
+    h.run_batches(1);
+    batch_ns.push_back(static_cast<double>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0).count()));
+  }
+  if (!(digest == w2_expected())) return fail(state, "rill summed differently");
+  std::sort(batch_ns.begin(), batch_ns.end());
+  const double w2_batch_ns = batch_ns[batch_ns.size() / 2];
+  const auto shape = h.context().last_progress();
+  if (!shape) return fail(state, "no progress record");
+
+  rill::detail::ProgressHistory history;
+  constexpr int kPerIteration = 1000;
+  double record_ns_total = 0;
+  std::int64_t records = 0;
+  for (auto _ : state) {
+    const auto t0 = SteadyClock::now();
+    for (int r = 0; r < kPerIteration; ++r) {
+      std::vector<rill::SourceProgress> sources;  // the tick (JobGenerator::tick)
+      for (const auto& source : shape->sources) {
+        sources.push_back(rill::SourceProgress{source.name, source.num_records, 0, std::nullopt});
+        sources.back().input_rate = static_cast<double>(source.num_records) * 1000.0 / 1000.0;
+      }
+      rill::BatchInfo info;  // the batch runner (BatchRunner::run)
+      const auto started = SteadyClock::now();
+      info.batch_time = shape->batch_time;
+      info.num_records = shape->num_records;
+      info.held_back = shape->held_back;
+      info.sources = std::move(sources);
+      info.input_rate = shape->input_rate;
+      info.sealing_duration = shape->sealing_duration;
+      info.back_pressure = shape->back_pressure;
+      info.scheduling_delay = std::chrono::duration_cast<rill::Duration>(started - t0);
+      for (const auto& output : shape->outputs) {
+        const auto op_started = SteadyClock::now();
+        info.outputs.push_back(rill::OutputProgress{
+            output.name, std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() -
+                                                                               op_started)});
+      }
+      info.state = shape->state;
+      const auto completed = SteadyClock::now();
+      info.processing_delay = std::chrono::duration_cast<rill::Duration>(completed - started);
+      info.total_delay = info.scheduling_delay + info.processing_delay;
+      const auto us =
+          std::chrono::duration_cast<std::chrono::microseconds>(completed - started).count();
+      info.processing_rate =
+          us > 0 ? static_cast<double>(info.num_records) * 1e6 / static_cast<double>(us) : 0.0;
+      history.add(info);  // recent_progress() (Engine::batch_loop)
+      benchmark::DoNotOptimize(info);
+    }
+    record_ns_total += static_cast<double>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t0).count());
+    records += kPerIteration;
+  }
+  const double record_ns =
+      record_ns_total / static_cast<double>(std::max<std::int64_t>(records, 1));
+  state.counters["record_ns"] = record_ns;
+  state.counters["w2_batch_ms"] = w2_batch_ns / 1e6;
+  state.counters["record_share_pct"] = 100.0 * record_ns / w2_batch_ns;
+  if (record_ns >= 0.02 * w2_batch_ns)
+    fail(state, "the progress record costs 2 % of W2's batch or more");
 }
 
 // ---- W3: sliding window ----
@@ -1529,6 +1622,7 @@ int main(int argc, char** argv) {
   register_workload("W5_narrow_chain", w5_baseline, w5_rill);
   register_workload("W6_event_window", w6_baseline, w6_rill);
   register_workload("W7_static_join", w7_baseline, w7_rill);
+  configure(benchmark::RegisterBenchmark("ProgressRecord/W2_keyed_sum", progress_record_w2), 20);
   configure(benchmark::RegisterBenchmark("Latency/socket_10ms", latency_socket, false), 1);
   configure(benchmark::RegisterBenchmark("Latency/socket_10ms_checkpoint", latency_socket, true),
             1);

@@ -3,6 +3,7 @@
 /// rill: micro-batch stream processing in the style of Spark Streaming's DStreams.
 /// Include this header for everything an application needs.
 
+#include "rill/checkpoint/checkpoint_reader.hpp"
 #include "rill/core/batch.hpp"
 #include "rill/core/clock.hpp"
 #include "rill/core/concepts.hpp"

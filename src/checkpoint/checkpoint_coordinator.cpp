@@ -125,47 +125,11 @@ std::map<std::int64_t, SealData> CheckpointCoordinator::restore(
 
 std::map<std::int64_t, SealData> CheckpointCoordinator::seals_to_replay(
     const CheckpointData& restored) const {
-  SealRecords seals = checkpointer_->load_seals_after(restored.batch_time);
-  // Only times of the grid are batches (a file named otherwise is not rill's).
-  const auto off_grid = [&](const auto& entry) {
-    if ((entry.first - restored.zero) % restored.interval == 0) return false;
-    logger().warn(
-        "'{}': a seal record of {} ms is not at a batch time ({} ms + n * {} ms); "
-        "ignored",
-        dir_.string(), entry.first, restored.zero, restored.interval);
-    return true;
-  };
-  std::erase_if(seals.valid, off_grid);
-  std::erase_if(seals.damaged, off_grid);
-  if (seals.valid.empty()) {
-    for (const auto& [t, what] : seals.damaged)
-      logger().warn("seal record {}; its batch is sealed again", what);
-    return {};
-  }
-  // Every batch from the restored one to the last sealed one was sealed in order, each record
-  // naming the input its batch took. A batch sealed afresh takes what its inputs hold after
-  // the restored position, which includes the input of every later batch whose record
-  // survives: so a record may be missing or damaged only after the last readable one (the
-  // process may have died while writing it, or every record from it on was lost), and those
-  // batches are sealed again, taking their input and what came after, once.
-  const std::int64_t last_valid = seals.valid.rbegin()->first;
-  for (std::int64_t t = restored.batch_time + restored.interval; t < last_valid;
-       t += restored.interval) {
-    if (seals.valid.contains(t)) continue;
-    const auto damaged = seals.damaged.find(t);
-    const std::string what =
-        damaged != seals.damaged.end()
-            ? damaged->second
-            : fmt::format("'{}' is missing", (dir_ / fmt::format("sealed-{}.rill", t)).string());
-    throw CheckpointError(fmt::format(
-        "cannot recover from '{}': the seal record of batch {} ms {}, while the record of the "
-        "later batch {} ms survives (sealing batch {} ms again would take input that the later "
-        "batch takes too); restore the file, or move the directory away to start afresh",
-        dir_.string(), t, what, last_valid, t));
-  }
-  for (auto it = seals.damaged.upper_bound(last_valid); it != seals.damaged.end(); ++it)
-    logger().warn("seal record {}; its batch is sealed again", it->second);
-  return std::move(seals.valid);
+  SealReplay seals = checkpointer_->files().seals_to_replay(restored);
+  if (seals.refusal) throw CheckpointError(*seals.refusal);
+  for (const std::string& warning : seals.warnings)
+    logger().warn("{}", warning);
+  return std::move(seals.replay);
 }
 
 CheckpointCoordinator::Written CheckpointCoordinator::write_checkpoint(Time t, Time zero) {
@@ -183,7 +147,8 @@ CheckpointCoordinator::Written CheckpointCoordinator::write_checkpoint(Time t, T
   std::size_t whole_bytes = 0;  // of nodes that cannot write a delta this time
   for (const CheckpointedState* node : nodes) {
     const auto d = node->state_descriptor();
-    NodeSnapshot entry{d->name, d->kind, d->fingerprint, false, {}};
+    NodeSnapshot entry{d->name,         d->kind, d->fingerprint, false, {}, node->state_keys(),
+                       node->is_input()};
     if (!snapshot) {
       if (auto delta = node->save_delta(t)) {
         entry.delta = true;

@@ -4,14 +4,9 @@
 #include <tuple>
 #include <utility>
 
-#include "rill/core/serialization.hpp"
+#include "rill/checkpoint/detail/saved_watermarks.hpp"
 
 namespace rill::detail {
-
-namespace {
-/// One input as a checkpoint holds it: name, watermark, last batch with a record, idle.
-using SavedInput = std::tuple<std::string, std::optional<Time>, std::optional<Time>, bool>;
-}  // namespace
 
 EventTimeProbe& WatermarkTracker::add_input(std::string name, Duration delay,
                                             Duration idle_timeout) {
@@ -69,25 +64,28 @@ std::optional<Time> WatermarkTracker::input_watermark(std::string_view name) con
 
 std::optional<StateDescriptor> WatermarkTracker::state_descriptor() const {
   if (inputs_.empty()) return std::nullopt;
-  return StateDescriptor{std::string(kName), "watermark",
-                         type_fingerprint<std::vector<SavedInput>, std::optional<Time>>(), true};
+  return StateDescriptor{std::string(kName), std::string(SavedWatermarks::kKind),
+                         SavedWatermarks::fingerprint(), true};
 }
 
 std::string WatermarkTracker::save_state(Time /*t*/) const {
-  std::vector<SavedInput> saved;
-  saved.reserve(inputs_.size());
+  SavedWatermarks saved{{}, first_batch_, global_, in_force_, late_bound_};
+  saved.inputs.reserve(inputs_.size());
   for (const Input& in : inputs_)
-    saved.emplace_back(in.name, in.watermark, in.last_record_batch, in.idle);
-  return to_bytes(saved, first_batch_, global_, in_force_, late_bound_);
+    saved.inputs.emplace_back(in.name, in.watermark, in.last_record_batch, in.idle);
+  return saved.encode();
 }
 
 void WatermarkTracker::load_state(std::string_view bytes) {
-  std::vector<SavedInput> saved;
-  from_bytes(bytes, saved, first_batch_, global_, in_force_, late_bound_);
+  SavedWatermarks saved = SavedWatermarks::decode(bytes);
+  first_batch_ = saved.first_batch;
+  global_ = saved.global;
+  in_force_ = saved.in_force;
+  late_bound_ = saved.late_bound;
   // Inputs are matched by their stream names: one the checkpoint does not know starts without a
   // watermark, as a new input does; one it knows that is gone is forgotten.
   for (Input& in : inputs_) {
-    for (auto& [name, watermark, last, idle] : saved) {
+    for (auto& [name, watermark, last, idle] : saved.inputs) {
       if (name != in.name) continue;
       in.watermark = watermark;
       in.last_record_batch = last;

@@ -3,7 +3,7 @@
 #   cmake -DMODE=find_package|add_subdirectory -DRILL_SOURCE_DIR=<rill source>
 #         -DRILL_BINARY_DIR=<rill build> -DWORK_DIR=<scratch dir> [-DGENERATOR=<generator>]
 #         [-DCXX_COMPILER=<compiler>] [-DBUILD_TYPE=<type>] [-DEXPECTED_VERSION=<x.y.z>]
-#         [-DSANITIZE=<RILL_SANITIZE>] [-DWERROR=ON] [-DCOMPONENTS=<a,b,...>]
+#         [-DSANITIZE=<RILL_SANITIZE>] [-DWERROR=ON] [-DCOMPONENTS=<a,b,...>] [-DTOOLS=<a,b,...>]
 #         -P run_consumer_test.cmake
 #
 # find_package: installs the rill built in RILL_BINARY_DIR into WORK_DIR/prefix (`cmake --install`;
@@ -91,6 +91,9 @@ if(MODE STREQUAL "find_package")
   foreach(component IN LISTS components)
     list(APPEND targets rill_${component})
   endforeach()
+  # The installed tools (tools/), which the install step needs built too.
+  string(REPLACE "," ";" tools "${TOOLS}")
+  list(APPEND targets ${tools})
   set(build_args --build "${RILL_BINARY_DIR}" --target ${targets} --parallel ${jobs})
   if(BUILD_TYPE)
     list(APPEND build_args --config ${BUILD_TYPE})
@@ -101,6 +104,11 @@ if(MODE STREQUAL "find_package")
     list(APPEND install_args --config ${BUILD_TYPE})
   endif()
   run_step("install rill" "${CMAKE_COMMAND}" ${install_args})
+  foreach(tool IN LISTS tools)
+    if(NOT EXISTS "${prefix}/bin/${tool}")
+      message(FATAL_ERROR "the tool ${tool} was not installed into ${prefix}/bin")
+    endif()
+  endforeach()
   list(APPEND configure_args
     -DCMAKE_PREFIX_PATH=${prefix}
     -DRILL_EXPECTED_PREFIX=${prefix}

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,11 @@ class CheckpointedState {
   virtual void load_delta(std::string_view /*bytes*/) {}
   /// The checkpoint of batch t, full or delta, is durable: changes count from here.
   virtual void state_saved(Time /*t*/) {}
+  /// The keys kept now, for the checkpoint's summary (docs/checkpoint-format.md); nullopt when
+  /// what is kept is not counted in keys.
+  [[nodiscard]] virtual std::optional<std::int64_t> state_keys() const { return std::nullopt; }
+  /// True for an input's position (a source), false for an operator's state.
+  [[nodiscard]] virtual bool is_input() const noexcept { return false; }
 };
 
 }  // namespace rill::detail

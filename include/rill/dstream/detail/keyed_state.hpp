@@ -13,6 +13,7 @@
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
+#include "rill/checkpoint/detail/keyed_state_format.hpp"
 #include "rill/core/listener.hpp"
 #include "rill/core/serialization.hpp"
 #include "rill/dstream/detail/shuffle.hpp"
@@ -20,14 +21,6 @@
 /// Keyed state: the per-partition hash tables of a keyed stateful operator, the keys its batches
 /// changed, and their snapshots and incremental-checkpoint deltas (docs/checkpoint-format.md).
 namespace rill::detail {
-
-/// How a KeyedStateStore's snapshot lists its keys.
-enum class SnapshotLayout {
-  /// One list of (key, saved entry) per partition: `vector<vector<pair<K, Saved>>>`.
-  per_partition,
-  /// One list of (key, saved entry), partition after partition: `vector<pair<K, Saved>>`.
-  flat,
-};
 
 /// A KeyedStateStore codec: how an entry is written in snapshots and deltas. This one writes
 /// the entry as itself, one list per partition. A codec has `Saved` (what is written for a key),
@@ -70,10 +63,11 @@ class KeyedStateStore {
  public:
   using Table = boost::unordered_flat_map<K, Entry, boost::hash<K>>;
   using Saved = typename Codec::Saved;
-  using Row = std::pair<K, Saved>;
-  using Snapshot = std::conditional_t<Codec::layout == SnapshotLayout::flat, std::vector<Row>,
-                                      std::vector<std::vector<Row>>>;
-  using Delta = std::vector<std::pair<K, std::optional<Saved>>>;
+  /// The bytes' types, shared with rill::CheckpointReader.
+  using Format = KeyedStateFormat<K, Saved, Codec::layout>;
+  using Row = typename Format::Row;
+  using Snapshot = typename Format::Snapshot;
+  using Delta = typename Format::Delta;
   static constexpr bool serializable = is_serializable_v<K> && Codec::serializable;
   /// What state_info() counts per key: the key and the entry, not what they own on the heap.
   static constexpr std::int64_t bytes_per_key = sizeof(K) + sizeof(Entry);
@@ -150,15 +144,8 @@ class KeyedStateStore {
   void restore(Snapshot&& saved) {
     for (auto& table : tables_)
       table.clear();
-    if constexpr (Codec::layout == SnapshotLayout::flat) {
-      for (auto& [k, s] : saved)
-        put(std::move(k), std::move(s));
-    } else {
-      for (auto& part : saved) {
-        for (auto& [k, s] : part)
-          put(std::move(k), std::move(s));
-      }
-    }
+    Format::for_each_row(std::move(saved),
+                         [&](K&& k, Saved&& s) { put(std::move(k), std::move(s)); });
   }
   /// The snapshot's bytes, followed by those of `extra` (an operator's own fields):
   /// to_bytes(snapshot(), extra...).
@@ -206,15 +193,9 @@ class KeyedStateStore {
   /// Applies a save_delta() on top of the state restored so far.
   void load_delta(std::string_view bytes) {
     if constexpr (serializable) {
-      Delta delta;
-      from_bytes(bytes, delta);
-      for (auto& [key, value] : delta) {
-        if (value) {
-          put(std::move(key), std::move(*value));
-        } else {
-          tables_[partition_of(key, tables_.size())].erase(key);
-        }
-      }
+      Format::apply_delta(
+          bytes, [&](K&& key, Saved&& saved) { put(std::move(key), std::move(saved)); },
+          [&](const K& key) { tables_[partition_of(key, tables_.size())].erase(key); });
     }
   }
 
@@ -252,6 +233,7 @@ class KeyedStatefulNode : public Base {
   }
   void load_delta(std::string_view bytes) override { store_.load_delta(bytes); }
   void state_saved(Time /*t*/) override { store_.state_saved(); }
+  [[nodiscard]] std::optional<std::int64_t> state_keys() const override { return store_.keys(); }
 
  protected:
   Store store_{this->num_partitions()};

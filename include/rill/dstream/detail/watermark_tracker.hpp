@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rill/checkpoint/detail/checkpointed_state.hpp"
+#include "rill/checkpoint/detail/saved_watermarks.hpp"
 #include "rill/core/config.hpp"
 #include "rill/core/time.hpp"
 
@@ -65,7 +66,7 @@ class EventTimeProbe {
 class WatermarkTracker final : public CheckpointedState {
  public:
   /// The checkpoint entry's name.
-  static constexpr std::string_view kName = "rill.watermarks";
+  static constexpr std::string_view kName = SavedWatermarks::kName;
 
   explicit WatermarkTracker(WatermarkPolicy policy) : policy_(policy) {}
 

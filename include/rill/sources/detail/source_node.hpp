@@ -84,6 +84,7 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
     return source_->save_position_delta(t);
   }
   void load_delta(std::string_view bytes) override { source_->load_position_delta(bytes); }
+  [[nodiscard]] bool is_input() const noexcept override { return true; }
   void state_saved(Time t) override { source_->position_saved(t); }
 
  protected:
