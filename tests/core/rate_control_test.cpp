@@ -182,9 +182,12 @@ TEST(RateControl, MaxRatePerSourceBoundsAReceiver) {
   rill::testing::Harness h(
       rill::Config{}.batch_interval(1s).parallelism(1).max_rate_per_source(100));
   h.context().receiver_stream<std::int64_t>(std::make_shared<FloodReceiver>()).count().print(0);
-  h.run_batches(5);
-  // By 5 s the clock gave at most 100 tokens a second (the bucket starts empty).
-  ASSERT_TRUE(h.await_records_stored(500));
+  // Each second of the clock gives 100 tokens (the bucket starts empty, and holds one second's
+  // worth: the receiver takes them before the clock moves on).
+  for (std::int64_t second = 1; second <= 5; ++second) {
+    h.run_batches(1);
+    ASSERT_TRUE(h.await_records_stored(100 * second)) << second;
+  }
   EXPECT_FALSE(h.await_records_stored(501, 200ms));
   const auto progress = h.context().recent_progress();
   ASSERT_EQ(progress.size(), 5U);
