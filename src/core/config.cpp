@@ -1,6 +1,7 @@
 #include "rill/core/config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 #include <utility>
 
@@ -104,6 +105,49 @@ Config& Config::checkpoints_retained(std::size_t n) {
         "Config::checkpoints_retained: at least 1 checkpoint must be kept, got 0");
   }
   checkpoints_retained_ = n;
+  return *this;
+}
+
+namespace {
+/// A rate in records/s or a gain: finite and >= 0 (or > 0 when `positive`), else
+/// rill::InvalidArgument naming `what` and the value.
+void check_non_negative(double value, const char* what, const char* hint, bool positive = false) {
+  if (!std::isfinite(value) || value < 0 || (positive && value == 0)) {
+    throw InvalidArgument(fmt::format("{}: must be a finite number {} 0, got {}{}", what,
+                                      positive ? ">" : ">=", value, hint));
+  }
+}
+}  // namespace
+
+Config& Config::backpressure(bool enabled) noexcept {
+  backpressure_ = enabled;
+  return *this;
+}
+
+Config& Config::max_rate_per_source(double records_per_second) {
+  check_non_negative(records_per_second, "Config::max_rate_per_source (records/s)",
+                     " (0 means unlimited)");
+  max_rate_per_source_ = records_per_second;
+  return *this;
+}
+
+Config& Config::backpressure_initial_rate(double records_per_second) {
+  check_non_negative(records_per_second, "Config::backpressure_initial_rate (records/s)",
+                     " (0 means no limit before the first estimate)");
+  backpressure_initial_rate_ = records_per_second;
+  return *this;
+}
+
+Config& Config::backpressure_pid(PidRateOptions options) {
+  check_non_negative(options.proportional, "Config::backpressure_pid: proportional",
+                     " (Spark's default is 1.0)");
+  check_non_negative(options.integral, "Config::backpressure_pid: integral",
+                     " (Spark's default is 0.2)");
+  check_non_negative(options.derived, "Config::backpressure_pid: derived",
+                     " (Spark's default is 0.0)");
+  check_non_negative(options.min_rate, "Config::backpressure_pid: min_rate (records/s)",
+                     " (Spark's default is 100)", /*positive=*/true);
+  backpressure_pid_ = options;
   return *this;
 }
 

@@ -49,10 +49,12 @@ std::string to_json(const BatchInfo& info) {
   json::array sources;
   sources.reserve(info.sources.size());
   for (const SourceProgress& s : info.sources) {
-    sources.push_back(json::object{{"name", s.name},
-                                   {"num_records", s.num_records},
-                                   {"input_rate_per_second", rate(s.input_rate)},
-                                   {"queue", queue_json(s.queue)}});
+    sources.push_back(json::object{
+        {"name", s.name},
+        {"num_records", s.num_records},
+        {"input_rate_per_second", rate(s.input_rate)},
+        {"queue", queue_json(s.queue)},
+        {"rate_limit_per_second", s.rate_limit ? rate(*s.rate_limit) : json::value(nullptr)}});
   }
   out["sources"] = std::move(sources);
   json::array outputs;

@@ -27,6 +27,9 @@ struct PendingBatch {
   double input_rate = 0;
   std::chrono::microseconds sealing{0};
   bool back_pressure = false;
+  /// The context's clock when the batch was sealed (rate control's scheduling delay under a
+  /// manual clock).
+  Time sealed_clock;
 };
 
 /// Where the job generator hands sealed batches (the engine's pending-batch queue, which the

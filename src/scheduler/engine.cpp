@@ -101,6 +101,7 @@ void Engine::start(Plan plan) {
     bus_.start();
     work_.emplace(io_.get_executor());
     runner_ = std::make_unique<BatchRunner>(*this, *pool_, plan_, checkpoints_.get(), bus_);
+    rate_ = RateController::create(config_, *clock_, plan_.inputs);
 
     generator_->link_clock();
     for (const auto& input : plan_.inputs) {
@@ -338,9 +339,15 @@ void Engine::batch_loop() {
     }
     if (resume_tick) post([this] { generator_->resume_held(); });
     BatchInfo info;
+    const auto rate_started = rate_ ? rate_->now() : std::chrono::microseconds{0};
     const bool ok = runner_->run(batch, info);
     tables_->release(batch.context.time);
     if (ok) {
+      // Back-pressure's new rates, before anyone hears the batch completed.
+      if (rate_) {
+        rate_->batch_completed(rate_->sealed_at(batch), info.held_back, rate_started, rate_->now(),
+                               info.sources);
+      }
       history_.add(info);
       bus_.batch_completed(info, [this, t = batch.context.time] { mark_completed(t); });
     }

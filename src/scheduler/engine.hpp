@@ -29,6 +29,7 @@
 #include "scheduler/listener_bus.hpp"
 #include "scheduler/plan.hpp"
 #include "scheduler/progress_history.hpp"
+#include "scheduler/rate_controller.hpp"
 #include "scheduler/table_refresher.hpp"
 #include "scheduler/worker_pool.hpp"
 
@@ -153,6 +154,7 @@ class Engine final : public Runtime, private BatchQueue {
   std::unique_ptr<TableRefresher> tables_;              // created by start()
   std::unique_ptr<JobGenerator> generator_;             // created by start()
   std::unique_ptr<BatchRunner> runner_;                 // created by start()
+  std::unique_ptr<RateController> rate_;  // by start(), with back-pressure and a rate-limited input
   std::thread scheduler_thread_;
   std::thread batch_thread_;
   std::atomic<bool> draining_{false};  // written by the scheduler thread

@@ -167,7 +167,8 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
         }
         const std::int64_t n = input->replay_seal(t, record);
         records += n;
-        sources.push_back(SourceProgress{input->source_name(), n, 0, std::nullopt});
+        sources.push_back(
+            SourceProgress{input->source_name(), n, 0, std::nullopt, input->rate_limit()});
       }
       replay_.erase(seal);
     } else {
@@ -179,7 +180,8 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
         if (checkpoints_) sealed.inputs.emplace_back(input->source_name(), std::move(record));
         auto queue = input->queue_info();
         if (queue && queue->blocked) queue_blocked = true;
-        sources.push_back(SourceProgress{input->source_name(), n, 0, std::move(queue)});
+        sources.push_back(
+            SourceProgress{input->source_name(), n, 0, std::move(queue), input->rate_limit()});
       }
       // Written before the batch can run: a restart replays exactly this input.
       if (checkpoints_) checkpoints_->write_seal(sealed);
@@ -202,7 +204,8 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
       std::move(sources),
       static_cast<double>(records) * per_second,
       std::chrono::duration_cast<std::chrono::microseconds>(sealed_at - sealing_started),
-      held_back.count() > 0 || queue_blocked};
+      held_back.count() > 0 || queue_blocked,
+      clock_.now()};
   BatchInfo info;
   info.batch_time = t;
   info.num_records = records;

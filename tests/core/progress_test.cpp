@@ -311,9 +311,9 @@ rill::BatchInfo full_record() {
   info.processing_rate = 37500.25;
   info.sealing_duration = 120us;
   info.back_pressure = true;
-  info.sources = {rill::SourceProgress{"clicks", 1000, 1000, std::nullopt},
+  info.sources = {rill::SourceProgress{"clicks", 1000, 1000, std::nullopt, std::nullopt},
                   rill::SourceProgress{"lines \"raw\"", 500, 500,
-                                       rill::QueueInfo{500, 24000, 262144, 67108864, true}}};
+                                       rill::QueueInfo{500, 24000, 262144, 67108864, true}, 812.5}};
   info.outputs = {rill::OutputProgress{"foreach_batch#1", 35000us}};
   info.state = {rill::StateInfo{"sessions", 12, 960, 3}};
   info.checkpoint = rill::CheckpointInfo{4096, 1800us, false};
@@ -329,9 +329,11 @@ TEST(ProgressJson, WritesTheDocumentedSchemaOnOneLine) {
       R"("processing_rate_per_second":3.750025E4,"scheduling_delay_ms":2,"processing_delay_ms":40,)"
       R"("total_delay_ms":42,"sealing_us":120,"held_back_ms":0,"back_pressure":true,)"
       R"("watermark_ms":1700000000000,"sources":[{"name":"clicks","num_records":1000,)"
-      R"("input_rate_per_second":1000,"queue":null},{"name":"lines \"raw\"","num_records":500,)"
+      R"("input_rate_per_second":1000,"queue":null,"rate_limit_per_second":null},)"
+      R"({"name":"lines \"raw\"","num_records":500,)"
       R"("input_rate_per_second":500,"queue":{"records":500,"bytes":24000,)"
-      R"("capacity_records":262144,"capacity_bytes":67108864,"blocked":true}}],)"
+      R"("capacity_records":262144,"capacity_bytes":67108864,"blocked":true},)"
+      R"("rate_limit_per_second":8.125E2}],)"
       R"("outputs":[{"name":"foreach_batch#1","duration_us":35000}],)"
       R"("state":[{"name":"sessions","keys":12,"bytes":960,"late_records":3}],)"
       R"("checkpoint":{"bytes":4096,"duration_us":1800,"snapshot":false}})");

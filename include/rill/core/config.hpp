@@ -34,6 +34,26 @@ struct ProgressLogOptions {
   std::size_t max_files = 3;
 };
 
+/// Config::backpressure_pid(): the gains of the PID rate estimator that back-pressure runs per
+/// rate-limited source (Spark's `spark.streaming.backpressure.pid.*`, with Spark's defaults).
+/// After each batch it computes, from the batch's records of that source, its processing delay
+/// and its scheduling delay, a new rate `r' = r - proportional * error - integral *
+/// historical_error - derived * d_error` (records/s), never below `min_rate`: `error` is the
+/// last rate minus the measured processing rate, `historical_error` the scheduling delay times
+/// the processing rate over the batch interval. docs/operations.md, "Rate control".
+struct PidRateOptions {
+  /// Weight of the current error (`spark.streaming.backpressure.pid.proportional`); >= 0.
+  double proportional = 1.0;
+  /// Weight of the accumulated error, read from the scheduling delay
+  /// (`spark.streaming.backpressure.pid.integral`); >= 0.
+  double integral = 0.2;
+  /// Weight of the error's change per second (`spark.streaming.backpressure.pid.derived`); >= 0.
+  double derived = 0.0;
+  /// The lowest rate ever estimated, in records/s (`spark.streaming.backpressure.pid.minRate`);
+  /// > 0, so that a source is never stopped and batches keep measuring the processing rate.
+  double min_rate = 100.0;
+};
+
 /// A context's settings, written fluently: `Config{}.batch_interval(500ms).parallelism(4)`.
 /// Each setter validates its argument and throws rill::InvalidArgument naming it.
 class Config {
@@ -90,6 +110,30 @@ class Config {
                        std::uint64_t max_bytes = std::uint64_t{10} << 20,
                        std::size_t max_files = 3);
 
+  /// Rate control (Spark's `spark.streaming.backpressure.enabled`; default false). After every
+  /// batch a PID estimator per receiver stream (socket_text_stream, receiver_stream, ZeroMQ)
+  /// computes from the batch's processing and scheduling delays the rate, in records/s, at which
+  /// the stream can be processed within the batch interval, and the receiver's store() then
+  /// blocks while its records come in faster (a token bucket; Spark's RateLimiter). The limit is
+  /// min(the estimate, max_rate_per_source()), never below backpressure_pid().min_rate unless
+  /// max_rate_per_source() is lower. Off: receivers are limited only by max_rate_per_source()
+  /// and their bounded queues. docs/operations.md, "Rate control".
+  Config& backpressure(bool enabled) noexcept;
+  /// The most records per second each receiver stream takes in (Spark's
+  /// `spark.streaming.receiver.maxRate`, per receiver); store() blocks beyond it, with or
+  /// without backpressure(). 0 (the default): unlimited. Throws rill::InvalidArgument for a
+  /// negative or non-finite rate.
+  Config& max_rate_per_source(double records_per_second);
+  /// With backpressure(true): the limit each receiver stream starts with, in records/s, until
+  /// the first estimate (Spark's `spark.streaming.backpressure.initialRate`); capped by
+  /// max_rate_per_source(). 0 (the default): no limit until then. Throws rill::InvalidArgument
+  /// for a negative or non-finite rate.
+  Config& backpressure_initial_rate(double records_per_second);
+  /// The PID estimator's gains and minimum rate (Spark's defaults: 1.0, 0.2, 0.0, 100 records/s).
+  /// Throws rill::InvalidArgument, naming the value, for a negative or non-finite gain or a
+  /// min_rate that is not > 0.
+  Config& backpressure_pid(PidRateOptions options);
+
   [[nodiscard]] Duration batch_interval() const noexcept { return batch_interval_; }
   /// `Trigger::available_now()` when set so; else `Trigger::processing_time(batch_interval())`
   /// (its interval is 0 ms while no batch interval is set).
@@ -112,6 +156,16 @@ class Config {
   [[nodiscard]] std::size_t checkpoints_retained() const noexcept { return checkpoints_retained_; }
   [[nodiscard]] WatermarkPolicy watermark_policy() const noexcept { return watermark_policy_; }
   [[nodiscard]] bool has_batch_interval() const noexcept { return batch_interval_.count() > 0; }
+  [[nodiscard]] bool backpressure() const noexcept { return backpressure_; }
+  /// records/s; 0: unlimited.
+  [[nodiscard]] double max_rate_per_source() const noexcept { return max_rate_per_source_; }
+  /// records/s; 0: none.
+  [[nodiscard]] double backpressure_initial_rate() const noexcept {
+    return backpressure_initial_rate_;
+  }
+  [[nodiscard]] const PidRateOptions& backpressure_pid() const noexcept {
+    return backpressure_pid_;
+  }
   /// The progress log's settings; nullopt when no progress_log() was set.
   [[nodiscard]] const std::optional<ProgressLogOptions>& progress_log() const noexcept {
     return progress_log_;
@@ -131,6 +185,10 @@ class Config {
   std::size_t checkpoints_retained_ = 10;
   WatermarkPolicy watermark_policy_ = WatermarkPolicy::min;
   std::optional<ProgressLogOptions> progress_log_;
+  bool backpressure_ = false;
+  double max_rate_per_source_ = 0;
+  double backpressure_initial_rate_ = 0;
+  PidRateOptions backpressure_pid_;
 };
 
 /// Where a StreamingContext is in its life: built, running, or stopped for good.

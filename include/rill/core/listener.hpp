@@ -62,6 +62,10 @@ struct SourceProgress {
   /// Receiver streams (socket_text_stream, receiver_stream): their queue; nullopt for sources
   /// without one (queue, file, rate streams).
   std::optional<QueueInfo> queue;
+  /// The limit of the stream's intake when the batch was sealed, in records/s
+  /// (Config::max_rate_per_source, or back-pressure's estimate capped by it; docs/operations.md,
+  /// "Rate control"); nullopt when unlimited, and for sources that cannot be limited.
+  std::optional<double> rate_limit;
 };
 
 /// The time one output operation took in a batch (only outputs defined at the batch's time run).

@@ -15,6 +15,7 @@
 #include "rill/core/errors.hpp"
 #include "rill/core/time.hpp"
 #include "rill/sources/detail/block_queue.hpp"
+#include "rill/sources/detail/rate_limiter.hpp"
 #include "rill/sources/detail/receiver_supervisor.hpp"
 
 namespace rill {
@@ -73,36 +74,48 @@ class ReceiverBase {
 };
 
 /// A user receiver: override on_start() and on_stop(), call store() from any thread.
+///
+/// Rate control (Config::max_rate_per_source, Config::backpressure; docs/operations.md): while
+/// the stream has a rate limit, store() also blocks while records come in faster than it
+/// (Spark's receiver RateLimiter): a store of n records waits for n tokens of a bucket that
+/// fills at the limit, up to one second's worth.
 template <class T>
 class Receiver : public ReceiverBase {
  public:
-  /// Buffers one record; blocks while rill's bounded queue is full; throws rill::Stopped once
-  /// stopping has begun.
+  /// Buffers one record; blocks while the stream's rate limit is reached or rill's bounded
+  /// queue is full; throws rill::Stopped once stopping has begun (also while it waits).
   void store(T item);
-  /// Buffers one record if rill's bounded queue has room for it now, without blocking: true
-  /// when stored (`item` is moved from), false when the queue is full (`item` is left as it
-  /// was: drop and count it, count_skipped(), or keep it). Throws rill::Stopped once stopping
-  /// has begun. For sources whose protocol drops rather than pushes back when the reader is
-  /// slow (a ZeroMQ SUB socket): dropping here, counted, keeps the loss visible.
+  /// Buffers one record if the rate limit and rill's bounded queue allow it now, without
+  /// blocking: true when stored (`item` is moved from), false when over the rate or the queue is
+  /// full (`item` is left as it was: drop and count it, count_skipped(), or keep it). Throws
+  /// rill::Stopped once stopping has begun. For sources whose protocol drops rather than pushes
+  /// back when the reader is slow (a ZeroMQ SUB socket): dropping here, counted, keeps the loss
+  /// visible.
   bool try_store(T& item);
-  /// Buffers a block of records at once (cheaper); the same blocking and stopping rules.
+  /// Buffers a block of records at once (cheaper); the same blocking and stopping rules (the
+  /// block waits for as many tokens as it has records).
   void store(std::vector<T> items);
   /// Stores a block with the source position it ends at (an offset, say), logged with it: after
   /// a restart, recovered_position() returns the position of the last block that was durable,
   /// so a reliable receiver can skip what its source sends again.
   void store(std::vector<T> items, std::string position);
 
-  /// Internal: the queue store() writes to.
-  void attach_queue(detail::BlockQueue<T>* queue) noexcept { queue_ = queue; }
+  /// Internal: the queue store() writes to, and the stream's rate limit.
+  void attach_queue(detail::BlockQueue<T>* queue, detail::RateLimiter* limiter) noexcept {
+    queue_ = queue;
+    limiter_ = limiter;
+  }
 
  private:
   detail::BlockQueue<T>* queue_ = nullptr;
+  detail::RateLimiter* limiter_ = nullptr;
 };
 
 template <class T>
 void Receiver<T>::store(T item) {
   auto& sup = supervisor();
   if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
+  if (limiter_ != nullptr) limiter_->acquire(1);
   queue_->push(std::move(item));
   sup.count_stored(1);
 }
@@ -113,7 +126,11 @@ bool Receiver<T>::try_store(T& item) {
   if (queue_ == nullptr) {
     throw IllegalState("Receiver::try_store: the receiver has not been started");
   }
-  if (!queue_->try_push(item)) return false;
+  if (limiter_ != nullptr && !limiter_->try_acquire(1)) return false;
+  if (!queue_->try_push(item)) {
+    if (limiter_ != nullptr) limiter_->give_back(1);
+    return false;
+  }
   sup.count_stored(1);
   return true;
 }
@@ -123,6 +140,7 @@ void Receiver<T>::store(std::vector<T> items, std::string position) {
   auto& sup = supervisor();
   if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
   const auto n = static_cast<std::int64_t>(items.size());
+  if (limiter_ != nullptr && !items.empty()) limiter_->acquire(items.size());
   queue_->push_block(std::move(items), position);
   sup.count_stored(n);
 }
@@ -132,6 +150,7 @@ void Receiver<T>::store(std::vector<T> items) {
   auto& sup = supervisor();
   if (queue_ == nullptr) throw IllegalState("Receiver::store: the receiver has not been started");
   const auto n = static_cast<std::int64_t>(items.size());
+  if (limiter_ != nullptr && !items.empty()) limiter_->acquire(items.size());
   queue_->push_block(std::move(items));
   sup.count_stored(n);
 }

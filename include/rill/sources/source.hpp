@@ -37,6 +37,10 @@ struct SourceProperties {
   /// up (Source::has_available_input). Sources that cannot (a socket, a rate generator, a
   /// receiver) leave it false, and start() refuses them by name under that trigger.
   bool available_now = false;
+  /// The source can limit its intake to a rate in records/s (a receiver: store() waits):
+  /// Config::max_rate_per_source applies to it, and with Config::backpressure the context's
+  /// rate estimator runs for it and calls Source::update_rate() after each batch.
+  bool rate_limited = false;
 };
 
 /// What rill gives a source when the context starts. Valid until the source is stopped.
@@ -216,6 +220,17 @@ class Source {
   /// for room since the seal before (BatchInfo's SourceProgress::queue). Called on the
   /// scheduler thread right after each seal(). nullopt (the default): no such queue.
   [[nodiscard]] virtual std::optional<QueueInfo> queue_info() const { return std::nullopt; }
+
+  /// Rate control (SourceProperties::rate_limited, Config::backpressure; Spark's
+  /// RateController publishing to a receiver): the rate back-pressure estimated for this source
+  /// after a batch completed, in records/s (> 0, at least the PID's min_rate). The source limits
+  /// its intake to min(it, Config::max_rate_per_source()). Called on the batch thread, once per
+  /// completed batch that gave an estimate, possibly while a seal() runs on the scheduler thread.
+  virtual void update_rate(double /*records_per_second*/) {}
+  /// The limit of the source's intake now, in records/s; nullopt when unlimited or when the
+  /// source cannot be limited (SourceProgress::rate_limit). Called on the scheduler thread right
+  /// after each seal().
+  [[nodiscard]] virtual std::optional<double> rate_limit() const { return std::nullopt; }
 };
 
 }  // namespace rill

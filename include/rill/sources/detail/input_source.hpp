@@ -45,6 +45,12 @@ class InputSource {
   /// Right after seal(): the source's receiver queue as that seal found it
   /// (Source::queue_info); nullopt for a source without one.
   [[nodiscard]] virtual std::optional<QueueInfo> queue_info() const = 0;
+  /// Back-pressure's estimate for this input, in records/s (Source::update_rate); only for
+  /// inputs whose properties say rate_limited.
+  virtual void update_rate(double records_per_second) = 0;
+  /// Right after seal(): the limit of the input's intake, nullopt when unlimited
+  /// (Source::rate_limit).
+  [[nodiscard]] virtual std::optional<double> rate_limit() const = 0;
   /// Counters of the input (records, skipped, errors).
   [[nodiscard]] virtual SourceStats source_stats() const = 0;
 };

@@ -15,6 +15,7 @@
 #include "rill/core/errors.hpp"
 #include "rill/core/serialization.hpp"
 #include "rill/sources/detail/block_queue.hpp"
+#include "rill/sources/detail/rate_limiter.hpp"
 #include "rill/sources/detail/receiver_supervisor.hpp"
 #include "rill/sources/detail/runtime.hpp"
 #include "rill/sources/receiver.hpp"
@@ -44,7 +45,12 @@ class ReceiverSource final : public Source<T> {
   }
 
   [[nodiscard]] std::string kind() const override { return kind_; }
-  [[nodiscard]] SourceProperties properties() const override { return properties_; }
+  /// What the caller declared, and rate_limited: store() honours a rate limit.
+  [[nodiscard]] SourceProperties properties() const override {
+    SourceProperties p = properties_;
+    p.rate_limited = true;
+    return p;
+  }
 
   void start(SourceContext& ctx) override {
     name_ = ctx.name();
@@ -52,12 +58,31 @@ class ReceiverSource final : public Source<T> {
     // A damaged log throws CheckpointError here: start() fails, stopping what it started, and
     // the receiver never starts on it.
     if (checkpointing_) attach_log(ctx.runtime().open_block_log(ctx.name()));
-    receiver_->attach_queue(&queue_);
+    // The first limit: max_rate_per_source, and with back-pressure its initial rate.
+    const Config& config = ctx.config();
+    max_rate_ = config.max_rate_per_source();
+    limiter_.use_clock(config.clock());
+    limiter_.set_rate(capped(config.backpressure() ? config.backpressure_initial_rate() : 0));
+    receiver_->attach_queue(&queue_, &limiter_);
     supervisor_ = std::make_unique<ReceiverSupervisor>(
-        *receiver_, ctx.name(), [this](bool paused) { queue_.pause(paused); },
-        [this] { queue_.close(); });
+        *receiver_, ctx.name(),
+        [this](bool paused) {
+          limiter_.pause(paused);
+          queue_.pause(paused);
+        },
+        [this] {
+          limiter_.close();
+          queue_.close();
+        });
     supervisor_->start(ctx.runtime());
   }
+
+  /// Back-pressure's estimate, capped by Config::max_rate_per_source (Spark's
+  /// RateLimiter.updateRate).
+  void update_rate(double records_per_second) override {
+    if (records_per_second > 0) limiter_.set_rate(capped(records_per_second));
+  }
+  [[nodiscard]] std::optional<double> rate_limit() const override { return limiter_.rate(); }
 
   Sealed<T> seal(Time t, bool take_buffered) override {
     if (!take_buffered) {
@@ -286,9 +311,18 @@ class ReceiverSource final : public Source<T> {
                                   : fmt::format("ended at block {}", logged_before_start_ - 1));
   }
 
+  /// `rate` (records/s, 0: none) capped by max_rate_per_source (0: none); 0 when neither limits.
+  [[nodiscard]] double capped(double rate) const noexcept {
+    if (max_rate_ <= 0) return rate;
+    if (rate <= 0) return max_rate_;
+    return std::min(rate, max_rate_);
+  }
+
   std::string kind_;
   SourceProperties properties_;
   std::shared_ptr<Receiver<T>> receiver_;
+  RateLimiter limiter_;  // before the queue: store() waits on it first
+  double max_rate_ = 0;  // Config::max_rate_per_source, records/s; 0: unlimited
   BlockQueue<T> queue_;
   std::string name_;  // the stream's, once started
   bool checkpointing_ = false;

@@ -65,6 +65,8 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
   [[nodiscard]] std::optional<QueueInfo> queue_info() const override {
     return source_->queue_info();
   }
+  void update_rate(double records_per_second) override { source_->update_rate(records_per_second); }
+  [[nodiscard]] std::optional<double> rate_limit() const override { return source_->rate_limit(); }
   [[nodiscard]] SourceStats source_stats() const override {
     const SourceCounts counts = source_->counts();
     return SourceStats{this->name(), records_.load(), counts.skipped, counts.errors};
