@@ -449,7 +449,8 @@ void progress_record_w2(benchmark::State& state) {
     for (int r = 0; r < kPerIteration; ++r) {
       std::vector<rill::SourceProgress> sources;  // the tick (JobGenerator::tick)
       for (const auto& source : shape->sources) {
-        sources.push_back(rill::SourceProgress{source.name, source.num_records, 0, std::nullopt});
+        sources.push_back(rill::SourceProgress{source.name, source.num_records, 0, std::nullopt,
+                                               source.rate_limit});
         sources.back().input_rate = static_cast<double>(source.num_records) * 1000.0 / 1000.0;
       }
       rill::BatchInfo info;  // the batch runner (BatchRunner::run)
