@@ -382,10 +382,8 @@ void w2_baseline(benchmark::State& state) {
   if (!(d == w2_expected())) fail(state, "the baseline summed differently");
 }
 
-void w2_rill(benchmark::State& state, std::size_t k) {
-  rill::testing::Harness h{config(k)};
-  auto in = h.input(std::vector<std::vector<KV>>(timed(state) + 1, w2_batch()));
-  Digest digest;
+/// W2's pipeline on `in`: sums per key, each batch's digest into `digest`.
+void w2_pipeline(const rill::DStream<KV>& in, Digest& digest) {
   in.reduce_by_key(std::plus<std::int64_t>{})
       .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
         Digest d;
@@ -393,6 +391,13 @@ void w2_rill(benchmark::State& state, std::size_t k) {
           d.add(key, sum);
         digest = d;
       });
+}
+
+void w2_rill(benchmark::State& state, std::size_t k) {
+  rill::testing::Harness h{config(k)};
+  auto in = h.input(std::vector<std::vector<KV>>(timed(state) + 1, w2_batch()));
+  Digest digest;
+  w2_pipeline(in, digest);
   h.run_batches(1);
   if (!(digest == w2_expected())) return fail(state, "rill summed differently (warm-up)");
   rill_loop(state, h, static_cast<std::int64_t>(batch_size()), [&] {
@@ -419,13 +424,7 @@ void progress_record_w2(benchmark::State& state) {
   auto in =
       h.input(std::vector<std::vector<KV>>(static_cast<std::size_t>(batches) + 1, w2_batch()));
   Digest digest;
-  in.reduce_by_key(std::plus<std::int64_t>{})
-      .foreach_batch([&digest](const rill::Batch<KV>& batch, rill::Time) {
-        Digest d;
-        for (const auto& [key, sum] : batch)
-          d.add(key, sum);
-        digest = d;
-      });
+  w2_pipeline(in, digest);
   h.run_batches(1);  // warm-up
   std::vector<double> batch_ns;
   for (int i = 0; i < batches; ++i) {
