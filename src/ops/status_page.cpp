@@ -16,7 +16,7 @@ body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;backgr
 header{background:#1d2330;color:#fff;padding:10px 20px;display:flex;gap:24px;align-items:baseline}
 header h1{font-size:18px;margin:0}
 header span{opacity:.85}
-main{padding:12px 20px;display:grid;grid-template-columns:repeat(auto-fill,minmax(590px,1fr));gap:12px}
+main{padding:12px 20px;display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}
 section{background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:10px 14px}
 section.wide{grid-column:1/-1}
 h2{font-size:14px;margin:0 0 6px;color:#3a4252}
@@ -25,6 +25,8 @@ h2{font-size:14px;margin:0 0 6px;color:#3a4252}
 .numbers b{font-size:20px;font-weight:600}
 .numbers small{color:#6b7385}
 svg text{font-size:11px;fill:#6b7385}
+.chart{width:100%;height:auto;display:block}
+.chart text{font-size:17px}
 .axis{stroke:#b8bfcc;stroke-width:1}
 .series{fill:none;stroke-width:2}
 .s0{stroke:#2f6fde}.s1{stroke:#e0652b}.s2{stroke:#1f9d6a}.s3{stroke:#9b4fd1}.s4{stroke:#c23a5a}.s5{stroke:#8a7a18}
@@ -57,11 +59,11 @@ th{color:#6b7385;font-weight:500}
 <div><small>back-pressure</small><b id="last-back-pressure">–</b></div>
 <div><small>watermark</small><b id="watermark">–</b></div>
 </div></section>
-<section><h2>Input rate (records/s)</h2><svg id="chart-input-rate" width="560" height="160"></svg></section>
-<section><h2>Processing time against the batch interval (ms)</h2><svg id="chart-processing" width="560" height="160"></svg></section>
-<section><h2>Scheduling delay (ms)</h2><svg id="chart-scheduling" width="560" height="160"></svg></section>
-<section><h2>State size per operator (bytes)</h2><svg id="chart-state" width="560" height="160"></svg></section>
-<section><h2>Watermark (event time)</h2><svg id="chart-watermark" width="560" height="160"></svg></section>
+<section><h2>Input rate (records/s)</h2><svg id="chart-input-rate" class="chart" viewBox="0 0 560 160"></svg></section>
+<section><h2>Processing time against the batch interval (ms)</h2><svg id="chart-processing" class="chart" viewBox="0 0 560 160"></svg></section>
+<section><h2>Scheduling delay (ms)</h2><svg id="chart-scheduling" class="chart" viewBox="0 0 560 160"></svg></section>
+<section><h2>State size per operator (bytes)</h2><svg id="chart-state" class="chart" viewBox="0 0 560 160"></svg></section>
+<section><h2>Watermark (event time)</h2><svg id="chart-watermark" class="chart" viewBox="0 0 560 160"></svg></section>
 <section><h2>Checkpoint</h2><div class="numbers">
 <div><small>last checkpoint (bytes)</small><b id="checkpoint-bytes">–</b></div>
 <div><small>written in (µs)</small><b id="checkpoint-duration-us">–</b></div>
@@ -99,7 +101,7 @@ function short(v) {
 function chart(id, times, series, limit, yFormat) {
   const svg = $(id);
   while (svg.firstChild) svg.removeChild(svg.firstChild);
-  const W = 560, H = 160, L = 58, R = 10, T = 10, B = 24;
+  const W = 560, H = 160, L = 82, R = 10, T = 14, B = 28;
   let max = limit !== undefined ? limit : 0, min = Infinity;
   for (const s of series) for (const v of s.values) { if (v > max) max = v; if (v < min) min = v; }
   if (!isFinite(min) || yFormat === undefined) min = 0;
@@ -118,7 +120,8 @@ function chart(id, times, series, limit, yFormat) {
   }
   if (limit !== undefined) {
     el("line", {class: "limit", x1: L, y1: y(limit), x2: W - R, y2: y(limit)}, svg);
-    el("text", {x: W - R, y: y(limit) - 4, "text-anchor": "end"}, svg, "interval " + limit + " ms");
+    const ly = y(limit) < T + 14 ? y(limit) + 13 : y(limit) - 4;
+    el("text", {x: W - R, y: ly, "text-anchor": "end"}, svg, "interval " + limit + " ms");
   }
   series.forEach((s, k) => {
     if (s.values.length === 0) return;

@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include <rill/ops.hpp>
 #include <rill/testing.hpp>
 
@@ -136,7 +138,7 @@ int main(int argc, char** argv) {
   // A pipeline with a bit of everything the page draws: two sources, a stateful operator, an
   // event-time window (the watermark), input that varies from batch to batch, and an output whose
   // processing time varies too.
-  rill::testing::Harness h{rill::Config{}.batch_interval(1s).parallelism(2).worker_threads(2)};
+  rill::testing::Harness h{rill::Config{}.batch_interval(100ms).parallelism(2).worker_threads(2)};
   constexpr int kBatches = 40;
   std::vector<std::vector<std::string>> words;
   std::vector<std::vector<Reading>> readings;
@@ -168,8 +170,8 @@ int main(int argc, char** argv) {
   int batch_number = 0;
   counts.foreach_batch(
       [&batch_number](const rill::Batch<std::pair<std::string, std::int64_t>>&, rill::Time) {
-        // Processing time that varies, so the graph has a shape (a few ms each).
-        std::this_thread::sleep_for(std::chrono::milliseconds(2 + (batch_number++ * 5) % 12));
+        // Processing time that varies, so the graph has a shape (5 to 44 ms of the 100 ms).
+        std::this_thread::sleep_for(std::chrono::milliseconds(5 + (batch_number++ * 7) % 40));
       });
   h.input<Reading>(readings)
       .name("readings")
@@ -177,6 +179,11 @@ int main(int argc, char** argv) {
       .aggregate_by_window(rill::tumbling(5s), &Reading::sensor, rill::agg::mean(&Reading::celsius))
       .name("sensor_means")
       .foreach_batch([](const auto&, rill::Time) {});
+  // Checkpointed, so that the page has a checkpoint to show.
+  const fs::path checkpoints =
+      fs::temp_directory_path() / fmt::format("rill-status-page-{}", ::getpid());
+  fs::remove_all(checkpoints);
+  h.context().checkpoint(checkpoints);
   h.run_batches(kBatches);
 
   auto server = rill::ops::serve(h.context());
@@ -204,7 +211,7 @@ int main(int argc, char** argv) {
                                          shown.value_or("(no such element)"), expected));
   };
   expect_text("context-state", "active");
-  expect_text("batch-interval-ms", "1000");
+  expect_text("batch-interval-ms", "100");
   expect_text("last-batch-time", std::to_string(last->batch_time.milliseconds()));
   expect_text("last-records", std::to_string(last->num_records));
   expect_text("last-processing-ms", std::to_string(last->processing_delay.count()));
@@ -213,7 +220,14 @@ int main(int argc, char** argv) {
   expect_text("last-back-pressure", last->back_pressure ? "yes" : "no");
   expect_text("batches-total", std::to_string(h.context().progress_totals().batches));
   expect_text("records-total", std::to_string(h.context().progress_totals().records));
-  expect_text("checkpoint-kind", "no checkpoint directory");
+  if (last->checkpoint) {
+    expect_text("checkpoint-bytes", std::to_string(last->checkpoint->bytes));
+    expect_text("checkpoint-duration-us", std::to_string(last->checkpoint->duration.count()));
+    expect_text("checkpoint-kind", last->checkpoint->snapshot ? "snapshot" : "delta");
+  } else {
+    check(false, "the last batch wrote no checkpoint");
+  }
+  expect_text("checkpoints-total", std::to_string(h.context().progress_totals().checkpoints));
   check(last->watermark.has_value(), "the pipeline has a watermark");
   if (last->watermark) {
     const auto shown = text_of(dom, "watermark").value_or("");
@@ -262,6 +276,10 @@ int main(int argc, char** argv) {
   std::string magic(8, '\0');
   png.read(magic.data(), 8);
   check(png && magic == "\x89PNG\r\n\x1a\n", "no PNG screenshot at " + screenshot.string());
+
+  server.stop();
+  h.context().stop();
+  fs::remove_all(checkpoints, ec);
 
   const auto seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
