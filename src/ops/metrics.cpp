@@ -125,7 +125,10 @@ std::string prometheus_text(const StreamingContext& ctx) {
   // totals read before it, never older (both are updated together, the totals read first).
   const ContextState state = ctx.state();
   const ProgressTotals totals = ctx.progress_totals();
-  const std::vector<SourceStats> sources = ctx.source_stats();
+  // source_stats() reads what start() sets up: only once state() (under the engine's mutex) says
+  // start() got that far. Before, there is nothing to count.
+  const std::vector<SourceStats> sources =
+      state == ContextState::initialized ? std::vector<SourceStats>{} : ctx.source_stats();
   const std::optional<BatchInfo> last = ctx.last_progress();
   const double interval_s = MetricWriter::seconds(ctx.config().batch_interval().count());
 

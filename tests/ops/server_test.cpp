@@ -2,10 +2,12 @@
 // requests it refuses, its limits (connections, header bytes, idle time), and that a client that
 // stalls never holds up other requests or the batches.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -201,6 +203,28 @@ TEST(OpsServer, RefusesBadOptionsAndABusyPort) {
     EXPECT_NE(std::string(e.what()).find(std::to_string(first.port())), std::string::npos)
         << e.what();
   }
+}
+
+TEST(OpsServer, ScrapingWhileTheContextStartsAndRunsIsSafe) {
+  // The endpoints read the context while start() sets it up and batches complete: under
+  // ThreadSanitizer (label context) this catches an accessor read without its lock.
+  Pipeline p;
+  auto server = rill::ops::serve(p.h.context());
+  std::atomic<bool> done{false};
+  std::atomic<int> answered{0};
+  std::thread scraper([&] {
+    while (!done.load()) {
+      for (const char* target : {"/metrics", "/progress", "/context"}) {
+        if (rill_test::http_get(server.port(), target).status() == 200) ++answered;
+      }
+    }
+  });
+  p.h.run_batches(5);
+  // At least one round after the batches, so that reads of a running context happened too.
+  const int before = answered.load();
+  EXPECT_TRUE(rill_test::eventually([&] { return answered.load() >= before + 3; }, 5s));
+  done = true;
+  scraper.join();
 }
 
 TEST(OpsServer, OutlivesAStoppedContext) {

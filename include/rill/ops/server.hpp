@@ -25,7 +25,7 @@ struct ServeOptions {
   /// closed. At least 1.
   std::size_t max_connections = 16;
   /// Bytes of a request's start line and headers; a larger request gets `431` and is closed.
-  /// At least 1024. Requests with a body are refused (`413`): every endpoint is read-only.
+  /// From 1024 to 1 MiB. Requests with a body are refused (`413`): every endpoint is read-only.
   std::size_t max_header_bytes = 8192;
   /// A connection that sends no complete request, or does not read its response, for this long
   /// is closed (ms; at least 1 ms).
