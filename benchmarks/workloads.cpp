@@ -49,6 +49,10 @@
 // The progress record's history, private to the library (ProgressRecord/W2_keyed_sum).
 #include "scheduler/progress_history.hpp"
 
+#if RILL_BENCH_WITH_OPS
+#include <rill/ops.hpp>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -1358,6 +1362,25 @@ void empty_batch_system_clock(benchmark::State& state) {
   steady.report(state);
 }
 
+#if RILL_BENCH_WITH_OPS
+/// EmptyBatch/system_clock_10ms with rill::ops serving the context, idle (no client): what the
+/// server costs the batches while no one reads it (its thread sleeps in epoll).
+void empty_batch_system_clock_ops_idle(benchmark::State& state) {
+  std::atomic<std::int64_t> batches{0};
+  SteadyCpu steady;
+  for (auto _ : state) {
+    rill::StreamingContext ctx{rill::Config{}.batch_interval(10ms)};
+    ctx.queue_stream<std::int64_t>({}).foreach_batch(
+        [&batches](const rill::Batch<std::int64_t>&, rill::Time) { ++batches; });
+    auto server = rill::ops::serve(ctx);
+    ctx.start();
+    steady.measure(batches);
+    ctx.stop();
+  }
+  steady.report(state);
+}
+#endif
+
 /// The platform's floor under EmptyBatch/system_clock_10ms, without rill: one thread that waits
 /// on a condition variable until each 10 ms grid time (a timed futex wait, as rill's idle batch
 /// thread makes). Its CPU per wake-up is what any timer-driven batch costs on this machine.
@@ -1637,6 +1660,11 @@ int main(int argc, char** argv) {
             1, benchmark::kMicrosecond);
   configure(benchmark::RegisterBenchmark("EmptyBatch/bare_wakeup_10ms", empty_batch_bare_wakeup), 1,
             benchmark::kMicrosecond);
+#if RILL_BENCH_WITH_OPS
+  configure(benchmark::RegisterBenchmark("EmptyBatch/system_clock_10ms_ops_idle",
+                                         empty_batch_system_clock_ops_idle),
+            1, benchmark::kMicrosecond);
+#endif
 
 #ifdef RILL_BENCH_KAFKA
   // Few iterations: one reads the whole topic (10 million records, a few seconds).

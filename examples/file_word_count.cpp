@@ -6,7 +6,11 @@
 #include <string>
 #include <utility>
 
+#include <cstdint>
+#include <optional>
+
 #include "command_line.hpp"
+#include "status_page.hpp"
 
 using namespace std::chrono_literals;
 
@@ -22,6 +26,8 @@ int main(int argc, char** argv) {
   app.add_option("DIR", dir, "Existing directory to watch")
       ->required()
       ->check(rill_examples::existing_directory());
+  std::optional<std::uint16_t> status_port;
+  rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
 
   try {
@@ -35,6 +41,7 @@ int main(int argc, char** argv) {
         .print();
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
     // print. A second Ctrl-C stops at once.
+    [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
     const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
     ctx.await_termination();

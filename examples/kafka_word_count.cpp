@@ -5,6 +5,7 @@
 #include <rill/kafka.hpp>
 #include <rill/rill.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "status_page.hpp"
 
 using namespace std::chrono_literals;
 
@@ -54,6 +56,8 @@ int main(int argc, char** argv) {
   app.add_option("TOPIC", topic, "the topic to read");
   app.add_flag("--mock", mock, "use an in-process mock cluster fed with a bundled text");
   app.add_flag("--from-beginning", from_beginning, "read the topic from its earliest offsets");
+  std::optional<std::uint16_t> status_port;
+  rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
   if (!mock && (brokers.empty() || topic.empty())) {
     std::fprintf(stderr, "kafka_word_count: BROKERS and TOPIC are required (or --mock)\n");
@@ -93,6 +97,7 @@ int main(int argc, char** argv) {
             })
             .reduce_by_key([](long a, long b) { return a + b; });
     counts.print(100);  // flushed after every batch
+    [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
     ctx.start();
     ctx.await_termination();
   } catch (const std::exception& e) {

@@ -8,7 +8,10 @@
 #include <string>
 #include <utility>
 
+#include <optional>
+
 #include "command_line.hpp"
+#include "status_page.hpp"
 
 using namespace std::chrono_literals;
 
@@ -20,6 +23,8 @@ int main(int argc, char** argv) {
   std::string host;
   std::uint16_t port = 0;
   rill_examples::add_server(app, host, port);
+  std::optional<std::uint16_t> status_port;
+  rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
 
   try {
@@ -33,6 +38,7 @@ int main(int argc, char** argv) {
     counts.print();
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
     // print. A second Ctrl-C stops at once.
+    [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
     const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
     ctx.await_termination();

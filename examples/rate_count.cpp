@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "command_line.hpp"
+#include "status_page.hpp"
 
 using namespace std::chrono_literals;
 
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
       ->transform(rill_examples::whole_number(1, 10'000'000));
   std::optional<int> seconds;
   rill_examples::add_seconds(app, seconds);
+  std::optional<std::uint16_t> status_port;
+  rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
 
   try {
@@ -44,6 +47,7 @@ int main(int argc, char** argv) {
         .print();
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
     // print. A second Ctrl-C stops at once.
+    [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
     const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
     if (seconds && !ctx.await_termination_for(std::chrono::seconds(*seconds))) ctx.stop();

@@ -43,7 +43,10 @@
 #include <variant>
 #include <vector>
 
+#include <optional>
+
 #include "command_line.hpp"
+#include "status_page.hpp"
 
 using namespace std::chrono_literals;
 
@@ -135,6 +138,8 @@ int main(int argc, char** argv) {
       "-1 to 3) are printed too, marked '(partial)': a complete window holds one reading for each "
       "of its 5 seconds. Ends by itself after the last window (about 3 s). Takes no arguments.",
       "sensor_windows"};
+  std::optional<std::uint16_t> status_port;
+  rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
 
   try {
@@ -167,6 +172,7 @@ int main(int argc, char** argv) {
     ctx.add_listener(listener);
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
     // print. A second Ctrl-C stops at once.
+    [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
     const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
     // About 13 batches of 200 ms; the margin is for a loaded machine. A signal ends the wait.

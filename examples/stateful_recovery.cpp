@@ -5,6 +5,7 @@
 #include <rill/rill.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <limits>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "status_page.hpp"
 
 using namespace std::chrono_literals;
 
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
       ->check(rill_examples::non_empty());
   std::optional<int> seconds;
   rill_examples::add_seconds(app, seconds);
+  std::optional<std::uint16_t> status_port;
+  rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
 
   try {
@@ -51,6 +55,7 @@ int main(int argc, char** argv) {
     });
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and
     // print and are checkpointed. A second Ctrl-C stops at once.
+    [[maybe_unused]] const auto status = rill_examples::serve_status(*ctx, status_port);
     const auto on_signals = rill::stop_on_signals(*ctx);
     ctx->start();
     if (seconds && !ctx->await_termination_for(std::chrono::seconds(*seconds))) ctx->stop();

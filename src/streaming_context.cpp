@@ -224,4 +224,26 @@ std::vector<BatchInfo> StreamingContext::recent_progress() const {
   return engine_->recent_progress();
 }
 
+ProgressTotals StreamingContext::progress_totals() const {
+  return engine_->progress_totals();
+}
+
+OperatorGraph StreamingContext::operator_graph() const {
+  // frozen() is read under the graph's mutex, which freeze() held while it built the live list:
+  // once true, the list and the names are fixed and safe to read from any thread.
+  if (!graph_->frozen()) {
+    throw IllegalState("StreamingContext::operator_graph: the graph is only fixed by start()");
+  }
+  OperatorGraph out;
+  for (const detail::OperatorNode* node : graph_->live_nodes()) {
+    OperatorGraphNode entry{.name = node->name(), .kind = node->kind(), .parents = {}};
+    for (const auto& parent : node->parents())
+      entry.parents.push_back(parent->name());
+    out.operators.push_back(std::move(entry));
+  }
+  for (const auto& op : graph_->outputs())
+    out.outputs.push_back(OperatorGraphOutput{.name = op->name(), .parent = op->parent().name()});
+  return out;
+}
+
 }  // namespace rill

@@ -14,6 +14,8 @@
 
 #include "rill/core/config.hpp"
 #include "rill/core/listener.hpp"
+#include "rill/core/operator_graph.hpp"
+#include "rill/core/progress_totals.hpp"
 #include "rill/detail/graph.hpp"
 #include "rill/dstream.hpp"
 #include "rill/sources/detail/queue_source.hpp"
@@ -195,6 +197,16 @@ class StreamingContext {
   /// StreamingQuery.recentProgress, spark.sql.streaming.numRecentProgressUpdates = 100). Kept
   /// after the context stopped. Thread-safe; copies.
   [[nodiscard]] std::vector<BatchInfo> recent_progress() const;
+  /// Totals over every batch completed since start(): batches, records, back-pressured batches,
+  /// checkpoints, the scheduling, processing and total delays as histograms over fixed buckets
+  /// (DelayHistogram), late rows per event-time operator. Counters for monitoring (Prometheus,
+  /// rill::ops), which never go back, where recent_progress() keeps only 100 batches. Updated
+  /// with last_progress(); kept after the context stopped. Thread-safe; a copy.
+  [[nodiscard]] ProgressTotals progress_totals() const;
+  /// The operators that run and the outputs, with their names and edges (a value, for status
+  /// pages: rill::ops draws it). Only after start() (the graph is fixed then); throws
+  /// rill::IllegalState before. Thread-safe.
+  [[nodiscard]] OperatorGraph operator_graph() const;
 
  private:
   // The harness waits on the engine for batches and stored records.

@@ -92,6 +92,8 @@ class Engine final : public Runtime, private BatchQueue {
   [[nodiscard]] std::optional<BatchInfo> last_progress() const { return history_.last(); }
   /// The last ProgressHistory::kCapacity records, oldest first (any thread).
   [[nodiscard]] std::vector<BatchInfo> recent_progress() const { return history_.recent(); }
+  /// The totals over every completed batch (any thread).
+  [[nodiscard]] ProgressTotals progress_totals() const { return history_.totals(); }
 
   // Runtime
   Clock& clock() override { return *clock_; }

@@ -1,5 +1,7 @@
 #include "scheduler/progress_history.hpp"
 
+#include <algorithm>
+
 namespace rill::detail {
 
 void ProgressHistory::add(const BatchInfo& info) {
@@ -7,6 +9,35 @@ void ProgressHistory::add(const BatchInfo& info) {
   std::lock_guard lock(mutex_);
   if (records_.size() == kCapacity) records_.pop_front();
   records_.push_back(std::move(copy));
+  ++totals_.batches;
+  totals_.records += info.num_records;
+  if (info.back_pressure) ++totals_.back_pressured_batches;
+  if (info.checkpoint) {
+    ++totals_.checkpoints;
+    totals_.checkpoint_bytes += info.checkpoint->bytes;
+  }
+  totals_.scheduling_delay.observe(info.scheduling_delay);
+  totals_.processing_delay.observe(info.processing_delay);
+  totals_.total_delay.observe(info.total_delay);
+  // The stateful operators are fixed at start(), in the same order every batch: matched by
+  // position, by name when the list differs (it allocates only then, and for a new name).
+  for (std::size_t i = 0; i < info.state.size(); ++i) {
+    const StateInfo& s = info.state[i];
+    auto& late = totals_.late_records;
+    if (i >= late.size() || late[i].name != s.name) {
+      auto it = std::find_if(late.begin(), late.end(),
+                             [&](const OperatorLateTotal& o) { return o.name == s.name; });
+      if (it == late.end()) it = late.insert(late.end(), OperatorLateTotal{s.name, 0});
+      it->late_records += s.late_records;
+    } else {
+      late[i].late_records += s.late_records;
+    }
+  }
+}
+
+ProgressTotals ProgressHistory::totals() const {
+  std::lock_guard lock(mutex_);
+  return totals_;
 }
 
 std::optional<BatchInfo> ProgressHistory::last() const {

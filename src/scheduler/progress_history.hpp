@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "rill/core/listener.hpp"
+#include "rill/core/progress_totals.hpp"
 
 namespace rill::detail {
 
 /// The progress records of the last kCapacity completed batches (Spark's
-/// StreamingQuery.recentProgress): StreamingContext::last_progress() and recent_progress().
+/// StreamingQuery.recentProgress): StreamingContext::last_progress() and recent_progress(); and
+/// the totals over every completed batch (StreamingContext::progress_totals()).
 ///
 /// Thread-safety: every member on any thread (one mutex, taken once per batch by add()).
 class ProgressHistory {
@@ -19,16 +21,20 @@ class ProgressHistory {
   /// Records kept, as Spark keeps spark.sql.streaming.numRecentProgressUpdates (100).
   static constexpr std::size_t kCapacity = 100;
 
-  /// Keeps `info` as the newest record, dropping the oldest beyond kCapacity.
+  /// Keeps `info` as the newest record, dropping the oldest beyond kCapacity, and adds it to the
+  /// totals.
   void add(const BatchInfo& info);
   /// The newest record; nullopt before the first batch completed.
   [[nodiscard]] std::optional<BatchInfo> last() const;
   /// The kept records, oldest first.
   [[nodiscard]] std::vector<BatchInfo> recent() const;
+  /// The totals over every record added.
+  [[nodiscard]] ProgressTotals totals() const;
 
  private:
   mutable std::mutex mutex_;
   std::deque<BatchInfo> records_;
+  ProgressTotals totals_;
 };
 
 }  // namespace rill::detail

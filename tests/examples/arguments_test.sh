@@ -86,6 +86,23 @@ if ! grep -qx 10 "$work/out"; then
   failures=$((failures + 1))
 fi
 
+# --status-port (every example): a port from 0 to 65535; with rill::ops built, the example
+# serves its status page there (0: any free port) and says where on stderr.
+expect 2 "--status-port: expected a whole number from 0 to 65535, got '70000'" \
+  rate_count --status-port 70000
+expect 2 "--status-port: expected a whole number from 0" stateful_recovery --status-port abc
+rc=0
+timeout 10 "$dir/rate_count" --seconds 2 --status-port 0 >"$work/out" 2>"$work/err" </dev/null || rc=$?
+if grep -q "no ops component" "$work/err"; then
+  echo "ok: rate_count --status-port 0 refused: this build has no rill::ops"
+elif [ "$rc" -eq 0 ] && grep -q "status page: http://127.0.0.1:[0-9]*/" "$work/err"; then
+  echo "ok: rate_count --status-port 0 served its status page and exited 0"
+else
+  echo "FAIL: rate_count --status-port 0 exited $rc"
+  sed 's/^/  stderr: /' "$work/err" | head -20
+  failures=$((failures + 1))
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"
   exit 1
