@@ -167,10 +167,15 @@ std::vector<std::string> generate(std::uint32_t seed, int files) {
 /// The pipeline's process, started as `self --child MODE --dir BASE`.
 class Child {
  public:
-  Child(const std::string& self, rill::Delivery delivery, const fs::path& base) {
+  Child(const std::string& self, rill::Delivery delivery, const fs::path& base,
+        std::optional<std::uint16_t> status_port) {
     std::error_code ec;
     fs::remove(base / "ready", ec);
     std::vector<std::string> args{self, "--child", name_of(delivery), "--dir", base.string()};
+    if (status_port) {  // each incarnation of the pipeline serves the status page
+      args.emplace_back("--status-port");
+      args.push_back(std::to_string(*status_port));
+    }
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
@@ -247,22 +252,24 @@ struct Result {
 };
 
 /// One run: feeds `files` into `base`/in while killing and restarting the child at `kill_at`
-/// (file indices; true: right after the output grew), then stops it and counts.
+/// (file indices; true: right after the output grew), then stops it and counts. The children
+/// get `--status-port` when it is given: each of them serves the status page in turn.
 Result run(const std::string& self, rill::Delivery delivery, const fs::path& base,
            const std::vector<std::string>& files, const std::map<int, bool>& kill_at,
-           std::mt19937& random) {
+           std::mt19937& random, std::optional<std::uint16_t> status_port) {
   fs::remove_all(base);
   fs::create_directories(base / "in");
   fs::create_directories(base / "out");
   Result result;
-  auto child = std::make_unique<Child>(self, delivery, base);
+  auto child = std::make_unique<Child>(self, delivery, base, status_port);
   for (int i = 0; i < static_cast<int>(files.size()); ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "payments-%03d.csv", i);
     const fs::path tmp = base / "in" / (std::string(".") + name);
     std::ofstream{tmp, std::ios::binary} << files[static_cast<std::size_t>(i)];
     fs::rename(tmp, base / "in" / name);
-    if (!child) child = std::make_unique<Child>(self, delivery, base);  // down while it arrived
+    if (!child)
+      child = std::make_unique<Child>(self, delivery, base, status_port);  // down while it arrived
     const auto kill = kill_at.find(i);
     if (kill == kill_at.end()) {
       std::this_thread::sleep_for(60ms);
@@ -281,7 +288,7 @@ Result run(const std::string& self, rill::Delivery delivery, const fs::path& bas
     if (!killed) throw rill::IllegalState("the pipeline exited " + std::to_string(code));
     ++result.kills;
   }
-  if (!child) child = std::make_unique<Child>(self, delivery, base);
+  if (!child) child = std::make_unique<Child>(self, delivery, base, status_port);
   std::this_thread::sleep_for(300ms);  // let it list the last file
   const auto [killed, code] = child->end(SIGTERM);
   if (killed || code != 0) throw rill::IllegalState("the pipeline did not stop cleanly on SIGTERM");
@@ -368,7 +375,8 @@ int main(int argc, char** argv) {
         if (!kill_at.contains(at) && !kill_at.contains(at - 1) && !kill_at.contains(at + 1))
           kill_at.emplace(at, kill_at.size() % 2 == 0);
       }
-      const Result r = run(self, d, fs::path{dir} / name_of(d), input, kill_at, random);
+      const Result r =
+          run(self, d, fs::path{dir} / name_of(d), input, kill_at, random, status_port);
       std::printf(
           "%-13s %lld payments in, %d kills (%d right after an output write): %lld lines "
           "written, %lld lost, %lld repeated\n",
