@@ -14,7 +14,8 @@
 // second 5 to 8, s5 every 3.5 s. A share of s2's and s4's readings arrive one batch late (out
 // of order, within the watermark's delay), two of them arrive seven batches late (after their
 // windows closed: late, dropped and printed), and a few lines are malformed (printed, skipped).
-// Every line is `sensor,time_ms,celsius` (CSV, parsed with parse_csv).
+// Every line is `sensor,time_ms,celsius` (CSV, parsed with parse_csv). With --port the lines come
+// from a TCP server instead (socket_text_stream), and the program runs until Ctrl-C.
 //
 // What it prints, each window once, when final (append mode):
 // - the seed's tables, for s1: tumbling 5 s windows from second 1, [1000,6000) [6000,11000) ...,
@@ -213,17 +214,32 @@ int main(int argc, char** argv) {
       "28.6 for seconds 1-5, 3-7, 5-9, 7-11), windows that only partly overlap the readings "
       "marked '(partial)'; then every sensor's tumbling averages ('average'), the quiet alerts "
       "('quiet'), the late readings ('late') and the malformed lines. Ends by itself after the "
-      "last window (about 3 s).",
+      "last window (about 3 s). With --port it reads the same lines from a TCP server instead, "
+      "until Ctrl-C.",
       "sensor_windows"};
   std::uint32_t seed = 16;
   app.add_option("--seed", seed, "Seed of the generated sensors' readings")
       ->capture_default_str()
       ->transform(rill_examples::whole_number(0, 4294967295));
   std::string dump;
-  app.add_option("--dump-input", dump,
-                 "Also write the input to FILE, one line per reading: the batch index (from 0), "
-                 "a tab, the line (for checking the output independently)")
-      ->type_name("FILE");
+  auto* dump_option =
+      app.add_option(
+             "--dump-input", dump,
+             "Also write the input to FILE, one line per reading: the batch index (from 0), "
+             "a tab, the line (for checking the output independently)")
+          ->type_name("FILE");
+  std::optional<std::uint16_t> port;
+  auto* port_option =
+      app.add_option("--port", port,
+                     "Read the lines 'sensor,time_ms,celsius' from the TCP server at HOST:PORT "
+                     "(a client, reconnecting) instead of the bundled input; runs until Ctrl-C")
+          ->transform(rill_examples::tcp_port());
+  std::string host = "127.0.0.1";
+  app.add_option("--host", host, "Host of --port's server")
+      ->capture_default_str()
+      ->check(rill_examples::non_empty())
+      ->needs(port_option);
+  dump_option->excludes(port_option);
   std::optional<std::uint16_t> status_port;
   rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
@@ -254,8 +270,9 @@ int main(int argc, char** argv) {
     const rill::Time final_watermark = rill::Time{latest} - kDelay;
 
     rill::StreamingContext ctx{rill::Config{}.batch_interval(kInterval)};
-    auto parsed =
-        ctx.queue_stream<std::string>(std::move(batches)).name("lines").parse_csv<Reading>();
+    auto lines = port ? ctx.socket_text_stream(host, *port)
+                      : ctx.queue_stream<std::string>(std::move(batches));
+    auto parsed = lines.name("lines").parse_csv<Reading>();
     parsed.malformed().foreach_batch([](const rill::Batch<std::string>& lines, rill::Time) {
       for (const std::string& line : lines)
         std::printf("malformed line: %s\n", line.c_str());
@@ -325,6 +342,10 @@ int main(int argc, char** argv) {
     [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
     const auto on_signals = rill::stop_on_signals(ctx);
     ctx.start();
+    if (port) {  // a server's lines: until a signal stops the context
+      ctx.await_termination();
+      return 0;
+    }
     // About 14 batches of 200 ms; the margin is for a loaded machine. A signal ends the wait.
     bool done = false;
     for (int i = 0; i < 300 && !done && ctx.state() != rill::ContextState::stopped; ++i)

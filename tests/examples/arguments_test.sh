@@ -70,6 +70,8 @@ expect 0 "Usage: file_word_count [OPTIONS] DIR" file_word_count --help
 # sensor_windows takes no positional arguments.
 expect 2 "not expected: 5" sensor_windows 5
 expect 2 "--seed: expected a whole number from 0" sensor_windows --seed -1
+expect 2 "--port: expected a whole number from 1 to 65535" sensor_windows --port 0
+expect 2 "--host requires --port" sensor_windows --host localhost
 expect 0 "Usage: sensor_windows" sensor_windows --help
 # The applications of issue 16 (docs/applications.md).
 expect 2 "--seed: expected a whole number from 0" replay --seed x

@@ -9,12 +9,18 @@
 # alerts, the late readings, the malformed lines) are checked against a model of the watermark
 # and of append mode written below in Python, run over the input the program dumps
 # (--dump-input: batch index and line), with the generator's default seed and with another one.
+# Last, --port: the seed sensor's lines from a TCP server give the seed's tables too.
 set -euo pipefail
 example=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: the check runs elsewhere
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+client= server=
+trap 'kill -9 $client $server 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
 
+# The run with another seed goes side by side with the default one (each takes about 3 s).
+(rc7=0; timeout 60 "$example" --seed 7 --dump-input input7.txt >out7.txt 2>err7.txt </dev/null \
+  || rc7=$?; echo $rc7 >rc7) &
+seven=$!
 rc=0
 timeout 60 "$example" --dump-input input.txt >out.txt 2>err.txt </dev/null || rc=$?
 if [ "$rc" -ne 0 ]; then
@@ -144,8 +150,9 @@ check_added_sections() {
 check_added_sections
 
 # Another seed: the seed sensor's tables stay, the generated sensors change.
-rc=0
-timeout 60 "$example" --seed 7 --dump-input input.txt >out.txt 2>err.txt </dev/null || rc=$?
+wait "$seven"
+rc=$(cat rc7)
+mv input7.txt input.txt; mv out7.txt out.txt; mv err7.txt err.txt
 if [ "$rc" -ne 0 ]; then
   echo "FAIL: sensor_windows --seed 7 exited $rc"
   cat out.txt err.txt
@@ -154,4 +161,32 @@ fi
 grep -E '^(tumbling|sliding) ' out.txt | sort >actual.txt
 diff -u expected.txt actual.txt || { echo "FAIL: --seed 7 changed the seed sensor's tables"; exit 1; }
 check_added_sections --seed 7
+# --port: the seed sensor's lines from a TCP server (nc), all at once: none is late (no watermark
+# before them), the reading of second 18 closes the windows, and the seed's tables are printed as
+# from the bundled input; SIGTERM then stops it gracefully (exit 0).
+port=$(( 20000 + RANDOM % 20000 ))
+"$example" --port "$port" >socket-out.txt 2>socket-err.txt </dev/null &
+client=$!
+sleep 0.3  # the client starts first and retries
+awk 'BEGIN { split("20 22 23 21 24 25 27 26 28 30 32", c, " ")
+             for (s = 1; s <= 11; s++) printf "s1,%d,%s\n", s * 1000, c[s]
+             print "s1,18000,31" }' >socket-lines.txt
+nc -l 127.0.0.1 "$port" <socket-lines.txt &  # keeps the connection open after its input
+server=$!
+for _ in $(seq 1 150); do
+  [ "$(grep -cE '^(tumbling|sliding) ' socket-out.txt)" -ge "$(wc -l <expected.txt)" ] && break
+  sleep 0.1
+done
+sleep 0.3  # nothing more may come: the rest of the windows stay open
+kill -TERM "$client"
+rc=0
+wait "$client" || rc=$?
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+grep -E '^(tumbling|sliding) ' socket-out.txt | sort >actual.txt
+if [ "$rc" -ne 0 ] || ! diff -u expected.txt actual.txt; then
+  echo "FAIL: sensor_windows --port exited $rc or printed other windows (- expected, + printed)"
+  cat socket-out.txt socket-err.txt
+  exit 1
+fi
 echo "sensor_windows printed each window of the seed sensor once, the seed's tables among them, and every sensor's averages, quiet alerts, late readings and malformed lines as the model says"
