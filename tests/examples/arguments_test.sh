@@ -67,9 +67,19 @@ expect 2 "DIR: '$work/a-file' is not a directory" file_word_count "$work/a-file"
 expect 2 "DIR is required" file_word_count
 expect 0 "Usage: file_word_count [OPTIONS] DIR" file_word_count --help
 
-# sensor_windows takes no arguments.
+# sensor_windows takes no positional arguments.
 expect 2 "not expected: 5" sensor_windows 5
+expect 2 "--seed: expected a whole number from 0" sensor_windows --seed -1
+expect 2 "--port: expected a whole number from 1 to 65535" sensor_windows --port 0
+expect 2 "--host requires --port" sensor_windows --host localhost
 expect 0 "Usage: sensor_windows" sensor_windows --help
+# The applications of issue 16 (docs/applications.md).
+expect 2 "--seed: expected a whole number from 0" replay --seed x
+expect 0 "Usage: replay" replay --help
+expect 2 "--kills: expected a whole number from 0" delivery_semantics --kills -1
+expect 2 "--kills: at most 1 with --files 4" delivery_semantics --files 4 --kills 2
+expect 2 "sometimes not in {at_most_once,at_least_once,exactly_once}" delivery_semantics --child sometimes
+expect 0 "Usage: delivery_semantics" delivery_semantics --help
 
 # stateful_recovery: a non-empty --dir and positive --seconds.
 expect 2 "--seconds: expected a whole number from 1" stateful_recovery --seconds abc
