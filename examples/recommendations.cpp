@@ -204,14 +204,25 @@ std::string window_text(const rill::TimeWindow& w) {
          ")";
 }
 
-/// `#<n>`: the batch's number, from 1 (batch times are 1000, 2000, ... on the manual clock).
-std::string batch_tag(rill::Time t) {
-  return "#" + std::to_string(t.milliseconds() / kInterval.count()) + " ";
+/// Where the page views come from: the generator (default) or a TCP server.
+struct Input {
+  std::uint64_t seed = 16;
+  std::string host = "127.0.0.1";
+  std::optional<std::uint16_t> port;  // set: read the server's lines instead of the generator's
+  std::optional<int> seconds;         // with a port: stop gracefully after this many seconds
+};
+
+/// The batch a line is printed in: `#<n>` on the generated input (batch times 1000, 2000, ... on
+/// the manual clock), `@<batch time in ms>` on a socket.
+std::string batch_tag(rill::Time t, bool generated) {
+  return generated ? "#" + std::to_string(t.milliseconds() / kInterval.count()) + " "
+                   : "@" + std::to_string(t.milliseconds()) + " ";
 }
 
-int run(std::uint64_t seed, const std::optional<std::string>& dump,
+int run(const Input& input, const std::optional<std::string>& dump,
         std::optional<std::uint16_t> status_port) {
-  const auto batches = generate(seed);
+  const auto batches = generate(input.seed);
+  const bool generated = !input.port;
   if (dump) {
     std::ofstream out{*dump};
     for (std::size_t b = 0; b < batches.size(); ++b) {
@@ -226,22 +237,23 @@ int run(std::uint64_t seed, const std::optional<std::string>& dump,
   std::deque<std::vector<std::string>> queue(batches.begin(), batches.end());
 
   Printer printer;  // before the context: the outputs print through it
-  rill::StreamingContext ctx{rill::Config{}
-                                 .batch_interval(kInterval)
-                                 .clock(rill::ManualClock::create())
-                                 .trigger(rill::Trigger::available_now())
-                                 // The co-views lag the views by design (they come from closed
-                                 // sessions): the page views' watermark decides.
-                                 .watermark_policy(rill::WatermarkPolicy::max)};
+  // The co-views lag the views by design (they come from closed sessions): the page views'
+  // watermark decides.
+  rill::Config config =
+      rill::Config{}.batch_interval(kInterval).watermark_policy(rill::WatermarkPolicy::max);
+  if (generated) config.clock(rill::ManualClock::create()).trigger(rill::Trigger::available_now());
+  rill::StreamingContext ctx{config};
 
-  auto views =
-      ctx.queue_stream<std::string>(std::move(queue)).name("page view lines").parse_json<View>();
-  views.malformed().foreach_batch([&](const rill::Batch<std::string>& bad, rill::Time t) {
-    std::vector<std::string> lines;
-    for (const std::string& line : bad)
-      lines.push_back(batch_tag(t) + "malformed: " + line + "\n");
-    printer.batch(std::move(lines));
-  });
+  auto source = generated ? ctx.queue_stream<std::string>(std::move(queue))
+                          : ctx.socket_text_stream(input.host, *input.port);
+  auto views = source.name("page view lines").parse_json<View>();
+  views.malformed().foreach_batch(
+      [&, generated](const rill::Batch<std::string>& bad, rill::Time t) {
+        std::vector<std::string> lines;
+        for (const std::string& line : bad)
+          lines.push_back(batch_tag(t, generated) + "malformed: " + line + "\n");
+        printer.batch(std::move(lines));
+      });
 
   auto sessions =
       views.name("page views")
@@ -250,20 +262,21 @@ int run(std::uint64_t seed, const std::optional<std::string>& dump,
           .aggregate_by_window(rill::session(kGap), &View::user,
                                rill::agg::all(rill::agg::count(), rill::agg::collect(&View::item)))
           .name("sessions");
-  sessions.late_records().foreach_batch([&](const rill::Batch<View>& late, rill::Time t) {
-    std::vector<std::string> lines;
-    for (const View& v : late)
-      lines.push_back(batch_tag(t) + "late view " + v.user + " " + v.item + " at " +
-                      std::to_string(v.time) + "\n");
-    printer.batch(std::move(lines));
-  });
-  sessions.foreach_batch([&](const rill::Batch<Session>& closed, rill::Time t) {
+  sessions.late_records().foreach_batch(
+      [&, generated](const rill::Batch<View>& late, rill::Time t) {
+        std::vector<std::string> lines;
+        for (const View& v : late)
+          lines.push_back(batch_tag(t, generated) + "late view " + v.user + " " + v.item + " at " +
+                          std::to_string(v.time) + "\n");
+        printer.batch(std::move(lines));
+      });
+  sessions.foreach_batch([&, generated](const rill::Batch<Session>& closed, rill::Time t) {
     std::vector<std::string> lines;
     for (const Session& s : closed) {
       const auto& [count, items] = s.value;
       const std::set<std::string> distinct(items.begin(), items.end());
-      std::string line = batch_tag(t) + "session " + s.key + " " + window_text(s.window) + " " +
-                         std::to_string(count) + " views:";
+      std::string line = batch_tag(t, generated) + "session " + s.key + " " +
+                         window_text(s.window) + " " + std::to_string(count) + " views:";
       for (const std::string& item : distinct)
         line += " " + item;
       lines.push_back(line + "\n");
@@ -289,10 +302,11 @@ int run(std::uint64_t seed, const std::optional<std::string>& dump,
                  .aggregate_by_window(rill::sliding(kWindow, kSlide), &CoView::item, TopCoViewed{},
                                       rill::OutputMode::update)
                  .name("top co-viewed");
-  top.foreach_batch([&](const rill::Batch<TopOfItem>& changed, rill::Time t) {
+  top.foreach_batch([&, generated](const rill::Batch<TopOfItem>& changed, rill::Time t) {
     std::vector<std::string> lines;
     for (const TopOfItem& w : changed) {
-      std::string line = batch_tag(t) + "top " + window_text(w.window) + " " + w.key + ":";
+      std::string line =
+          batch_tag(t, generated) + "top " + window_text(w.window) + " " + w.key + ":";
       const char* separator = " ";
       for (const auto& [other, n] : w.value) {
         line += separator + other + " x" + std::to_string(n);
@@ -306,6 +320,7 @@ int run(std::uint64_t seed, const std::optional<std::string>& dump,
   [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
   const auto on_signals = rill::stop_on_signals(ctx);
   ctx.start();
+  if (input.seconds && !ctx.await_termination_for(std::chrono::seconds{*input.seconds})) ctx.stop();
   ctx.await_termination();
   std::printf("malformed lines: %lld\n", static_cast<long long>(views.malformed_count()));
   return 0;
@@ -323,20 +338,31 @@ int main(int argc, char** argv) {
       "changed. Lines start with the batch number (#n). Ends by itself when the generated input "
       "is used up (Trigger::available_now).",
       "recommendations"};
-  std::uint64_t seed = 16;
+  recommendations::Input input;
   std::optional<std::string> dump;
-  app.add_option("--seed", seed, "Seed of the page-view generator (default 16)")
+  app.add_option("--seed", input.seed, "Seed of the page-view generator (default 16)")
       ->type_name("N")
       ->transform(rill_examples::whole_number(0, std::numeric_limits<std::int64_t>::max()));
   app.add_option("--dump-input", dump,
                  "Also write the generated lines to FILE, one `<batch>\\t<line>` a line")
       ->type_name("FILE")
       ->check(rill_examples::non_empty());
+  auto* port = app.add_option("--port", input.port,
+                              "Read the page-view lines from the TCP server at HOST:PORT instead "
+                              "of the generator, one-second batches, until Ctrl-C")
+                   ->type_name("PORT")
+                   ->transform(rill_examples::tcp_port());
+  app.add_option("--host", input.host, "Host of the --port server (default 127.0.0.1)")
+      ->type_name("HOST")
+      ->check(rill_examples::non_empty())
+      ->needs(port);
+  rill_examples::add_seconds(app, input.seconds);
+  app.get_option("--seconds")->needs(port);
   std::optional<std::uint16_t> status_port;
   rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
   try {
-    return recommendations::run(seed, dump, status_port);
+    return recommendations::run(input, dump, status_port);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "recommendations: %s\n", e.what());
     return 1;

@@ -201,14 +201,25 @@ class Printer {
   std::mutex mutex_;
 };
 
-/// `#<n>`: the batch's number, from 1 (batch times are 1000, 2000, ... on the manual clock).
-std::string batch_tag(rill::Time t) {
-  return "#" + std::to_string(t.milliseconds() / kInterval.count()) + " ";
+/// Where the application lines come from: the generator (default) or a TCP server.
+struct Input {
+  std::uint64_t seed = 16;
+  std::string host = "127.0.0.1";
+  std::optional<std::uint16_t> port;  // set: read the server's lines instead of the generator's
+  std::optional<int> seconds;         // with a port: stop gracefully after this many seconds
+};
+
+/// The batch a line is printed in: `#<n>` on the generated input (batch times 1000, 2000, ... on
+/// the manual clock), `@<batch time in ms>` on a socket.
+std::string batch_tag(rill::Time t, bool generated) {
+  return generated ? "#" + std::to_string(t.milliseconds() / kInterval.count()) + " "
+                   : "@" + std::to_string(t.milliseconds()) + " ";
 }
 
-int run(std::uint64_t seed, const std::optional<std::string>& denylist_file,
+int run(const Input& input, const std::optional<std::string>& denylist_file,
         const std::optional<std::string>& dump, std::optional<std::uint16_t> status_port) {
-  const auto batches = generate(seed);
+  const auto batches = generate(input.seed);
+  const bool generated = !input.port;
   const auto denylist_rows = denylist_file ? read_denylist(*denylist_file) : bundled_denylist();
   if (dump) {
     std::ofstream out{*dump};
@@ -226,24 +237,24 @@ int run(std::uint64_t seed, const std::optional<std::string>& denylist_file,
   }
 
   Printer printer;  // before the context: the outputs print through it
-  rill::StreamingContext ctx{rill::Config{}
-                                 .batch_interval(kInterval)
-                                 .clock(rill::ManualClock::create())
-                                 .trigger(rill::Trigger::available_now())};
+  rill::Config config = rill::Config{}.batch_interval(kInterval);
+  if (generated) config.clock(rill::ManualClock::create()).trigger(rill::Trigger::available_now());
+  rill::StreamingContext ctx{config};
   auto denylist =
       ctx.static_table<std::string, std::string>([denylist_rows] { return denylist_rows; })
           .name("denylist");
 
-  auto applications = ctx.queue_stream<std::string>(
-                             std::deque<std::vector<std::string>>(batches.begin(), batches.end()))
-                          .name("application lines")
-                          .parse_csv<Application>();
-  applications.malformed().foreach_batch([&](const rill::Batch<std::string>& bad, rill::Time t) {
-    std::vector<std::string> lines;
-    for (const std::string& line : bad)
-      lines.push_back(batch_tag(t) + "malformed: " + line + "\n");
-    printer.batch(std::move(lines));
-  });
+  auto source = generated ? ctx.queue_stream<std::string>(std::deque<std::vector<std::string>>(
+                                batches.begin(), batches.end()))
+                          : ctx.socket_text_stream(input.host, *input.port);
+  auto applications = source.name("application lines").parse_csv<Application>();
+  applications.malformed().foreach_batch(
+      [&, generated](const rill::Batch<std::string>& bad, rill::Time t) {
+        std::vector<std::string> lines;
+        for (const std::string& line : bad)
+          lines.push_back(batch_tag(t, generated) + "malformed: " + line + "\n");
+        printer.batch(std::move(lines));
+      });
 
   using Checked = std::pair<Application, std::optional<std::string>>;
   auto spec = rill::state_spec<std::string, Checked, History>([](const std::string& applicant,
@@ -269,20 +280,21 @@ int run(std::uint64_t seed, const std::optional<std::string>& denylist_file,
                       .name("denylist check")
                       .map_with_state(spec)
                       .name("history check");
-  outcomes.foreach_batch([&](const rill::Batch<Outcome>& batch, rill::Time t) {
+  outcomes.foreach_batch([&, generated](const rill::Batch<Outcome>& batch, rill::Time t) {
     std::vector<std::string> lines;
     char text[96];
     for (const Outcome& o : batch) {
       if (o.expired) {
-        lines.push_back(batch_tag(t) + "history " + o.application.applicant + " expired after " +
-                        o.reason + (o.reason == "1" ? " application\n" : " applications\n"));
+        lines.push_back(batch_tag(t, generated) + "history " + o.application.applicant +
+                        " expired after " + o.reason +
+                        (o.reason == "1" ? " application\n" : " applications\n"));
         continue;
       }
       const Application& a = o.application;
       std::snprintf(text, sizeof text,
                     "application %04lld %s %s %lld: ", static_cast<long long>(a.id),
                     a.applicant.c_str(), a.service.c_str(), static_cast<long long>(a.amount));
-      lines.push_back(batch_tag(t) + text + o.decision + " " + o.reason + "\n");
+      lines.push_back(batch_tag(t, generated) + text + o.decision + " " + o.reason + "\n");
     }
     printer.batch(std::move(lines));
   });
@@ -290,6 +302,7 @@ int run(std::uint64_t seed, const std::optional<std::string>& denylist_file,
   [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
   const auto on_signals = rill::stop_on_signals(ctx);
   ctx.start();
+  if (input.seconds && !ctx.await_termination_for(std::chrono::seconds{*input.seconds})) ctx.stop();
   ctx.await_termination();
   std::printf("malformed lines: %lld\n", static_cast<long long>(applications.malformed_count()));
   return 0;
@@ -307,10 +320,10 @@ int main(int argc, char** argv) {
       "its batch number (#n). Ends by itself when the generated input is used up "
       "(Trigger::available_now).",
       "risk_check"};
-  std::uint64_t seed = 16;
+  risk_check::Input input;
   std::optional<std::string> denylist_file;
   std::optional<std::string> dump;
-  app.add_option("--seed", seed, "Seed of the application generator (default 16)")
+  app.add_option("--seed", input.seed, "Seed of the application generator (default 16)")
       ->type_name("N")
       ->transform(rill_examples::whole_number(0, std::numeric_limits<std::int64_t>::max()));
   app.add_option("--denylist", denylist_file,
@@ -324,11 +337,22 @@ int main(int argc, char** argv) {
          "then the generated lines (`<batch>\\t<line>`)")
       ->type_name("FILE")
       ->check(rill_examples::non_empty());
+  auto* port = app.add_option("--port", input.port,
+                              "Read the application lines from the TCP server at HOST:PORT "
+                              "instead of the generator, one-second batches, until Ctrl-C")
+                   ->type_name("PORT")
+                   ->transform(rill_examples::tcp_port());
+  app.add_option("--host", input.host, "Host of the --port server (default 127.0.0.1)")
+      ->type_name("HOST")
+      ->check(rill_examples::non_empty())
+      ->needs(port);
+  rill_examples::add_seconds(app, input.seconds);
+  app.get_option("--seconds")->needs(port);
   std::optional<std::uint16_t> status_port;
   rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
   try {
-    return risk_check::run(seed, denylist_file, dump, status_port);
+    return risk_check::run(input, denylist_file, dump, status_port);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "risk_check: %s\n", e.what());
     return 1;

@@ -85,6 +85,11 @@ for program in recommendations risk_check; do
   expect 0 "Usage: $program" $program --help
 done
 expect 2 "--denylist: File does not exist: $work/missing.csv" risk_check --denylist "$work/missing.csv"
+for program in recommendations risk_check; do
+  expect 2 "--port: expected a whole number from 1 to 65535, got '0'" $program --port 0
+  expect 2 "--host requires --port" $program --host localhost
+  expect 2 "--seconds requires --port" $program --seconds 3
+done
 
 # A good command line runs and stops by itself. "010" is ten rows per second (CLI11 alone would
 # read it as octal 8): every full one-second batch counts 10.

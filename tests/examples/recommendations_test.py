@@ -7,11 +7,15 @@ contract (shared/api.md: watermarks, session windows in append mode, sliding win
 mode, Trigger.available_now) recomputes, batch by batch, every line the example must print:
 malformed lines, views too late for their session, closed sessions, and the top co-viewed items
 of each (window, item) updated in the batch. Both outputs are compared as sorted lists of lines
-(each line carries its batch number, so the batch of each event is checked too).
+(each line carries its batch number, so the batch of each event is checked too). Then the
+same lines are served by a TCP server of the script's to `recommendations --port`: the sessions
+and the final top lists must be the same.
 """
 import json
 import os
+import socket
 import subprocess
+import threading
 import sys
 import tempfile
 
@@ -143,13 +147,7 @@ def check(program, work, seed):
                          capture_output=True, text=True, timeout=60, cwd=work)
     if run.returncode != 0:
         sys.exit(f"FAIL: recommendations --seed {seed} exited {run.returncode}\n{run.stderr}")
-    batches = []
-    with open(dump) as f:
-        for raw in f:
-            b, line = raw.rstrip("\n").split("\t", 1)
-            while len(batches) < int(b):
-                batches.append([])
-            batches[int(b) - 1].append(line)
+    batches = read_dump(dump)
     expected, ran = model(batches)
     printed = run.stdout.splitlines()
     actual = sorted(printed[:-1]) + printed[-1:]
@@ -173,11 +171,73 @@ def check(program, work, seed):
           f"views, {kinds['top']} top lists, {expected[-1]}, as the model computes")
 
 
+def read_dump(path):
+    batches = []
+    with open(path) as f:
+        for raw in f:
+            b, line = raw.rstrip("\n").split("\t", 1)
+            while len(batches) < int(b):
+                batches.append([])
+            batches[int(b) - 1].append(line)
+    return batches
+
+
+def final_state(lines):
+    """The sessions, malformed lines and last top list of each (window, item) among printed
+    lines (batch tags `#n` or `@ms` dropped, the last line, the malformed count, kept apart)."""
+    sessions, malformed, late, top = set(), set(), set(), {}
+    for line in sorted(lines[:-1], key=lambda l: int(l.split(" ", 1)[0][1:])):
+        text = line.split(" ", 1)[1]
+        if text.startswith("session "):
+            sessions.add(text)
+        elif text.startswith("malformed: "):
+            malformed.add(text)
+        elif text.startswith("late view "):
+            late.add(text)
+        else:
+            head, tail = text.split(": ", 1)
+            top[head] = tail  # the batches are in order: the last one stays
+    return sessions, malformed, late, top, lines[-1:]
+
+
+def check_socket(program, work):
+    """--port: the same lines from a TCP server arrive in one or two one-second batches. Then
+    nothing is late (no watermark is in force before the batch after the first data), every
+    session closes with all its views merged, and the last top list of each (window, item) is
+    the one of the model on a single batch: the printed state must be the model's."""
+    lines = [line for batch in read_dump(os.path.join(work, "input-16.txt")) for line in batch]
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve():
+        connection, _ = server.accept()
+        with connection:
+            connection.sendall("".join(line + "\n" for line in lines).encode())
+
+    threading.Thread(target=serve, daemon=True).start()
+    run = subprocess.run([program, "--port", str(port), "--seconds", "8"],
+                         capture_output=True, text=True, timeout=60, cwd=work)
+    server.close()
+    if run.returncode != 0:
+        sys.exit(f"FAIL: recommendations --port exited {run.returncode}\n{run.stderr}")
+    expected, _ = model([lines])
+    got, want = final_state(run.stdout.splitlines()), final_state(expected)
+    if got != want:
+        print("FAIL: recommendations --port: the printed state differs from the model's on one batch")
+        for name, g, w in zip(("sessions", "malformed", "late", "top", "last"), got, want):
+            if g != w:
+                print(f"  {name}: printed {sorted(g)[:10]}\n  {name}: expected {sorted(w)[:10]}")
+        sys.exit(1)
+    print(f"ok: --port: {len(got[0])} sessions and {len(got[3])} top lists from a TCP server, "
+          "as the model computes")
+
+
 def main():
     program = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as work:
         for seed in (16, 7):
             check(program, work, seed)
+        check_socket(program, work)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,13 @@ map_with_state calls the function once per record in arrival order within a key,
 key without a record for longer than the timeout, in the first batch whose time exceeds its last
 update plus the timeout) recomputes every line the example must print: one decision per
 application with its reason, the expired histories and the malformed lines, each with its batch
-number. Both outputs are compared as sorted lists of lines.
+number. Both outputs are compared as sorted lists of lines. Then the same lines are served by a
+TCP server of the script's to `risk_check --port`, whose decisions must be the same.
 """
 import csv
 import os
+import socket
+import threading
 import subprocess
 import sys
 import tempfile
@@ -92,14 +95,10 @@ def model(count, denylist, batches):
     return sorted(out) + [f"malformed lines: {malformed}"]
 
 
-def check(program, work, name, args):
-    dump = os.path.join(work, f"input-{name}.txt")
-    run = subprocess.run([program, *args, "--dump-input", dump],
-                         capture_output=True, text=True, timeout=60, cwd=work)
-    if run.returncode != 0:
-        sys.exit(f"FAIL: risk_check {' '.join(args)} exited {run.returncode}\n{run.stderr}")
+def read_dump(path):
+    """(batch count, denylist, {batch: lines}) of a --dump-input file."""
     count, denylist, batches = 0, {}, {}
-    with open(dump) as f:
+    with open(path) as f:
         for raw in f:
             what, line = raw.rstrip("\n").split("\t", 1)
             if what == "batches":
@@ -109,6 +108,52 @@ def check(program, work, name, args):
                 denylist[applicant] = reason
             else:
                 batches.setdefault(int(what), []).append(line)
+    return count, denylist, batches
+
+
+def check_socket(program, work):
+    """--port: the same lines from a TCP server, in one or two one-second batches. No history
+    is idle for 8 s within the 3 s run, so the decisions are those of the model on one batch."""
+    count, denylist, batches = read_dump(os.path.join(work, "input-seed 16.txt"))
+    data = "".join(line + "\n" for b in range(1, count + 1) for line in batches.get(b, []))
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve():
+        connection, _ = server.accept()
+        with connection:
+            connection.sendall(data.encode())
+
+    threading.Thread(target=serve, daemon=True).start()
+    run = subprocess.run([program, "--port", str(port), "--seconds", "3"],
+                         capture_output=True, text=True, timeout=60, cwd=work)
+    server.close()
+    if run.returncode != 0:
+        sys.exit(f"FAIL: risk_check --port exited {run.returncode}\n{run.stderr}")
+    untagged = lambda lines: sorted(line.split(" ", 1)[1] for line in lines)
+    expected = model(1, denylist, {1: [line for b in range(1, count + 1)
+                                       for line in batches.get(b, [])]})
+    printed = run.stdout.splitlines()
+    if untagged(printed[:-1]) != untagged(expected[:-1]) or printed[-1:] != expected[-1:] or \
+            any(not line.startswith("@") for line in printed[:-1]):
+        a, e = set(untagged(printed[:-1])), set(untagged(expected[:-1]))
+        print("FAIL: risk_check --port: printed lines differ from the model's on one batch")
+        for line in sorted(e - a)[:30]:
+            print("  missing:    ", line)
+        for line in sorted(a - e)[:30]:
+            print("  unexpected: ", line)
+        print("  last line:", printed[-1:])
+        sys.exit(1)
+    print(f"ok: --port: {len(printed) - 1} lines from a TCP server, as the model computes")
+
+
+def check(program, work, name, args):
+    dump = os.path.join(work, f"input-{name}.txt")
+    run = subprocess.run([program, *args, "--dump-input", dump],
+                         capture_output=True, text=True, timeout=60, cwd=work)
+    if run.returncode != 0:
+        sys.exit(f"FAIL: risk_check {' '.join(args)} exited {run.returncode}\n{run.stderr}")
+    count, denylist, batches = read_dump(dump)
     expected = model(count, denylist, batches)
     printed = run.stdout.splitlines()
     actual = sorted(printed[:-1]) + printed[-1:]
@@ -143,6 +188,7 @@ def main():
         with open(denylist, "w") as f:
             f.write("applicant,reason\na01,\"court order, 2026\"\na02,unpaid debt\n")
         check(program, work, "--denylist", ["--denylist", denylist])
+        check_socket(program, work)
 
 
 if __name__ == "__main__":
