@@ -18,7 +18,9 @@
 // arriving out of order, a few very late, four malformed lines) and delivered in batches of 5 s
 // of arrival time under Trigger::available_now: the program ends by itself. `--dump-input FILE`
 // writes the generated lines (`<batch>\t<line>`) for tests/examples/recommendations_test.py, which
-// recomputes every printed line with a model of its own.
+// recomputes every printed line with a model of its own. With `--port PORT` (and `--host`) the
+// lines come from a TCP server instead (socket_text_stream), in one-second batches on the system
+// clock, until Ctrl-C or `--seconds`.
 #include <rill/rill.hpp>
 
 #include <boost/describe/class.hpp>
@@ -336,7 +338,9 @@ int main(int argc, char** argv) {
       "by 20 s in update mode. Prints every closed session, every view too late for its session, "
       "every malformed line and, each batch, the top 3 items viewed with each item whose counts "
       "changed. Lines start with the batch number (#n). Ends by itself when the generated input "
-      "is used up (Trigger::available_now).",
+      "is used up (Trigger::available_now). With --port, reads the lines a TCP server sends "
+      "instead, in one-second batches (lines tagged @<batch time in ms>), until Ctrl-C or "
+      "--seconds.",
       "recommendations"};
   recommendations::Input input;
   std::optional<std::string> dump;
