@@ -87,6 +87,20 @@ expect 2 "--seconds: expected a whole number from 1" stateful_recovery --seconds
 expect 2 "--dir: must not be empty" stateful_recovery --dir ""
 expect 0 "Usage: stateful_recovery" stateful_recovery --help
 
+# recommendations and risk_check: a seed from 0, an existing denylist file.
+for program in recommendations risk_check; do
+  expect 2 "--seed: expected a whole number from 0" $program --seed -1
+  expect 2 "--dump-input: must not be empty" $program --dump-input ""
+  expect 2 "not expected: extra" $program extra
+  expect 0 "Usage: $program" $program --help
+done
+expect 2 "--denylist: File does not exist: $work/missing.csv" risk_check --denylist "$work/missing.csv"
+for program in recommendations risk_check; do
+  expect 2 "--port: expected a whole number from 1 to 65535, got '0'" $program --port 0
+  expect 2 "--host requires --port" $program --host localhost
+  expect 2 "--seconds requires --port" $program --seconds 3
+done
+
 # A good command line runs and stops by itself. "010" is ten rows per second (CLI11 alone would
 # read it as octal 8): every full one-second batch counts 10.
 expect 0 "Time: " rate_count --rows-per-second 010 --seconds 3

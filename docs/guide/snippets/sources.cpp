@@ -1,7 +1,9 @@
 // Built-in sources on a manual clock: a directory of files, the rate generator and a receiver.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <rill/testing.hpp>
@@ -64,6 +66,25 @@ int main() {
     rill::testing::run_until(h.context(), h.clock(), rill::Time{1000});
     // [/receiver-use]
   }
+  {
+    // [static-table]
+    // Prices at rest, looked up by each batch of orders (no shuffle). The loader runs at start()
+    // and every 2 s of the context's clock; a batch uses the newest version loaded when it was
+    // sealed: apple costs 0.5 in the first version, 1.0 in the second.
+    rill::testing::Harness h{1s};
+    auto version = std::make_shared<std::atomic<int>>(0);
+    auto prices = h.context().static_table<std::string, double>(
+        [version] {
+          const double v = ++*version;
+          return std::vector<std::pair<std::string, double>>{{"apple", 0.5 * v}, {"pear", 0.75}};
+        },
+        2s);
+    auto orders = h.input<std::pair<std::string, int>>(
+        {{{"apple", 4}, {"kiwi", 1}}, {{"apple", 1}}, {{"pear", 2}}});
+    guide::show(orders.left_outer_join(prices), "priced");  // (item,(quantity,price))
+    h.run_batches(3);
+    // [/static-table]
+  }
 }
 
 // Expected output:
@@ -76,3 +97,7 @@ int main() {
 // > receiver @1000 ms: one
 // > receiver @1000 ms: three
 // > receiver @1000 ms: two
+// > priced @1000 ms: (apple,(4,Some(0.5)))
+// > priced @1000 ms: (kiwi,(1,None))
+// > priced @2000 ms: (apple,(1,Some(1.0)))
+// > priced @3000 ms: (pear,(2,Some(0.75)))

@@ -42,6 +42,27 @@ int main() {
               << '\n';
   }
   // [/late]
+
+  // [dedup]
+  // A client may send a click twice. drop_duplicates lets the first click of each id through
+  // and remembers the id until the watermark passes that click's event time.
+  struct Click {
+    std::string id;
+    rill::Time time;
+  };
+  rill::testing::Harness d{1s};
+  auto clicks = d.input<Click>(
+      {{{"a", rill::Time{1000}}, {"b", rill::Time{2000}}, {"a", rill::Time{1000}}},  // twice
+       {{"b", rill::Time{2000}}, {"c", rill::Time{12000}}},                          // b again
+       {{"a", rill::Time{1000}}},                             // a still remembered: dropped
+       {{"a", rill::Time{1000}}, {"d", rill::Time{9000}}}});  // a late
+  auto unique = clicks.with_watermark(&Click::time, 5s).drop_duplicates(&Click::id);
+  guide::show(unique.map([](const Click& c) {
+    return c.id + " at " + std::to_string(c.time.milliseconds());
+  }),
+              "unique");
+  d.run_batches(4);
+  // [/dedup]
 }
 
 // Expected output:
@@ -54,3 +75,7 @@ int main() {
 // > batch 5000 ms: wm(t) = 11000
 // > window @6000 ms: ([10000,20000),s1,25.0)
 // > batch 6000 ms: wm(t) = 35000
+// > unique @1000 ms: a at 1000
+// > unique @1000 ms: b at 2000
+// > unique @2000 ms: c at 12000
+// > unique @4000 ms: d at 9000
