@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The acceptance check of fraud_detection: run on its generated input (60 minutes of payments,
+# seed 16) it ends by itself (exit 0), and every file it writes (alerts, late payments, malformed
+# lines, one of each per batch) equals, byte for byte, what fraud_detection_model.py computes
+# from the same input files and profiles CSV without rill. The model's totals are then checked to
+# hold the scenarios the generator plants: the limit alerts of c05 (spend) and c12 (count), the
+# France-to-US travel alert of c21, late payments and malformed lines.
+set -euo pipefail
+example=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: the check runs elsewhere
+model=$(cd "$(dirname "$0")" && pwd)/fraud_detection_model.py
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+rc=0
+timeout 60 "$example" >out.txt 2>err.txt </dev/null || rc=$?
+if [ "$rc" -ne 0 ]; then
+  echo "FAIL: fraud_detection exited $rc (expected 0, by itself)"
+  cat out.txt err.txt
+  exit 1
+fi
+for made in payments/payments-0000.jsonl payments/payments-0059.jsonl profiles.csv; do
+  [ -f "$made" ] || { echo "FAIL: fraud_detection did not write $made"; exit 1; }
+done
+
+summary=$(python3 "$model" payments profiles.csv expected)
+echo "model: $summary"
+if ! diff -r expected fraud-out >diff.txt; then
+  echo "FAIL: fraud_detection's files differ from the model's (< expected, > written)"
+  head -60 diff.txt
+  exit 1
+fi
+
+# The planted scenarios are in the expected (hence the written) files.
+check() {  # check DESCRIPTION PATTERN: some alert line matches PATTERN
+  if ! cat fraud-out/alerts-*.json | grep -qE -- "$2"; then
+    echo "FAIL: no alert for $1"
+    exit 1
+  fi
+}
+check "c05's spend" '"kind":"limit","card":"c05",.*"spend_cents":[0-9]{6,}'
+check "c12's count" '"kind":"limit","card":"c12",.*"count":(1[3-9]|[2-9][0-9]),'
+check "c21 in France then the US" \
+  '"kind":"travel","card":"c21","first_payment":"p[0-9]+","first_country":"FR",.*"second_country":"US"'
+read -r _ limit _ travel _ late _ malformed _ batches <<<"$summary"
+if [ "$late" -lt 3 ] || [ "$malformed" -ne 9 ] || [ "$batches" -ne 61 ]; then
+  echo "FAIL: expected at least 3 late payments, 9 malformed lines and 61 batches: $summary"
+  exit 1
+fi
+if [ "$(ls fraud-out | wc -l)" -ne $((3 * batches)) ]; then
+  echo "FAIL: expected $((3 * batches)) files in fraud-out"
+  ls fraud-out
+  exit 1
+fi
+echo "fraud_detection wrote the model's $limit limit and $travel travel alerts, $late late" \
+  "payments and $malformed malformed lines over $batches batches"
