@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -223,13 +224,15 @@ std::vector<std::vector<std::string>> generate(std::uint64_t seed, int minutes) 
       pay(m, card, cents,
           abroad ? kCountries[static_cast<std::size_t>(rng.below(6))].code : home(card), time);
     }
-    if (m == 20) {  // c05 spends far above its limit in three minutes
+    // Within their minute, as every on-time payment: a payment dated after its file's minute
+    // would move the watermark ahead and make the next minute's out-of-order payments late.
+    if (m == 20) {  // c05 spends far above its limit in a minute
       for (int k = 0; k < 8; ++k)
-        pay(m, 5, 40000 + rng.below(50000), home(5), minute + k * 20000);
+        pay(m, 5, 40000 + rng.below(50000), home(5), minute + k * 7000);
     }
-    if (m == 35) {  // c12 pays 14 times in four minutes: too many payments
+    if (m == 35) {  // c12 pays 14 times in a minute: too many payments
       for (int k = 0; k < 14; ++k)
-        pay(m, 12, 300 + rng.below(700), home(12), minute + k * 17000);
+        pay(m, 12, 300 + rng.below(700), home(12), minute + k * 4000);
     }
     if (m == 45) pay(m, 2, 15000, "JP", minute + 30000);  // c02, a busy card, in Japan
     if (m == 30) pay(m, 21, 4200, "FR", minute + 10000);  // c21 in France ...
@@ -329,7 +332,9 @@ struct Paths {
 };
 
 /// The pipeline (get_or_create's factory).
-std::unique_ptr<rill::StreamingContext> build(const Paths& paths, bool checkpointed) {
+/// `loads` counts the profile table's loads (the one at start() and the reloads).
+std::unique_ptr<rill::StreamingContext> build(const Paths& paths, bool checkpointed,
+                                              std::shared_ptr<std::atomic<int>> loads) {
   rill::Config config = rill::Config{}
                             .batch_interval(kInterval)
                             .parallelism(2)
@@ -340,7 +345,12 @@ std::unique_ptr<rill::StreamingContext> build(const Paths& paths, bool checkpoin
   auto ctx = std::make_unique<rill::StreamingContext>(config);
 
   auto profiles = ctx->static_table<std::string, Profile>(
-                         [path = paths.profiles] { return load_profiles(path); }, kProfileRefresh)
+                         [path = paths.profiles, loads] {
+                           auto rows = load_profiles(path);
+                           ++*loads;
+                           return rows;
+                         },
+                         kProfileRefresh)
                       .name("profiles");
   auto lines = ctx->text_file_stream(paths.input, rill::FileStreamOptions{.new_files_only = false,
                                                                           .max_files_per_batch = 1})
@@ -462,17 +472,21 @@ int main(int argc, char** argv) {
     ensure_input(paths.input, static_cast<std::uint64_t>(seed), static_cast<int>(minutes));
     ensure_profiles(paths.profiles);
     fs::create_directories(paths.output);
+    auto loads = std::make_shared<std::atomic<int>>(0);
     std::unique_ptr<rill::StreamingContext> ctx;
     if (checkpoint.empty()) {
-      ctx = build(paths, false);
+      ctx = build(paths, false, loads);
     } else {
-      ctx = rill::StreamingContext::get_or_create(checkpoint, [&] { return build(paths, true); });
+      ctx = rill::StreamingContext::get_or_create(checkpoint,
+                                                  [&] { return build(paths, true, loads); });
     }
     [[maybe_unused]] const auto status = rill_examples::serve_status(*ctx, status_port);
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: batches already sealed still run.
     const auto on_signals = rill::stop_on_signals(*ctx);
     ctx->start();
     ctx->await_termination();
+    std::printf("fraud_detection: done; profiles loaded %d times; files in %s\n", loads->load(),
+                paths.output.string().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fraud_detection: %s\n", e.what());
     return 1;

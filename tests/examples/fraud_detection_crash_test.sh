@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Exactly once across SIGKILL, for fraud_detection: a run with --checkpoint is killed (kill -9)
-# KILLS times, each after a random delay within the length of an uninterrupted run (seeded:
-# bash's RANDOM from SEED), and started again with the same arguments until it exits 0. Its
-# committed output files (every name not starting with `.`) must then equal, byte for byte and
+# KILLS times, each after a random delay (seeded: bash's RANDOM from SEED) within the length of
+# an uninterrupted run divided by KILLS, and started again with the same arguments
+# until it exits 0. Its committed output files (every name not starting with `.`) must then equal, byte for byte and
 # name for name, those of an uninterrupted run without a checkpoint on the same input (and so
-# must an uninterrupted run with one, whose length bounds the kill delays).
+# must an uninterrupted run with one, whose length sets the kill delays).
 # Usage: fraud_detection_crash_test.sh PROGRAM [KILLS=6] [SEED=16] [MINUTES=60]
 set -euo pipefail
 example=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
@@ -15,7 +15,7 @@ work=$(mktemp -d)
 child=
 cleanup() {
   if [ -n "$child" ]; then kill -9 "$child" 2>/dev/null || true; fi
-  rm -rf "$work"
+  if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 cd "$work"
@@ -56,10 +56,16 @@ run() {  # starts the checkpointed run in the background; its pid in $child
 }
 for ((k = 0; k < kills; k++)); do
   run
-  delay_ms=$((RANDOM % (length_ms + 1)))
+  # A run not killed finishes the input, and the next ones have nothing left: so each delay is
+  # drawn within the uninterrupted length over the number of kills, which spreads the kills over
+  # the input (each restart also spends time recovering).
+  delay_ms=$((RANDOM % (length_ms / kills + 1)))
   sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))"
-  if kill -9 "$child" 2>/dev/null; then killed=$((killed + 1)); fi
-  wait "$child" 2>/dev/null || true
+  kill -9 "$child" 2>/dev/null || true
+  status=0
+  wait "$child" 2>/dev/null || status=$?
+  if [ "$status" -eq 137 ]; then killed=$((killed + 1)); fi  # it was running: SIGKILL ended it
+  echo "run $runs: killed after ${delay_ms} ms, exit $status"
   child=
 done
 # Until it ends by itself.
@@ -91,3 +97,8 @@ while read -r name; do
 done < <(committed plain/fraud-out)
 echo "fraud_detection: $killed kills (of $kills tried) and $runs runs wrote the $(committed \
   plain/fraud-out | wc -l) files of an uninterrupted ${length_ms} ms run, byte for byte"
+# Most kills must have hit a running program, or the test proves little.
+if [ "$killed" -lt $(((kills + 1) / 2)) ]; then
+  echo "FAIL: only $killed of $kills kills hit a running program"
+  exit 1
+fi

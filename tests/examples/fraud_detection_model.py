@@ -8,7 +8,9 @@ shared/api.md (watermark, sliding windows in append mode, interval join, late ro
 program's documented rules, without rill.
 
 Usage: fraud_detection_model.py INPUT_DIR PROFILES_CSV EXPECTED_DIR
-Prints a summary (alerts of each kind, late payments, malformed lines, batches) on stdout.
+Prints a summary on stdout: alerts of each kind, late payments (late for all their windows),
+malformed lines, batches, and payments late for the travel join only (older than the previous
+batch's watermark, yet with an open window: the join drops them without a side output).
 """
 import csv
 import json
@@ -89,7 +91,7 @@ def main(input_dir, profiles_csv, expected_dir):
     windows = {}        # (start, card) -> [spend, count]
     joined = {}         # card -> rows the join keeps (none evicted: see the join rule below)
     out = {}
-    totals = {"limit": 0, "travel": 0, "late": 0, "malformed": 0}
+    totals = {"limit": 0, "travel": 0, "late": 0, "malformed": 0, "join_only_late": 0}
     i = 0
     while True:
         if i < len(batches):
@@ -115,6 +117,8 @@ def main(input_dir, profiles_csv, expected_dir):
             open_starts = [s for s in starts if late_bound is None or s + WINDOW > late_bound]
             if not open_starts:
                 late.append(p)
+            elif late_bound is not None and e <= late_bound:
+                totals["join_only_late"] += 1  # counted in windows, dropped by the join
             for s in open_starts:
                 acc = windows.setdefault((s, p["card"]), [0, 0])
                 acc[0] += p["amount_cents"]
@@ -173,7 +177,7 @@ def main(input_dir, profiles_csv, expected_dir):
         with open(os.path.join(expected_dir, name), "w", encoding="utf-8", newline="") as f:
             f.write(text)
     print(f"limit {totals['limit']} travel {totals['travel']} late {totals['late']} "
-          f"malformed {totals['malformed']} batches {i}")
+          f"malformed {totals['malformed']} batches {i} join_only_late {totals['join_only_late']}")
 
 
 if __name__ == "__main__":
