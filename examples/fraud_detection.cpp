@@ -9,20 +9,21 @@
 // - travel: two payments of one card, at most 5 minutes apart in event time, from countries more
 //   than 2000 km apart (an interval self-join: `tl <= tr <= tl + 5 min`).
 //
-// The watermark trails the latest payment by 2 minutes. Payments that arrive too late for every
-// window they belong to are written to their own files (`late-<ms>.json`, the window operator's
-// late_records()); lines that are not payments go to `malformed-<ms>.txt` (parse_json's
-// malformed()). Alerts go to `alerts-<ms>.json`, one JSON object a line, sorted, one file per
-// batch, atomic and exactly once: with --checkpoint DIR, killing the program at any moment and
-// starting it again with the same arguments gives the same files as a run never interrupted.
+// The watermark trails the latest payment by 2 minutes. Payments that arrive late (at or below
+// the watermark) are written to their own files (`late-<ms>.json`: the join's
+// left_late_records(), each marked with the rules that ignored it, the windows' late_records()
+// telling whether the limits did too); lines that are not payments go to `malformed-<ms>.txt`
+// (parse_json's malformed()). Alerts go to `alerts-<ms>.json`, one JSON object a line, sorted, one
+// file per batch, atomic and exactly once: with --checkpoint DIR, killing the program at any moment
+// and starting it again with the same arguments gives the same files as a run never interrupted.
 //
 // Input: the JSON-lines files of --input (default `payments`), one file per batch, read in name
 // order under Trigger::available_now (the program ends by itself once they are processed). When
 // the directory does not exist, the program generates it: --minutes files (default 60), one per
 // minute of payments from 2026-01-01T00:00Z, seeded (--seed), with skewed cards, out-of-order
-// payments, some late ones, a few malformed lines, bursts that exceed limits, a card used in
-// France and then, three minutes later, in the United States, and a busy card used once in Japan.
-// The profiles CSV (--profiles, default `profiles.csv`) is written too when absent.
+// payments, some late ones (4 and 25 minutes), a few malformed lines, bursts that exceed limits, a
+// card used in France and then, three minutes later, in the United States, and a busy card used
+// once in Japan. The profiles CSV (--profiles, default `profiles.csv`) is written too when absent.
 //
 // Batch times: the program replays files, so it runs on a manual clock at 0 (batch times 1000,
 // 2000, ... ms, whatever the wall clock says): output file names and table reloads are a pure
@@ -45,6 +46,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -109,6 +111,19 @@ BOOST_DESCRIBE_STRUCT(Alert, (),
                       (kind, card, window_start, window_end, spend_cents, count, max_spend_cents,
                        max_count, first_payment, first_country, first_time, second_payment,
                        second_country, second_time, km))
+
+/// A late payment, a line of the late files: the payment's fields and the rules that ignored it,
+/// `["travel"]` (older than the watermark: the travel join dropped it, but a window of it was
+/// still open and counted it) or `["limits","travel"]` (too late for every window as well).
+struct LatePayment {
+  std::string id;
+  std::string card;
+  std::int64_t amount_cents = 0;
+  std::string country;
+  std::int64_t time = 0;
+  std::vector<std::string> ignored_by;
+};
+BOOST_DESCRIBE_STRUCT(LatePayment, (), (id, card, amount_cents, country, time, ignored_by))
 
 namespace {
 
@@ -238,6 +253,9 @@ std::vector<std::vector<std::string>> generate(std::uint64_t seed, int minutes) 
     if (m == 30) pay(m, 21, 4200, "FR", minute + 10000);  // c21 in France ...
     if (m == 33) pay(m, 21, 9900, "US", minute + 5000);   // ... and in the US 2:55 later
     if (m % 16 == 15) pay(m, 7 + m % 5, 2500, home(7 + m % 5), minute - 25 * 60000);  // late
+    // Four minutes late: past the watermark (the travel join drops it), but its newest window is
+    // still open (the limits count it).
+    if (m % 13 == 6) pay(m, 30 + m % 7, 1800, home(30 + m % 7), minute - 4 * 60000);
     if (m % 17 == 9) {  // lines that are not payments
       files[static_cast<std::size_t>(m)].push_back(R"({"id":"p99999","card":"c01","amount_ce)");
       files[static_cast<std::size_t>(m)].push_back(
@@ -398,36 +416,62 @@ std::unique_ptr<rill::StreamingContext> build(const Paths& paths, bool checkpoin
           });
 
   // Travel: two payments of a card within minutes from distant countries.
+  auto travel = payments.interval_join(payments, 0ms, kTravelWithin).name("travel join");
   auto travel_alerts =
-      payments.interval_join(payments, 0ms, kTravelWithin)
-          .name("travel join")
-          .flat_map([](const std::pair<std::string, std::pair<Payment, Payment>>& kv) {
-            const auto& [a, b] = kv.second;
-            std::vector<Alert> out;
-            // Each unordered pair once: a self-join matches (a, b) and, at equal times, (b, a).
-            if (a.time == b.time && a.id >= b.id) return out;
-            const auto km = distance_km(a.country, b.country);
-            if (km && *km > kDistantKm) {
-              Alert alert;
-              alert.kind = "travel";
-              alert.card = kv.first;
-              alert.first_payment = a.id;
-              alert.first_country = a.country;
-              alert.first_time = a.time;
-              alert.second_payment = b.id;
-              alert.second_country = b.country;
-              alert.second_time = b.time;
-              alert.km = *km;
-              out.push_back(std::move(alert));
-            }
-            return out;
-          });
+      travel.flat_map([](const std::pair<std::string, std::pair<Payment, Payment>>& kv) {
+        const auto& [a, b] = kv.second;
+        std::vector<Alert> out;
+        // Each unordered pair once: a self-join matches (a, b) and, at equal times, (b, a).
+        if (a.time == b.time && a.id >= b.id) return out;
+        const auto km = distance_km(a.country, b.country);
+        if (km && *km > kDistantKm) {
+          Alert alert;
+          alert.kind = "travel";
+          alert.card = kv.first;
+          alert.first_payment = a.id;
+          alert.first_country = a.country;
+          alert.first_time = a.time;
+          alert.second_payment = b.id;
+          alert.second_country = b.country;
+          alert.second_time = b.time;
+          alert.km = *km;
+          out.push_back(std::move(alert));
+        }
+        return out;
+      });
 
   sorted_by_json(limit_alerts.union_with(travel_alerts))
       .save_as_json_files((paths.output / "alerts").string(), "json");
-  sorted_by_json(windows.late_records().map([](const CardPayment& p) {
-    return p.second;
-  })).save_as_json_files((paths.output / "late").string(), "json");
+  // Late payments: those the join dropped (at or below the previous batch's watermark), marked
+  // with whether the windows dropped them too. A payment late for every window is late for the
+  // join as well (its newest window ends after it); window-late rows are still checked, so that
+  // no late payment can vanish. A self-join's left and right late rows are the same rows.
+  auto late = travel.left_late_records().transform_with(
+      windows.late_records(), [](const rill::Batch<CardPayment>& join_late,
+                                 const rill::Batch<CardPayment>& window_late, rill::Time) {
+        std::set<std::string> too_late_for_windows;
+        for (const CardPayment& p : window_late)
+          too_late_for_windows.insert(p.second.id);
+        std::vector<LatePayment> out;
+        auto add = [&](const Payment& p, std::vector<std::string> ignored_by) {
+          out.push_back(
+              LatePayment{p.id, p.card, p.amount_cents, p.country, p.time, std::move(ignored_by)});
+        };
+        std::set<std::string> seen;
+        for (const CardPayment& p : join_late) {
+          seen.insert(p.second.id);
+          if (too_late_for_windows.contains(p.second.id)) {
+            add(p.second, {"limits", "travel"});
+          } else {
+            add(p.second, {"travel"});
+          }
+        }
+        for (const CardPayment& p : window_late) {
+          if (!seen.contains(p.second.id)) add(p.second, {"limits"});
+        }
+        return out;
+      });
+  sorted_by_json(late).save_as_json_files((paths.output / "late").string(), "json");
   return ctx;
 }
 
@@ -439,7 +483,8 @@ int main(int argc, char** argv) {
       "spend or number of payments over a 10-minute event-time window sliding by 5 minutes "
       "exceeds its profile's limits (profiles: a CSV file, reloaded every 10 batches), and two "
       "payments of a card from countries over 2000 km apart within 5 minutes. Writes "
-      "alerts-<ms>.json, late-<ms>.json (payments too late for every window) and "
+      "alerts-<ms>.json, late-<ms>.json (payments at or below the watermark, with the rules "
+      "that ignored them) and "
       "malformed-<ms>.txt into the output directory, one file per batch, exactly once. Generates "
       "the input directory and the profiles file when they are absent, processes the input and "
       "ends by itself. With --checkpoint, a killed run started again with the same arguments "

@@ -8,9 +8,9 @@ shared/api.md (watermark, sliding windows in append mode, interval join, late ro
 program's documented rules, without rill.
 
 Usage: fraud_detection_model.py INPUT_DIR PROFILES_CSV EXPECTED_DIR
-Prints a summary on stdout: alerts of each kind, late payments (late for all their windows),
-malformed lines, batches, and payments late for the travel join only (older than the previous
-batch's watermark, yet with an open window: the join drops them without a side output).
+Prints a summary on stdout: alerts of each kind, late payments (at or below the previous batch's
+watermark), malformed lines, batches, and the late payments that only the travel join ignored
+(a window of theirs was still open).
 """
 import csv
 import json
@@ -67,8 +67,10 @@ def dumps(obj):
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-def payment_json(p):
-    return dumps({name: p[name] for name, _ in FIELDS})
+def late_json(p):
+    record = {name: p[name] for name, _ in FIELDS}
+    record["ignored_by"] = p["ignored_by"]
+    return dumps(record)
 
 
 def main(input_dir, profiles_csv, expected_dir):
@@ -115,10 +117,13 @@ def main(input_dir, profiles_csv, expected_dir):
             first = e - e % SLIDE
             starts = [s for s in range(first - WINDOW + SLIDE, first + 1, SLIDE) if s <= e < s + WINDOW]
             open_starts = [s for s in starts if late_bound is None or s + WINDOW > late_bound]
+            # Late: at or below the previous batch's watermark (the travel join drops it); too
+            # late for every window as well, or not (then the limits still counted it).
             if not open_starts:
-                late.append(p)
+                late.append(dict(p, ignored_by=["limits", "travel"]))
             elif late_bound is not None and e <= late_bound:
-                totals["join_only_late"] += 1  # counted in windows, dropped by the join
+                late.append(dict(p, ignored_by=["travel"]))
+                totals["join_only_late"] += 1
             for s in open_starts:
                 acc = windows.setdefault((s, p["card"]), [0, 0])
                 acc[0] += p["amount_cents"]
@@ -168,7 +173,7 @@ def main(input_dir, profiles_csv, expected_dir):
         totals["late"] += len(late)
         totals["malformed"] += len(malformed)
         out[f"alerts-{t}.json"] = "".join(l + "\n" for l in sorted(dumps(a) for a in alerts))
-        out[f"late-{t}.json"] = "".join(l + "\n" for l in sorted(payment_json(p) for p in late))
+        out[f"late-{t}.json"] = "".join(l + "\n" for l in sorted(late_json(p) for p in late))
         out[f"malformed-{t}.txt"] = "".join(l + "\n" for l in malformed)
         i += 1
 
