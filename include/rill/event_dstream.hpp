@@ -25,6 +25,7 @@
 #include "rill/dstream/output_mode.hpp"
 #include "rill/dstream/time_window.hpp"
 #include "rill/dstream/window_spec.hpp"
+#include "rill/interval_joined_dstream.hpp"
 #include "rill/windowed_dstream.hpp"
 
 namespace rill {
@@ -150,7 +151,9 @@ class EventDStream : public DStream<T> {
   /// with a watermark with `time <= wm(t - interval)` are dropped as late. While both sides have
   /// watermarks, a left row leaves the state in the first batch with `wm(t) > tl + upper`, a
   /// right row in the first with `wm(t) > tr - lower` (wm: the context's global watermark);
-  /// otherwise rows are kept forever. StateInfo: rows kept by both sides, late_records.
+  /// otherwise rows are kept forever. StateInfo: rows kept by both sides, late_records. Returns
+  /// an IntervalJoinedDStream: the joined rows, plus left_late_records() and
+  /// right_late_records(), the rows each side dropped as late (Flink's late-data side outputs).
   /// Throws rill::InvalidArgument for a stream of another context or of another slide,
   /// rill::IllegalState after start().
   template <class W, class RTimeOf, class P = T>
@@ -271,7 +274,12 @@ class EventDStream : public DStream<T> {
                                upper, typename Node::Sides{has_watermark(), other.has_watermark()},
                                watermarks(), this->graph()->parallelism());
     this->graph()->add_node(node, call);
-    return DStream<typename Node::Out>(this->graph(), std::move(node));
+    using L = std::pair<K, V>;
+    using R = std::pair<K, W>;
+    return IntervalJoinedDStream<typename Node::Out, L, R>(
+        this->graph(), node,
+        [node] { return std::make_shared<detail::IntervalJoinLateNode<L, Node, true>>(node); },
+        [node] { return std::make_shared<detail::IntervalJoinLateNode<R, Node, false>>(node); });
   }
 
   TimeOf time_of_;

@@ -205,6 +205,67 @@ TEST(IntervalJoin, ASideWithoutAWatermarkIsNeverLateAndNoRowLeavesTheState) {
   EXPECT_EQ(state->late(), (std::vector<std::int64_t>{0, 0, 1, 0, 0, 0}));
 }
 
+TEST(IntervalJoin, LateLeftRowsGoToTheLeftSideOutput) {
+  // The range case above: at 4000 the left rows 20 and 21 are late (<= wm(3000) = 30 s). The
+  // left side output holds exactly them, in that batch (an empty batch elsewhere); the right one
+  // nothing; together they are the operator's StateInfo::late_records.
+  rill::testing::Harness h{config()};
+  auto state = record_state(h, "joined");
+  auto left =
+      h.input<Row>(
+           {{{1, 20}}, {{1, 49}, {1, 50}, {1, 65}, {1, 66}}, {}, {{1, 20}, {1, 21}}, {{1, 31}}})
+          .with_watermark(&seconds, 20s);
+  auto right =
+      h.input<Row>({{{1, 14}, {1, 15}, {1, 25}, {1, 26}, {1, 30}, {1, 31}}, {{1, 60}}, {}, {}, {}})
+          .with_watermark(&seconds, 30s);
+  auto joined = left.interval_join(right, -5s, 10s).name("joined");
+  auto out = h.collect(joined);
+  auto left_late = h.collect(joined.left_late_records());
+  auto right_late = h.collect(joined.right_late_records());
+  h.run_batches(5);
+  using Late = std::vector<std::vector<Row>>;
+  EXPECT_EQ(left_late.sorted_batches(), (Late{{}, {}, {}, {{1, 20}, {1, 21}}, {}}));
+  EXPECT_EQ(right_late.sorted_batches(), (Late{{}, {}, {}, {}, {}}));
+  EXPECT_EQ(state->late(), (std::vector<std::int64_t>{0, 0, 0, 2, 0}));
+  // The joined rows are those of the case without side outputs.
+  EXPECT_EQ(out.sorted_batches(), (std::vector<std::vector<Inner>>{
+                                      {{1, {20, 15}}, {1, {20, 25}}, {1, {20, 26}}, {1, {20, 30}}},
+                                      {{1, {50, 60}}, {1, {65, 60}}},
+                                      {},
+                                      {},
+                                      {{1, {31, 26}}, {1, {31, 30}}, {1, {31, 31}}}}));
+}
+
+TEST(IntervalJoin, LateRightRowsGoToTheRightSideOutputOfAnOuterJoin) {
+  // The outer case: at 7000 the right row (5,15) is late (<= wm(6000) = 20 s). Asked twice, a
+  // side output is the same stream (collected twice, the same rows).
+  rill::testing::Harness h{config()};
+  auto state = record_state(h, "joined");
+  auto left = h.input<Row>(outer_left()).with_watermark(&seconds, 10s);
+  auto right = h.input<Row>(outer_right()).with_watermark(&seconds, 10s);
+  auto joined = left.interval_full_outer_join(right, -5s, 5s).name("joined");
+  auto right_late = h.collect(joined.right_late_records());
+  auto again = h.collect(joined.right_late_records());
+  auto left_late = h.collect(joined.left_late_records());
+  h.run_batches(7);
+  using Late = std::vector<std::vector<Row>>;
+  EXPECT_EQ(right_late.sorted_batches(), (Late{{}, {}, {}, {}, {}, {}, {{5, 15}}}));
+  EXPECT_EQ(again.sorted_batches(), right_late.sorted_batches());
+  EXPECT_EQ(left_late.sorted_batches(), (Late{{}, {}, {}, {}, {}, {}, {}}));
+  EXPECT_EQ(state->late(), outer_late);
+  EXPECT_EQ(state->keys(), outer_rows);
+}
+
+TEST(IntervalJoin, ASideOutputCannotBeAddedAfterStart) {
+  rill::testing::Harness h{config()};
+  auto left = h.input<Row>({{}}).with_watermark(&seconds, 1s);
+  auto right = h.input<Row>({{}}).with_watermark(&seconds, 1s);
+  auto joined = left.interval_join(right, 0s, 1s);
+  auto out = h.collect(joined);
+  h.run_batches(1);
+  EXPECT_THROW((void)joined.left_late_records(), rill::IllegalState);
+}
+
 TEST(IntervalJoin, InvalidCallsAreRefusedNamingWhatToChange) {
   rill::testing::Harness h{config()};
   auto with_wm = h.input<Row>({{}}).with_watermark(&seconds, 1s);

@@ -17,6 +17,7 @@
 #include "rill/core/serialization.hpp"
 #include "rill/core/time.hpp"
 #include "rill/dstream/detail/keyed_state.hpp"
+#include "rill/dstream/detail/late_rows.hpp"
 #include "rill/dstream/detail/node.hpp"
 #include "rill/dstream/detail/stateful.hpp"
 #include "rill/dstream/detail/watermark_tracker.hpp"
@@ -164,6 +165,21 @@ class IntervalJoinNode final
     left_store_.state_saved();
     right_store_.state_saved();
   }
+  void clear_done(Time t) override {
+    StatefulNode<Out>::clear_done(t);
+    left_late_.forget(t);
+    right_late_.forget(t);
+  }
+
+  /// Keeps each batch's late rows of both sides for left_late_rows() / right_late_rows()
+  /// (otherwise they are only counted). Before start(), on the graph-building thread.
+  void keep_late_rows() noexcept { keep_late_ = true; }
+  [[nodiscard]] const LateRows<std::pair<K, V>>& left_late_rows() const noexcept {
+    return left_late_;
+  }
+  [[nodiscard]] const LateRows<std::pair<K, W>>& right_late_rows() const noexcept {
+    return right_late_;
+  }
 
  protected:
   std::shared_ptr<const Batch<Out>> compute(Time t, Exec& ex) override {
@@ -178,6 +194,8 @@ class IntervalJoinNode final
 
     typename Batch<Out>::Partitions parts(n);
     std::vector<std::int64_t> late_counts(n, 0);
+    typename Batch<std::pair<K, V>>::Partitions left_dropped(keep_late_ ? n : 0);
+    typename Batch<std::pair<K, W>>::Partitions right_dropped(keep_late_ ? n : 0);
     ex.parallel_for(n, [&](std::size_t q) {
       auto& lt = left_store_.table(q);
       auto& rt = right_store_.table(q);
@@ -189,6 +207,7 @@ class IntervalJoinNode final
           const Time tl = std::invoke(left_time_, std::as_const(row));
           if (left_late && tl <= *left_late) {
             ++dropped;
+            if (keep_late_) left_dropped[q].push_back(std::move(row));
             continue;
           }
           bool matched = false;
@@ -216,6 +235,7 @@ class IntervalJoinNode final
           const Time tr = std::invoke(right_time_, std::as_const(row));
           if (right_late && tr <= *right_late) {
             ++dropped;
+            if (keep_late_) right_dropped[q].push_back(std::move(row));
             continue;
           }
           bool matched = false;
@@ -257,6 +277,10 @@ class IntervalJoinNode final
     late_records_ = 0;
     for (std::int64_t c : late_counts)
       late_records_ += c;
+    if (keep_late_) {
+      left_late_.put(t, std::move(left_dropped));
+      right_late_.put(t, std::move(right_dropped));
+    }
     return std::make_shared<const Batch<Out>>(std::move(parts));
   }
 
@@ -315,6 +339,36 @@ class IntervalJoinNode final
   std::vector<std::int64_t> left_rows_;   // rows kept per partition (partition q's task)
   std::vector<std::int64_t> right_rows_;  // rows kept per partition (partition q's task)
   std::int64_t late_records_ = 0;         // of the last batch (batch thread)
+  bool keep_late_ = false;                // set before start()
+  LateRows<std::pair<K, V>> left_late_;   // with keep_late_: each batch's late left rows
+  LateRows<std::pair<K, W>> right_late_;  // and right rows, by join partition
+};
+
+/// An interval join's left_late_records() (`Left`) or right_late_records(): the rows of that
+/// side the join `Op` dropped as late, in the batch that dropped them, partitioned by key as the
+/// join routes them.
+template <class Row, class Op, bool Left>
+class IntervalJoinLateNode final : public Node<Row> {
+ public:
+  explicit IntervalJoinLateNode(std::shared_ptr<Op> op)
+      : Node<Row>(Left ? "left_late_records" : "right_late_records", {op}, op->slide(),
+                  op->num_partitions()),
+        op_(std::move(op)) {
+    op_->keep_late_rows();
+  }
+
+ protected:
+  std::shared_ptr<const Batch<Row>> compute(Time t, Exec& ex) override {
+    (void)op_->get(t, ex);
+    if constexpr (Left) {
+      return op_->left_late_rows().get(t, this->num_partitions());
+    } else {
+      return op_->right_late_rows().get(t, this->num_partitions());
+    }
+  }
+
+ private:
+  std::shared_ptr<Op> op_;
 };
 
 }  // namespace rill::detail
