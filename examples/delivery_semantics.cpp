@@ -419,7 +419,7 @@ int main(int argc, char** argv) {
 #if RILL_EXAMPLES_WITH_KAFKA
   rill_examples::add_kafka_options(
       app, input.kafka,
-      "Topic prefix: each run produces its payments into TOPIC-<mode> (new or empty) and reads "
+      "Topic prefix: each run produces its payments into TOPIC-<mode> (existing, empty) and reads "
       "them there",
       "payments");
 #endif
@@ -450,10 +450,11 @@ int main(int argc, char** argv) {
         const std::string topic = prefix + "-" + name_of(d);
         if (cluster) cluster->create_topic(topic, 3);
         if (const auto held = check.records_in(topic, 0); held > 0) {
-          std::fprintf(stderr,
-                       "delivery_semantics: topic '%s' already holds records; give a new --topic "
-                       "prefix (each run reads its topic from the beginning)\n",
-                       topic.c_str());
+          std::fprintf(
+              stderr,
+              "delivery_semantics: topic '%s' already holds records; give a --topic "
+              "prefix whose topics are empty (each run reads its topic from the beginning)\n",
+              topic.c_str());
           return 1;
         }
       }

@@ -60,8 +60,8 @@ inline std::unique_ptr<rill::kafka::MockCluster> start_mock(KafkaInput& input) {
 
 /// A Kafka producer (librdkafka, idempotent, acks=all) that writes the generated input: send()
 /// queues a record, flush() waits until every queued record is acknowledged and throws
-/// rill::IoError naming the topic and the first failure otherwise. Topics that do not exist are
-/// created by the brokers' auto-creation (Kafka's default). Not thread-safe: one thread uses it.
+/// rill::IoError naming the topic and the first failure otherwise. Not thread-safe: one thread
+/// uses it.
 class Producer {
  public:
   explicit Producer(const std::string& brokers) {
@@ -111,13 +111,18 @@ class Producer {
   }
 
   /// The records `topic`'s partition `partition` holds (end offset less start offset), asked of
-  /// the brokers (at most 10 s); 0 for a topic that does not exist yet. Throws rill::IoError when
-  /// the brokers do not answer.
+  /// the brokers (at most 10 s). Throws rill::InvalidArgument when the topic does not exist (the
+  /// programs' consumers start before the first record is produced, so the topic must be there
+  /// first) and rill::IoError when the brokers do not answer.
   std::int64_t records_in(const std::string& topic, std::int32_t partition) {
     std::int64_t low = 0, high = 0;
     const rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(handle_, topic.c_str(), partition, &low, &high, 10000);
-    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+      throw rill::InvalidArgument("Kafka: the topic '" + topic +
+                                  "' does not exist; create it first (kafka-topics.sh --create "
+                                  "--topic " +
+                                  topic + " ...)");
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw rill::IoError("Kafka: cannot read the offsets of '" + topic +
                           "': " + rd_kafka_err2str(err) + " (are the brokers up?)");

@@ -296,7 +296,7 @@ int main(int argc, char** argv) {
 #if RILL_EXAMPLES_WITH_KAFKA
   rill_examples::add_kafka_options(
       app, input.kafka,
-      "Topic to produce the generated views into and read them from (new or empty; partition 0)",
+      "Existing empty topic to produce the generated views into (partition 0) and read them from",
       "views");
 #endif
   std::optional<std::uint16_t> status_port;
@@ -317,7 +317,7 @@ int main(int argc, char** argv) {
               rill_examples::Producer{input.kafka.brokers}.records_in(input.kafka.topic, 0);
           held > 0) {
         std::fprintf(stderr,
-                     "replay: topic '%s' already holds %lld records; give a new or empty topic "
+                     "replay: topic '%s' already holds %lld records; give an empty topic "
                      "(the live run and the replay read it from its beginning)\n",
                      input.kafka.topic.c_str(), static_cast<long long>(held));
         return 1;
