@@ -392,6 +392,7 @@ int main(int argc, char** argv) {
       "at_least_once and exactly_once delivery while killing it (SIGKILL) at random and starting "
       "it again, then prints, for each, how many payments its output lost and how many it "
       "repeated. Starts itself as the pipeline's process. Writes DIR/<mode>/{in,out,checkpoint}. "
+      "With --mock or --brokers/--topic the payments go through Kafka topics. "
       "Ends by itself (about 10 s).",
       "delivery_semantics"};
   std::string dir = "rill-delivery";
@@ -421,7 +422,7 @@ int main(int argc, char** argv) {
       app, input.kafka,
       "Topic prefix: each run produces its payments into TOPIC-<mode> (existing, empty) and reads "
       "them there",
-      "payments");
+      "payments", "topics 'payments-<mode>'");
 #endif
   std::optional<std::uint16_t> status_port;
   rill_examples::add_status_port(app, status_port);

@@ -30,9 +30,11 @@ struct KafkaInput {
 };
 
 /// Adds --brokers, --topic and --mock to `app`. `what` says what the topic holds. --topic goes
-/// with --brokers; --mock excludes --brokers and defaults the topic to `default_topic`.
+/// with --brokers; --mock excludes --brokers and sets the topic to `default_topic`
+/// (`mock_topics` names what the program makes of it in --help, default `default_topic`).
 inline void add_kafka_options(CLI::App& app, KafkaInput& input, const std::string& what,
-                              const std::string& default_topic) {
+                              const std::string& default_topic, std::string mock_topics = {}) {
+  if (mock_topics.empty()) mock_topics = "topic '" + default_topic + "'";
   auto* brokers = app.add_option("--brokers", input.brokers,
                                  "Read the input from Kafka: host:port[,host:port...] of the "
                                  "brokers (the program writes its generated input there first)")
@@ -42,9 +44,8 @@ inline void add_kafka_options(CLI::App& app, KafkaInput& input, const std::strin
       app.add_option("--topic", input.topic, what)->type_name("TOPIC")->check(non_empty());
   brokers->needs(topic);
   topic->needs(brokers);
-  app.add_flag(
-         "--mock", input.mock,
-         "Read the input from Kafka, in an in-process mock cluster (topic '" + default_topic + "')")
+  app.add_flag("--mock", input.mock,
+               "Read the input from Kafka, in an in-process mock cluster (" + mock_topics + ")")
       ->excludes(brokers);
   if (input.topic.empty()) input.topic = default_topic;  // --topic overrides it when given
 }

@@ -281,7 +281,8 @@ int main(int argc, char** argv) {
       "append mode, a file per batch) runs live on a directory while 14 generated files arrive "
       "(one every 300 ms), then runs again with Trigger::available_now() from the beginning of "
       "the directory into a new output, and the two outputs are compared line by line. Writes "
-      "DIR/input, DIR/live and DIR/replay. Ends by itself (about 6 s).",
+      "DIR/input, DIR/live and DIR/replay. With --mock or --brokers/--topic the job reads a Kafka "
+      "topic the program produces the files into, one record each. Ends by itself (about 6 s).",
       "replay"};
   std::string dir = "rill-replay";
   app.add_option("--dir", dir, "Working directory (emptied and created)")
