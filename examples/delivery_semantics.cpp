@@ -23,6 +23,14 @@
 // - exactly_once: the checkpoint directory and save_as_text_files, which commits a batch's file
 //   by a rename and finds it again when the batch is replayed: nothing lost, nothing repeated.
 //   Config::delivery(exactly_once) is checked at start() (the other two are declarations).
+//
+// With --brokers BROKERS --topic TOPIC (or --mock: an in-process mock cluster), when rill::kafka
+// is built, the input is a Kafka topic per run, TOPIC-<mode>: the supervisor produces each
+// payment line as one record (and keeps a copy of each file in DIR/<mode>/in), and the child
+// reads it with rill::kafka::direct_stream. at_most_once has no checkpoint and starts at the
+// latest offsets (what was produced while it was down is lost); at_least_once and exactly_once
+// start at the earliest offsets and, after a restart, at their checkpoint's, replaying the
+// batches sealed but not checkpointed with the same offset ranges.
 #include <rill/rill.hpp>
 
 #include <boost/describe/class.hpp>
@@ -55,6 +63,9 @@
 
 #include "command_line.hpp"
 #include "status_page.hpp"
+#if RILL_EXAMPLES_WITH_KAFKA
+#include "kafka_input.hpp"
+#endif
 
 extern char** environ;
 
@@ -110,31 +121,68 @@ class AppendToFile {
   fs::path path_;
 };
 
-/// The pipeline, the same in the three runs but for its output: the payments of the files in
-/// `base`/in, parsed (malformed lines skipped), one line each into `base`/out.
-std::unique_ptr<rill::StreamingContext> pipeline(rill::Delivery delivery, const fs::path& base) {
-  auto ctx = std::make_unique<rill::StreamingContext>(
-      rill::Config{}.batch_interval(kInterval).parallelism(2).delivery(delivery));
-  auto lines = ctx->text_file_stream(base / "in")
-                   .name("payment files")
-                   .parse_csv<Payment>()
-                   .name("payments")
-                   .map([](const Payment& p) { return rill::csv::format(p); });
+/// Where the pipeline reads: the files of `base`/in, or (when `kafka.on()`) a Kafka topic.
+struct Input {
+  fs::path base;
+#if RILL_EXAMPLES_WITH_KAFKA
+  rill_examples::KafkaInput kafka;
+#endif
+};
+
+/// The rest of the pipeline on `input_lines`: parsed (malformed lines skipped), one line each
+/// into `base`/out.
+template <class Lines>
+void payments_out(Lines input_lines, rill::Delivery delivery, const fs::path& base) {
+  auto lines = input_lines.template parse_csv<Payment>().name("payments").map([](const Payment& p) {
+    return rill::csv::format(p);
+  });
   if (delivery == rill::Delivery::exactly_once)
     lines.save_as_text_files((base / "out" / "payments").string());
   else
     lines.foreach_batch(AppendToFile{base / "out" / "payments.csv"});
+}
+
+/// The pipeline, the same in the three runs but for its output and, on Kafka, its starting
+/// offsets: the payments of `input`, one line each into `base`/out.
+std::unique_ptr<rill::StreamingContext> pipeline(rill::Delivery delivery, const Input& input) {
+  auto ctx = std::make_unique<rill::StreamingContext>(
+      rill::Config{}.batch_interval(kInterval).parallelism(2).delivery(delivery));
+#if RILL_EXAMPLES_WITH_KAFKA
+  if (input.kafka.on()) {
+    payments_out(
+        rill::kafka::direct_stream(
+            *ctx,
+            rill::kafka::SourceOptions{
+                .bootstrap_servers = input.kafka.brokers,
+                .topics = {input.kafka.topic},
+                .group_id = "",
+                // at most once: a restart starts at the end, as a consumer without state
+                .starting_offsets = delivery == rill::Delivery::at_most_once
+                                        ? rill::kafka::StartingOffsets::latest
+                                        : rill::kafka::StartingOffsets::earliest,
+                .max_records_per_partition = 0,
+                .fail_on_data_loss = true,
+                .properties = {{"client.id", "delivery_semantics"}, {"fetch.wait.max.ms", "20"}}})
+            .name("payment records")
+            .map([](const rill::kafka::Record& r) { return r.value; }),
+        delivery, input.base);
+    return ctx;
+  }
+#endif
+  payments_out(ctx->text_file_stream(input.base / "in").name("payment files"), delivery,
+               input.base);
   return ctx;
 }
 
 /// The child: runs the pipeline (from its checkpoint, unless at most once) until SIGTERM;
 /// writes `base`/ready once started.
-int run_child(rill::Delivery delivery, const fs::path& base,
+int run_child(rill::Delivery delivery, const Input& input,
               std::optional<std::uint16_t> status_port) {
+  const fs::path& base = input.base;
   auto ctx = delivery == rill::Delivery::at_most_once
-                 ? pipeline(delivery, base)
+                 ? pipeline(delivery, input)
                  : rill::StreamingContext::get_or_create(base / "checkpoint",
-                                                         [&] { return pipeline(delivery, base); });
+                                                         [&] { return pipeline(delivery, input); });
   [[maybe_unused]] const auto status = rill_examples::serve_status(*ctx, status_port);
   const auto on_signals = rill::stop_on_signals(*ctx);
   ctx->start();
@@ -164,14 +212,22 @@ std::vector<std::string> generate(std::uint32_t seed, int files) {
   return out;
 }
 
-/// The pipeline's process, started as `self --child MODE --dir BASE`.
+/// The pipeline's process, started as `self --child MODE --dir BASE [--brokers B --topic T]`.
 class Child {
  public:
-  Child(const std::string& self, rill::Delivery delivery, const fs::path& base,
+  Child(const std::string& self, rill::Delivery delivery, const Input& input,
         std::optional<std::uint16_t> status_port) {
+    const fs::path& base = input.base;
     std::error_code ec;
     fs::remove(base / "ready", ec);
     std::vector<std::string> args{self, "--child", name_of(delivery), "--dir", base.string()};
+#if RILL_EXAMPLES_WITH_KAFKA
+    if (input.kafka.on()) {  // the mock's brokers too: they listen on 127.0.0.1
+      for (const std::string& a : {std::string("--brokers"), input.kafka.brokers,
+                                   std::string("--topic"), input.kafka.topic})
+        args.push_back(a);
+    }
+#endif
     if (status_port) {  // each incarnation of the pipeline serves the status page
       args.emplace_back("--status-port");
       args.push_back(std::to_string(*status_port));
@@ -254,22 +310,35 @@ struct Result {
 /// One run: feeds `files` into `base`/in while killing and restarting the child at `kill_at`
 /// (file indices; true: right after the output grew), then stops it and counts. The children
 /// get `--status-port` when it is given: each of them serves the status page in turn.
-Result run(const std::string& self, rill::Delivery delivery, const fs::path& base,
+Result run(const std::string& self, rill::Delivery delivery, const Input& input,
            const std::vector<std::string>& files, const std::map<int, bool>& kill_at,
            std::mt19937& random, std::optional<std::uint16_t> status_port) {
+  const fs::path& base = input.base;
   fs::remove_all(base);
   fs::create_directories(base / "in");
   fs::create_directories(base / "out");
+#if RILL_EXAMPLES_WITH_KAFKA
+  std::optional<rill_examples::Producer> producer;
+  if (input.kafka.on()) producer.emplace(input.kafka.brokers);
+#endif
   Result result;
-  auto child = std::make_unique<Child>(self, delivery, base, status_port);
+  auto child = std::make_unique<Child>(self, delivery, input, status_port);
   for (int i = 0; i < static_cast<int>(files.size()); ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "payments-%03d.csv", i);
     const fs::path tmp = base / "in" / (std::string(".") + name);
     std::ofstream{tmp, std::ios::binary} << files[static_cast<std::size_t>(i)];
+#if RILL_EXAMPLES_WITH_KAFKA
+    if (producer) {  // a record per line; the file stays out of `in` (hidden), as the copy
+      std::istringstream lines{files[static_cast<std::size_t>(i)]};
+      for (std::string line; std::getline(lines, line);)
+        producer->send(input.kafka.topic, line);
+      producer->flush();
+    }
+#endif
     fs::rename(tmp, base / "in" / name);
     if (!child)
-      child = std::make_unique<Child>(self, delivery, base, status_port);  // down while it arrived
+      child = std::make_unique<Child>(self, delivery, input, status_port);  // down while it arrived
     const auto kill = kill_at.find(i);
     if (kill == kill_at.end()) {
       std::this_thread::sleep_for(60ms);
@@ -288,7 +357,7 @@ Result run(const std::string& self, rill::Delivery delivery, const fs::path& bas
     if (!killed) throw rill::IllegalState("the pipeline exited " + std::to_string(code));
     ++result.kills;
   }
-  if (!child) child = std::make_unique<Child>(self, delivery, base, status_port);
+  if (!child) child = std::make_unique<Child>(self, delivery, input, status_port);
   std::this_thread::sleep_for(300ms);  // let it list the last file
   const auto [killed, code] = child->end(SIGTERM);
   if (killed || code != 0) throw rill::IllegalState("the pipeline did not stop cleanly on SIGTERM");
@@ -323,6 +392,7 @@ int main(int argc, char** argv) {
       "at_least_once and exactly_once delivery while killing it (SIGKILL) at random and starting "
       "it again, then prints, for each, how many payments its output lost and how many it "
       "repeated. Starts itself as the pipeline's process. Writes DIR/<mode>/{in,out,checkpoint}. "
+      "With --mock or --brokers/--topic the payments go through Kafka topics. "
       "Ends by itself (about 10 s).",
       "delivery_semantics"};
   std::string dir = "rill-delivery";
@@ -346,6 +416,14 @@ int main(int argc, char** argv) {
   app.add_option("--child", child_mode, "Run as the pipeline's process (used by the program)")
       ->check(CLI::IsMember({"at_most_once", "at_least_once", "exactly_once"}))
       ->group("");
+  Input input;
+#if RILL_EXAMPLES_WITH_KAFKA
+  rill_examples::add_kafka_options(
+      app, input.kafka,
+      "Topic prefix: each run produces its payments into TOPIC-<mode> (existing, empty) and reads "
+      "them there",
+      "payments", "topics 'payments-<mode>'");
+#endif
   std::optional<std::uint16_t> status_port;
   rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
@@ -359,12 +437,32 @@ int main(int argc, char** argv) {
 
   try {
     if (!child_mode.empty()) {
+      input.base = dir;
       for (const rill::Delivery d : modes) {
-        if (child_mode == name_of(d)) return run_child(d, dir, status_port);
+        if (child_mode == name_of(d)) return run_child(d, input, status_port);
       }
     }
+#if RILL_EXAMPLES_WITH_KAFKA
+    const std::string prefix = input.kafka.topic;
+    const auto cluster = rill_examples::start_mock(input.kafka);
+    if (input.kafka.on()) {
+      rill_examples::Producer check{input.kafka.brokers};
+      for (const rill::Delivery d : modes) {
+        const std::string topic = prefix + "-" + name_of(d);
+        if (cluster) cluster->create_topic(topic, 3);
+        if (const auto held = check.records_in(topic, 0); held > 0) {
+          std::fprintf(
+              stderr,
+              "delivery_semantics: topic '%s' already holds records; give a --topic "
+              "prefix whose topics are empty (each run reads its topic from the beginning)\n",
+              topic.c_str());
+          return 1;
+        }
+      }
+    }
+#endif
     const std::string self = fs::read_symlink("/proc/self/exe").string();
-    const auto input = generate(seed, files);
+    const auto payments = generate(seed, files);
     std::mt19937 random{seed};
     bool ok = true;
     for (const rill::Delivery d : modes) {
@@ -375,8 +473,11 @@ int main(int argc, char** argv) {
         if (!kill_at.contains(at) && !kill_at.contains(at - 1) && !kill_at.contains(at + 1))
           kill_at.emplace(at, kill_at.size() % 2 == 0);
       }
-      const Result r =
-          run(self, d, fs::path{dir} / name_of(d), input, kill_at, random, status_port);
+      input.base = fs::path{dir} / name_of(d);
+#if RILL_EXAMPLES_WITH_KAFKA
+      if (input.kafka.on()) input.kafka.topic = prefix + "-" + name_of(d);
+#endif
+      const Result r = run(self, d, input, payments, kill_at, random, status_port);
       std::printf(
           "%-13s %lld payments in, %d kills (%d right after an output write): %lld lines "
           "written, %lld lost, %lld repeated\n",

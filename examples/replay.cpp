@@ -22,6 +22,15 @@
 // one that includes every file but the one just before. The generator keeps each view either
 // behind both bounds by a window or more, or ahead of both (docs/guide/lambda-kappa.md, "When the
 // replay equals the live result").
+//
+// With --brokers BROKERS --topic TOPIC (or --mock: an in-process mock cluster), when rill::kafka
+// is built, the same job reads a Kafka topic instead: the program produces each generated file as
+// one record (its lines) into partition 0 of TOPIC, one every 300 ms; the live run reads it with
+// rill::kafka::direct_stream from the earliest offsets (or, restarted, from its checkpoint in
+// DIR/checkpoint), the replay again from the earliest offsets with Trigger::available_now() into
+// a new output. One record per batch (SourceOptions::max_records_per_partition = 1) is the
+// directory's one file per batch, so the same reasoning holds. DIR/input keeps a copy of the
+// records as files.
 #include <rill/rill.hpp>
 
 #include <boost/describe/class.hpp>
@@ -46,6 +55,9 @@
 
 #include "command_line.hpp"
 #include "status_page.hpp"
+#if RILL_EXAMPLES_WITH_KAFKA
+#include "kafka_input.hpp"
+#endif
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -70,13 +82,29 @@ rill::Time event_time(const View& v) {
   return rill::Time{v.time_ms};
 }
 
+/// Where the job reads: the directory `dir`, or (when `kafka.on()`) the Kafka topic.
+struct Input {
+  fs::path dir;
+#if RILL_EXAMPLES_WITH_KAFKA
+  rill_examples::KafkaInput kafka;
+#endif
+};
+
+/// The lines of `text` (a record may hold several lines).
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    out.push_back(line);
+  return out;
+}
+
 /// The job, the same for both runs: page views per user per 10 s window of event time, emitted
 /// once final, into `output`/counts-<batch ms>; the views that came too late into
 /// `output`/late-<batch ms>, the lines that do not parse into `output`/malformed-<batch ms>.
-void views_per_user(rill::StreamingContext& ctx, const fs::path& input, const fs::path& output) {
-  auto views = ctx.text_file_stream(input, rill::FileStreamOptions{.max_files_per_batch = 1})
-                   .name("view files")
-                   .parse_csv<View>();
+template <class Lines>
+void views_per_user(Lines lines, const fs::path& output) {
+  auto views = lines.template parse_csv<View>();
   views.malformed().save_as_text_files((output / "malformed").string());
   auto counts = views.name("views")
                     .with_watermark(&event_time, kDelay)
@@ -86,6 +114,32 @@ void views_per_user(rill::StreamingContext& ctx, const fs::path& input, const fs
   counts.late_records()
       .map([](const View& v) { return rill::csv::format(v); })
       .save_as_text_files((output / "late").string());
+}
+
+/// The job on `input`: one file, or one Kafka record, per batch (from the earliest offsets, or
+/// the checkpoint's).
+void views_per_user(rill::StreamingContext& ctx, const Input& input, const fs::path& output) {
+#if RILL_EXAMPLES_WITH_KAFKA
+  if (input.kafka.on()) {
+    views_per_user(rill::kafka::direct_stream(
+                       ctx,
+                       rill::kafka::SourceOptions{
+                           .bootstrap_servers = input.kafka.brokers,
+                           .topics = {input.kafka.topic},
+                           .group_id = "",
+                           .starting_offsets = rill::kafka::StartingOffsets::earliest,
+                           .max_records_per_partition = 1,
+                           .fail_on_data_loss = true,
+                           .properties = {{"client.id", "replay"}, {"fetch.wait.max.ms", "20"}}})
+                       .name("view records")
+                       .flat_map([](const rill::kafka::Record& r) { return split_lines(r.value); }),
+                   output);
+    return;
+  }
+#endif
+  views_per_user(ctx.text_file_stream(input.dir, rill::FileStreamOptions{.max_files_per_batch = 1})
+                     .name("view files"),
+                 output);
 }
 
 /// The generated files, in order: file i holds views with event times from i * 4 s (with a
@@ -158,32 +212,60 @@ class FinalWatermark final : public rill::StreamingListener {
   std::promise<void> reached_;
 };
 
-/// The live run: files moved into `input` one every 300 ms while the job runs on the system
-/// clock; stopped (gracefully) once the watermark reached `final`. Returns false on a timeout.
-bool run_live(const fs::path& input, const fs::path& output, const std::vector<std::string>& files,
-              rill::Time final, std::optional<std::uint16_t> status_port) {
-  rill::StreamingContext live{rill::Config{}.batch_interval(kInterval)};
-  views_per_user(live, input, output);
+/// The live run: files moved into `input.dir` (or, on Kafka, produced into the topic and copied
+/// into `input.dir`) one every 300 ms while the job runs on the system clock; stopped
+/// (gracefully) once the watermark reached `final`. On Kafka the live run checkpoints into
+/// `checkpoint`, as a live job would. Returns false on a timeout.
+bool run_live(const Input& input, const fs::path& output, const fs::path& checkpoint,
+              const std::vector<std::string>& files, rill::Time final,
+              std::optional<std::uint16_t> status_port) {
+  const auto make = [&] {
+    auto ctx = std::make_unique<rill::StreamingContext>(rill::Config{}.batch_interval(kInterval));
+    views_per_user(*ctx, input, output);
+    return ctx;
+  };
+  std::unique_ptr<rill::StreamingContext> live;
+#if RILL_EXAMPLES_WITH_KAFKA
+  std::optional<rill_examples::Producer> producer;
+  if (input.kafka.on()) {
+    live = rill::StreamingContext::get_or_create(checkpoint, make);
+    producer.emplace(input.kafka.brokers);
+  }
+#else
+  (void)checkpoint;
+#endif
+  if (!live) live = make();
   auto listener = std::make_shared<FinalWatermark>(final);
   auto reached = listener->reached();
-  live.add_listener(listener);
-  [[maybe_unused]] const auto status = rill_examples::serve_status(live, status_port);
-  live.start();
+  live->add_listener(listener);
+  [[maybe_unused]] const auto status = rill_examples::serve_status(*live, status_port);
+  live->start();
   for (std::size_t i = 0; i < files.size(); ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "views-%02zu.csv", i);
-    move_in(input, name, files[i]);
+#if RILL_EXAMPLES_WITH_KAFKA
+    if (producer) {
+      producer->send(input.kafka.topic, files[i], 0);  // one record, partition 0: kept in order
+      producer->flush();
+      std::ofstream{input.dir / name, std::ios::binary} << files[i];  // the copy for inspection
+      std::printf("live: produced %s into %s\n", name, input.kafka.topic.c_str());
+      std::fflush(stdout);
+      std::this_thread::sleep_for(300ms);
+      continue;
+    }
+#endif
+    move_in(input.dir, name, files[i]);
     std::printf("live: moved in %s\n", name);
     std::fflush(stdout);
     std::this_thread::sleep_for(300ms);
   }
   const bool done = reached.wait_for(30s) == std::future_status::ready;
-  live.stop();
+  live->stop();
   return done;
 }
 
 /// The replay: the same job from the beginning of `input`, into `output`, ending by itself.
-void run_replay(const fs::path& input, const fs::path& output) {
+void run_replay(const Input& input, const fs::path& output) {
   rill::StreamingContext replay{
       rill::Config{}.batch_interval(kInterval).trigger(rill::Trigger::available_now())};
   views_per_user(replay, input, output);
@@ -199,7 +281,8 @@ int main(int argc, char** argv) {
       "append mode, a file per batch) runs live on a directory while 14 generated files arrive "
       "(one every 300 ms), then runs again with Trigger::available_now() from the beginning of "
       "the directory into a new output, and the two outputs are compared line by line. Writes "
-      "DIR/input, DIR/live and DIR/replay. Ends by itself (about 6 s).",
+      "DIR/input, DIR/live and DIR/replay. With --mock or --brokers/--topic the job reads a Kafka "
+      "topic the program produces the files into, one record each. Ends by itself (about 6 s).",
       "replay"};
   std::string dir = "rill-replay";
   app.add_option("--dir", dir, "Working directory (emptied and created)")
@@ -210,6 +293,13 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "Seed of the generated page views")
       ->capture_default_str()
       ->transform(rill_examples::whole_number(0, 4294967295));
+  Input input;
+#if RILL_EXAMPLES_WITH_KAFKA
+  rill_examples::add_kafka_options(
+      app, input.kafka,
+      "Existing empty topic to produce the generated views into (partition 0) and read them from",
+      "views");
+#endif
   std::optional<std::uint16_t> status_port;
   rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
@@ -219,6 +309,22 @@ int main(int argc, char** argv) {
     fs::remove_all(root);
     for (const char* sub : {"input", "live", "replay"})
       fs::create_directories(root / sub);
+    input.dir = root / "input";
+#if RILL_EXAMPLES_WITH_KAFKA
+    const auto cluster = rill_examples::start_mock(input.kafka);
+    if (cluster) cluster->create_topic(input.kafka.topic, 1);
+    if (input.kafka.on()) {
+      if (const auto held =
+              rill_examples::Producer{input.kafka.brokers}.records_in(input.kafka.topic, 0);
+          held > 0) {
+        std::fprintf(stderr,
+                     "replay: topic '%s' already holds %lld records; give an empty topic "
+                     "(the live run and the replay read it from its beginning)\n",
+                     input.kafka.topic.c_str(), static_cast<long long>(held));
+        return 1;
+      }
+    }
+#endif
     const auto files = generate(seed);
     // The final watermark: the latest event time of the well-formed views, less the delay.
     std::int64_t latest = 0;
@@ -233,7 +339,7 @@ int main(int argc, char** argv) {
     }
     const rill::Time final = rill::Time{latest} - kDelay;
 
-    if (!run_live(root / "input", root / "live", files, final, status_port)) {
+    if (!run_live(input, root / "live", root / "checkpoint", files, final, status_port)) {
       std::fprintf(stderr, "replay: the live run's watermark did not reach %lld ms in 30 s\n",
                    static_cast<long long>(final.milliseconds()));
       return 1;
@@ -241,7 +347,7 @@ int main(int argc, char** argv) {
     std::printf("replay: running the same job with Trigger::available_now() into %s\n",
                 (root / "replay").string().c_str());
     std::fflush(stdout);
-    run_replay(root / "input", root / "replay");
+    run_replay(input, root / "replay");
 
     bool same = true;
     for (const char* output : {"counts", "late", "malformed"}) {

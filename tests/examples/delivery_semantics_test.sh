@@ -5,14 +5,18 @@
 # from the files it left (DIR/<mode>/in: the payment files moved in; DIR/<mode>/out: the
 # output), and the guarantees hold: exactly_once lost 0 and repeated 0, at_least_once lost 0,
 # at_most_once repeated 0 and (as files arrive while it is down) lost some.
+# Further arguments go to the program: `--mock` runs the same check with the payments produced
+# into Kafka topics of an in-process mock cluster (ctest examples.delivery_semantics_kafka), where
+# DIR/<mode>/in holds a copy of the produced lines, a file per group of records.
 set -euo pipefail
 example=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: the check runs elsewhere
+shift
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 rc=0
-timeout 60 "$example" --dir w --kills 4 >out.txt 2>err.txt </dev/null || rc=$?
+timeout 60 "$example" --dir w --kills 4 "$@" >out.txt 2>err.txt </dev/null || rc=$?
 if [ "$rc" -ne 0 ]; then
   echo "FAIL: delivery_semantics exited $rc (expected 0, by itself)"
   cat out.txt
@@ -50,4 +54,4 @@ for mode in at_most_once at_least_once exactly_once; do
   esac || { echo "FAIL: $mode broke its guarantee: $lost lost, $repeated repeated"; failures=$((failures + 1)); }
 done
 [ "$failures" -eq 0 ] || exit 1
-echo "delivery_semantics: each mode's counts match the files and keep its guarantee"
+echo "delivery_semantics $*: each mode's counts match the files and keep its guarantee"

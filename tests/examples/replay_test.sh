@@ -7,15 +7,19 @@
 # every view is late against both runs' watermark bounds or against neither (docs/event-time.md:
 # in batch t rows are judged against wm(t - interval); the replay reads a file per batch, so
 # file i is judged against the files up to i - 2, the live run against those up to i - 1).
+# Further arguments go to the program: `--mock` runs the same check on a Kafka topic in an
+# in-process mock cluster (ctest examples.replay_kafka), where DIR/input holds a copy of the
+# records the program produced, one record per file.
 set -euo pipefail
 example=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")  # absolute: the check runs elsewhere
+shift
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 # Two seeds, run side by side (each run takes about 4 s, mostly the live run's waiting).
 for seed in 16 5; do
-  (rc=0; timeout 60 "$example" --dir w$seed --seed "$seed" >out$seed.txt 2>err$seed.txt </dev/null \
+  (rc=0; timeout 60 "$example" --dir w$seed --seed "$seed" "$@" >out$seed.txt 2>err$seed.txt </dev/null \
     || rc=$?; echo $rc >rc$seed) &
 done
 wait
@@ -91,4 +95,4 @@ PYTHON
   # The replay ran fewer batches than the live run: the same lines from another batching.
   [ "$(ls w/replay | wc -l)" -lt "$(ls w/live | wc -l)" ] || { echo "FAIL: the replay ran as many batches as the live run"; exit 1; }
 done
-echo "replay: the live run and the available_now replay wrote the model's lines, for two seeds"
+echo "replay $*: the live run and the available_now replay wrote the model's lines, for two seeds"
