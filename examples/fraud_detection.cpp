@@ -25,6 +25,18 @@
 // card used in France and then, three minutes later, in the United States, and a busy card used
 // once in Japan. The profiles CSV (--profiles, default `profiles.csv`) is written too when absent.
 //
+// Kafka (when rill::kafka is built): with --brokers BROKERS --topic TOPIC, or --mock (an
+// in-process mock cluster, topic `payments`), the payments are read from TOPIC with
+// rill::kafka::direct_stream, from the earliest offsets (or the checkpoint's), one record per
+// partition per batch, each record holding one or more JSON lines. When partition 0 of TOPIC is
+// empty the program first produces the files of --input (generated when absent) into it, one
+// record per file in name order, as an upstream service would; so the batches, and the files
+// written, are those of the file mode. With --alerts-topic ALERTS the alerts also go to that
+// topic through rill::kafka::write with a transactional id (each batch one transaction: exactly
+// once for read_committed consumers, across restarts with --checkpoint), and at the end the
+// program reads back, with read_committed, what this run committed there into
+// `kafka-alerts.txt` in the output directory (`<batch ms> <alert JSON>` a line).
+//
 // Batch times: the program replays files, so it runs on a manual clock at 0 (batch times 1000,
 // 2000, ... ms, whatever the wall clock says): output file names and table reloads are a pure
 // function of the input, which is what makes an interrupted run comparable with an uninterrupted
@@ -55,6 +67,15 @@
 
 #include "command_line.hpp"
 #include "status_page.hpp"
+#if RILL_EXAMPLES_WITH_KAFKA
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <map>
+#include <sstream>
+
+#include "kafka_input.hpp"
+#endif
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -349,9 +370,194 @@ struct Paths {
   fs::path output;
 };
 
+#if RILL_EXAMPLES_WITH_KAFKA
+/// The Kafka side of a run: where the payments are read from (when `input.on()`) and the topic
+/// the alerts also go to (empty: files only).
+struct KafkaIo {
+  rill_examples::KafkaInput input;
+  std::string alerts_topic;
+};
+
+/// The lines of a record's value, split as the file source splits a file: at `\n`, a trailing
+/// `\r` dropped, no line after a final `\n`.
+std::vector<std::string> record_lines(const rill::kafka::Record& record) {
+  std::vector<std::string> out;
+  std::string_view rest = record.value;
+  while (!rest.empty()) {
+    const auto end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    out.emplace_back(line);
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return out;
+}
+
+/// The alerts' transactional id: one per alerts topic, the same across restarts (docs/kafka.md:
+/// unique per sink, stable across restarts of that sink).
+std::string transactional_id(const std::string& alerts_topic) {
+  return "fraud_detection." + alerts_topic;
+}
+
+/// When partition 0 of the payments topic is empty: produces the files of `dir` (generated when
+/// absent), one record each, in name order, into partition 0 (one partition keeps them in
+/// order). Returns the number of records produced (0: the topic already held payments, which
+/// are read as they are). Throws rill::InvalidArgument when the topic does not exist.
+std::size_t produce_input(const KafkaIo& kafka, const fs::path& dir, std::uint64_t seed,
+                          int minutes) {
+  rill_examples::Producer producer{kafka.input.brokers};
+  if (producer.records_in(kafka.input.topic, 0) > 0) return 0;
+  ensure_input(dir, seed, minutes);
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && !name.starts_with('.') && !name.starts_with('_'))
+      files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in && !in.eof()) throw rill::IoError(fmt::format("cannot read {}", file.string()));
+    producer.send(kafka.input.topic, text.str(), 0);
+  }
+  producer.flush();
+  return files.size();
+}
+
+/// A read_committed consumer of one topic (librdkafka), with which the program reads back the
+/// alerts it committed. Not thread-safe: one thread uses it. Errors are rill::IoError (brokers
+/// that do not answer within 10 s) or rill::InvalidArgument (a topic that does not exist).
+class CommittedReader {
+ public:
+  CommittedReader(const std::string& brokers, std::string topic) : topic_(std::move(topic)) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char error[512];
+    for (const auto& [name, value] :
+         {std::pair{"bootstrap.servers", brokers.c_str()},
+          std::pair{"group.id", "fraud_detection.read-back"},
+          std::pair{"isolation.level", "read_committed"}, std::pair{"enable.auto.commit", "false"},
+          std::pair{"enable.partition.eof", "true"}, std::pair{"fetch.wait.max.ms", "20"}}) {
+      if (rd_kafka_conf_set(conf, name, value, error, sizeof error) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        throw rill::InvalidArgument(std::string("Kafka consumer: ") + error);
+      }
+    }
+    handle_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+    if (handle_ == nullptr) {  // rd_kafka_new frees conf only on success
+      rd_kafka_conf_destroy(conf);
+      throw rill::InvalidArgument(std::string("Kafka consumer: ") + error);
+    }
+  }
+  CommittedReader(const CommittedReader&) = delete;
+  CommittedReader& operator=(const CommittedReader&) = delete;
+  ~CommittedReader() {
+    rd_kafka_consumer_close(handle_);
+    rd_kafka_destroy(handle_);
+  }
+
+  /// Each partition's end offset (the offset the next record will get), by partition number.
+  std::vector<std::int64_t> end_offsets() {
+    rd_kafka_topic_t* topic = rd_kafka_topic_new(handle_, topic_.c_str(), nullptr);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(handle_, 0, topic, &metadata, 10000);
+    rd_kafka_topic_destroy(topic);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw rill::IoError(fmt::format("Kafka: no metadata for '{}': {} (are the brokers up?)",
+                                      topic_, rd_kafka_err2str(err)));
+    int partitions = 0;
+    rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    if (metadata->topic_cnt == 1) {
+      partitions = metadata->topics[0].partition_cnt;
+      topic_err = metadata->topics[0].err;
+    }
+    rd_kafka_metadata_destroy(metadata);
+    if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR || partitions == 0)
+      throw rill::InvalidArgument(fmt::format(
+          "Kafka: the topic '{}' does not exist; create it first (kafka-topics.sh --create "
+          "--topic {} ...)",
+          topic_, topic_));
+    std::vector<std::int64_t> ends;
+    for (std::int32_t p = 0; p < partitions; ++p) {
+      std::int64_t low = 0, high = 0;
+      const rd_kafka_resp_err_t e =
+          rd_kafka_query_watermark_offsets(handle_, topic_.c_str(), p, &low, &high, 10000);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw rill::IoError(fmt::format("Kafka: cannot read the offsets of '{}' [{}]: {}", topic_,
+                                        p, rd_kafka_err2str(e)));
+      ends.push_back(high);
+    }
+    return ends;
+  }
+
+  /// The committed records of every partition p from offset `from[p]` to its end (30 s at most),
+  /// partition after partition, each in offset order: (the record's last `rill.batch` header,
+  /// its value).
+  std::vector<std::pair<std::string, std::string>> read_from(
+      const std::vector<std::int64_t>& from) {
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(from.size()));
+    for (std::size_t p = 0; p < from.size(); ++p)
+      rd_kafka_topic_partition_list_add(list, topic_.c_str(), static_cast<std::int32_t>(p))
+          ->offset = from[p];
+    const rd_kafka_resp_err_t assigned = rd_kafka_assign(handle_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (assigned != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw rill::IoError(
+          fmt::format("Kafka: cannot assign '{}': {}", topic_, rd_kafka_err2str(assigned)));
+    std::map<std::int32_t, std::vector<std::pair<std::string, std::string>>> by_partition;
+    std::set<std::int32_t> at_end;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (at_end.size() < from.size()) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw rill::IoError(
+            fmt::format("Kafka: reading '{}' back did not reach its end within 30 s", topic_));
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(handle_, 100);
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        at_end.insert(m->partition);
+      } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const std::string reason = rd_kafka_message_errstr(m);
+        rd_kafka_message_destroy(m);
+        throw rill::IoError(fmt::format("Kafka: reading '{}' back: {}", topic_, reason));
+      } else {
+        std::string batch;
+        rd_kafka_headers_t* headers = nullptr;
+        const void* value = nullptr;
+        std::size_t size = 0;
+        if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_header_get_last(headers, "rill.batch", &value, &size) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            value != nullptr)
+          batch.assign(static_cast<const char*>(value), size);
+        by_partition[m->partition].emplace_back(
+            std::move(batch), std::string(static_cast<const char*>(m->payload), m->len));
+      }
+      rd_kafka_message_destroy(m);
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto& [partition, records] : by_partition)
+      for (auto& record : records)
+        out.push_back(std::move(record));
+    return out;
+  }
+
+ private:
+  std::string topic_;
+  rd_kafka_t* handle_ = nullptr;
+};
+#else
+struct KafkaIo {};
+#endif
+
 /// The pipeline (get_or_create's factory).
 /// `loads` counts the profile table's loads (the one at start() and the reloads).
-std::unique_ptr<rill::StreamingContext> build(const Paths& paths, bool checkpointed,
+/// `kafka`: where the payments come from and the alerts also go, when rill::kafka is built.
+std::unique_ptr<rill::StreamingContext> build(const Paths& paths,
+                                              [[maybe_unused]] const KafkaIo& kafka,
+                                              bool checkpointed,
                                               std::shared_ptr<std::atomic<int>> loads) {
   rill::Config config = rill::Config{}
                             .batch_interval(kInterval)
@@ -370,9 +576,31 @@ std::unique_ptr<rill::StreamingContext> build(const Paths& paths, bool checkpoin
                          },
                          kProfileRefresh)
                       .name("profiles");
-  auto lines = ctx->text_file_stream(paths.input, rill::FileStreamOptions{.new_files_only = false,
+  std::optional<rill::DStream<std::string>> from_kafka;
+#if RILL_EXAMPLES_WITH_KAFKA
+  // One record per partition per batch: a record of the generated input is one file, so the
+  // batches are the file mode's.
+  if (kafka.input.on())
+    from_kafka =
+        rill::kafka::direct_stream(
+            *ctx,
+            rill::kafka::SourceOptions{
+                .bootstrap_servers = kafka.input.brokers,
+                .topics = {kafka.input.topic},
+                .group_id = "",
+                .starting_offsets = rill::kafka::StartingOffsets::earliest,
+                .max_records_per_partition = 1,
+                .fail_on_data_loss = true,
+                .properties = {{"client.id", "fraud_detection"}, {"fetch.wait.max.ms", "20"}}})
+            .name("payment records")
+            .flat_map(&record_lines)
+            .name("payment lines");
+#endif
+  auto lines = from_kafka ? *from_kafka
+                          : ctx->text_file_stream(paths.input,
+                                                  rill::FileStreamOptions{.new_files_only = false,
                                                                           .max_files_per_batch = 1})
-                   .name("payment lines");
+                                .name("payment lines");
   auto parsed = lines.parse_json<Payment>();
   parsed.malformed().save_as_text_files((paths.output / "malformed").string(), "txt");
 
@@ -440,8 +668,24 @@ std::unique_ptr<rill::StreamingContext> build(const Paths& paths, bool checkpoin
         return out;
       });
 
-  sorted_by_json(limit_alerts.union_with(travel_alerts))
-      .save_as_json_files((paths.output / "alerts").string(), "json");
+  auto alerts = sorted_by_json(limit_alerts.union_with(travel_alerts));
+  alerts.save_as_json_files((paths.output / "alerts").string(), "json");
+#if RILL_EXAMPLES_WITH_KAFKA
+  // The alerts topic: each batch one transaction, keyed by card (a card's alerts stay in order).
+  if (!kafka.alerts_topic.empty())
+    rill::kafka::write(
+        alerts,
+        rill::kafka::SinkOptions{.bootstrap_servers = kafka.input.brokers,
+                                 .topic = kafka.alerts_topic,
+                                 .transactional_id = transactional_id(kafka.alerts_topic),
+                                 .properties = {{"client.id", "fraud_detection"}}},
+        [](const Alert& a) {
+          return rill::kafka::ProducerRecord{.key = a.card,
+                                             .value = rill::json::format(a),
+                                             .partition = std::nullopt,
+                                             .headers = {{"kind", a.kind}}};
+        });
+#endif
   // Late payments: those the join dropped (at or below the previous batch's watermark), marked
   // with whether the windows dropped them too. A payment late for every window is late for the
   // join as well (its newest window ends after it); window-late rows are still checked, so that
@@ -488,7 +732,10 @@ int main(int argc, char** argv) {
       "malformed-<ms>.txt into the output directory, one file per batch, exactly once. Generates "
       "the input directory and the profiles file when they are absent, processes the input and "
       "ends by itself. With --checkpoint, a killed run started again with the same arguments "
-      "finishes with the same files.",
+      "finishes with the same files. With --mock or --brokers/--topic the payments are read from "
+      "a Kafka topic (the input files are produced into it first when it is empty), and with "
+      "--alerts-topic the alerts also go to a topic, exactly once (transactions); the program "
+      "reads them back into kafka-alerts.txt at the end.",
       "fraud_detection"};
   Paths paths{"payments", "profiles.csv", "fraud-out"};
   std::string checkpoint;
@@ -502,28 +749,84 @@ int main(int argc, char** argv) {
       ->check(rill_examples::non_empty());
   app.add_option("--output", paths.output, "directory of the alert, late and malformed files")
       ->check(rill_examples::non_empty());
-  app.add_option("--checkpoint", checkpoint,
-                 "checkpoint directory: exactly-once output across kills and restarts")
-      ->check(rill_examples::non_empty());
+  auto* checkpoint_option =
+      app.add_option("--checkpoint", checkpoint,
+                     "checkpoint directory: exactly-once output across kills and restarts")
+          ->check(rill_examples::non_empty());
   app.add_option("--seed", seed, "seed of the generated input")
       ->transform(rill_examples::whole_number(0, INT64_MAX));
   app.add_option("--minutes", minutes, "minutes of generated payments (one file each)")
       ->transform(rill_examples::whole_number(1, 100000));
+  KafkaIo kafka;
+#if RILL_EXAMPLES_WITH_KAFKA
+  rill_examples::add_kafka_options(app, kafka.input,
+                                   "Kafka topic of the payments (JSON lines, one or more a "
+                                   "record); the input files are produced into it when its "
+                                   "partition 0 is empty",
+                                   "payments",
+                                   "topic 'payments', and the --alerts-topic; no --checkpoint: "
+                                   "the mock dies with the program");
+  // A restart needs the topics and their offsets, which an in-process mock loses.
+  app.get_option("--mock")->excludes(checkpoint_option);
+  app.add_option("--alerts-topic", kafka.alerts_topic,
+                 "Also write the alerts to this existing Kafka topic, one transaction per batch "
+                 "(exactly once for read_committed consumers), and read them back into "
+                 "kafka-alerts.txt at the end; needs --mock or --brokers")
+      ->type_name("TOPIC")
+      ->check(rill_examples::non_empty());
+#else
+  (void)checkpoint_option;
+#endif
   std::optional<std::uint16_t> status_port;
   rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
+#if RILL_EXAMPLES_WITH_KAFKA
+  if (!kafka.alerts_topic.empty() && !kafka.input.on()) {
+    std::fprintf(stderr,
+                 "fraud_detection: --alerts-topic needs --mock or --brokers BROKERS --topic "
+                 "TOPIC\nRun with --help for more information.\n");
+    return rill_examples::kUsageError;
+  }
+#endif
 
   try {
+#if RILL_EXAMPLES_WITH_KAFKA
+    const auto cluster = rill_examples::start_mock(kafka.input);
+    if (cluster) {
+      cluster->create_topic(kafka.input.topic, 1);
+      if (!kafka.alerts_topic.empty()) cluster->create_topic(kafka.alerts_topic, 1);
+    }
+    std::optional<CommittedReader> alerts_reader;
+    std::vector<std::int64_t> alerts_from;  // the alerts topic's end offsets before this run
+    if (!kafka.alerts_topic.empty()) {
+      alerts_reader.emplace(kafka.input.brokers, kafka.alerts_topic);
+      alerts_from = alerts_reader->end_offsets();  // also: the topic must exist
+    }
+    if (kafka.input.on()) {
+      const std::size_t produced = produce_input(
+          kafka, paths.input, static_cast<std::uint64_t>(seed), static_cast<int>(minutes));
+      if (produced > 0)
+        std::printf("fraud_detection: produced the %zu files of %s into topic '%s'\n", produced,
+                    paths.input.string().c_str(), kafka.input.topic.c_str());
+      else
+        std::printf("fraud_detection: topic '%s' holds payments: reading them\n",
+                    kafka.input.topic.c_str());
+      std::fflush(stdout);
+    } else {
+      ensure_input(paths.input, static_cast<std::uint64_t>(seed), static_cast<int>(minutes));
+    }
+#else
     ensure_input(paths.input, static_cast<std::uint64_t>(seed), static_cast<int>(minutes));
+#endif
     ensure_profiles(paths.profiles);
     fs::create_directories(paths.output);
     auto loads = std::make_shared<std::atomic<int>>(0);
     std::unique_ptr<rill::StreamingContext> ctx;
     if (checkpoint.empty()) {
-      ctx = build(paths, false, loads);
+      ctx = build(paths, kafka, false, loads);
     } else {
       ctx = rill::StreamingContext::get_or_create(checkpoint,
-                                                  [&] { return build(paths, true, loads); });
+                                                  [&] { return build(paths, kafka, true, loads); });
     }
     [[maybe_unused]] const auto status = rill_examples::serve_status(*ctx, status_port);
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: batches already sealed still run.
@@ -532,6 +835,19 @@ int main(int argc, char** argv) {
     ctx->await_termination();
     std::printf("fraud_detection: done; profiles loaded %d times; files in %s\n", loads->load(),
                 paths.output.string().c_str());
+#if RILL_EXAMPLES_WITH_KAFKA
+    if (alerts_reader) {
+      // What this run committed to the alerts topic, read as a read_committed consumer would.
+      std::string text;
+      const auto records = alerts_reader->read_from(alerts_from);
+      for (const auto& [batch, value] : records)
+        text += batch + " " + value + "\n";
+      write_file(paths.output / "kafka-alerts.txt", text);
+      std::printf("fraud_detection: read %zu committed alerts back from topic '%s' into %s\n",
+                  records.size(), kafka.alerts_topic.c_str(),
+                  (paths.output / "kafka-alerts.txt").string().c_str());
+    }
+#endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fraud_detection: %s\n", e.what());
     return 1;
