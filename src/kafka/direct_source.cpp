@@ -798,12 +798,17 @@ void DirectSource::serve_group() {
 
 void DirectSource::apply(const Rebalance& event) {
   if (event.err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    claims_paused_until_ = {};  // the rebalance is over
+    if (assignments_to_resume_ > 0) --assignments_to_resume_;
+    if (assignments_to_resume_ == 0) claims_paused_until_ = {};  // the rebalance is over
     assign_partitions(event.partitions.get());
   } else if (event.err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     // A revocation is followed by this member's JoinGroup (the cooperative protocol's second
     // round, the eager protocol's only one, a rejoin after a lost assignment): no claims until
-    // its assignment arrives.
+    // that round's assignment arrives. A cooperative revocation comes with its round's (empty)
+    // assignment first, so the second one ends the pause there.
+    const bool cooperative =
+        std::string_view{rd_kafka_rebalance_protocol(consumer_.get())} == "COOPERATIVE";
+    assignments_to_resume_ = cooperative && !event.lost ? 2 : 1;
     claims_paused_until_ = std::chrono::steady_clock::now() + session_timeout_;
     revoke_partitions(event.partitions.get(), event.lost);
   } else {

@@ -196,6 +196,7 @@ class DirectSource final : public Source<Record> {
   // rebalance's callback, at most a session timeout).
   std::chrono::steady_clock::time_point claims_paused_until_{};
   std::chrono::milliseconds session_timeout_{45000};
+  int assignments_to_resume_ = 0;   // assignment callbacks until a revocation's rebalance is over
   std::vector<Rebalance> pending_;  // rebalances kept until the batch boundary
 
   mutable std::mutex positions_mutex_;

@@ -1,13 +1,15 @@
 // A member of a consumer group for the group tests (tests/kafka/group_test.cpp): a stateless,
 // checkpointed pipeline against the mock cluster the test hosts, direct_stream with a group_id ->
 // one line "<partition>:<offset>" per record -> the exactly-once text files of this process.
-// Usage: kafka_group_child BOOTSTRAP TOPIC GROUP CKPT_DIR OUT_DIR STOP_FILE.
+// Usage: kafka_group_child BOOTSTRAP TOPIC GROUP CKPT_DIR OUT_DIR STOP_FILE. Once its context
+// started it creates "started" next to STOP_FILE.
 // A batch every 100 ms of wall-clock time (the group protocol runs on it) until STOP_FILE
 // exists; then a graceful stop, which leaves the group. Restarted on CKPT_DIR after a kill, it
 // runs again the batches it had sealed, then joins the group again.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -59,10 +61,26 @@ int main(int argc, char** argv) {
           .map([](const rill::kafka::Record& r) {
             return std::to_string(r.partition) + ":" + std::to_string(r.offset);
           })
+          // Work that takes most of a batch interval: a kill then often lands while a batch
+          // runs, with batches sealed and not completed for the restart to replay.
+          // "busy" exists next to STOP_FILE while it works: the test kills it then, outside the
+          // claim-to-seal-record window (docs/kafka.md, "Consumer groups").
+          .transform([busy = stop_file.parent_path() / "busy"](const rill::Batch<std::string>& b,
+                                                               rill::Time) {
+            auto lines = b.collect();
+            if (!lines.empty()) {
+              std::ofstream(busy).put('\n');
+              std::this_thread::sleep_for(60ms);
+              std::filesystem::remove(busy);
+            }
+            return lines;
+          })
           .save_as_text_files((out / "batch").string());
       return c;
     });
     ctx->start();
+    // STOP_FILE's directory gets "started": the test knows the restart restored its checkpoint.
+    std::ofstream(stop_file.parent_path() / "started").put('\n');
     while (!std::filesystem::exists(stop_file)) {
       // Returns early (rethrowing) when the context failed.
       if (ctx->await_termination_for(rill::Duration{20})) break;
