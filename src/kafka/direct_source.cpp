@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -45,6 +46,11 @@ void on_log(const rd_kafka_t* /*rk*/, int level, const char* facility, const cha
   }
 }
 
+void on_rebalance_cb(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
+                     rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  static_cast<DirectSource*>(opaque)->on_rebalance(err, partitions);
+}
+
 std::string internal_group(const std::vector<std::string>& topics) {
   return fmt::format("rill-direct-stream.{}", fmt::join(topics, ","));
 }
@@ -68,9 +74,10 @@ DirectSource::DirectSource(SourceOptions options, std::chrono::milliseconds meta
     throw InvalidArgument(fmt::format(
         "{}: SourceOptions::max_records_per_partition must be >= 0 (0: no limit), got {}", what_,
         options_.max_records_per_partition));
-  // With or without a group_id, the source assigns every partition itself (docs/kafka.md,
-  // "Consumer groups": the group protocol is not used yet); the group only holds the commits.
-  const bool group = !options_.group_id.empty();
+  // Without a group_id the source assigns every partition itself, under an internal group that
+  // only holds the commits; with one it subscribes and the group shares the partitions
+  // (docs/kafka.md, "Consumer groups").
+  const bool group = grouped();
   std::map<std::string, std::string> defaults{
       {"group.id", group ? options_.group_id : internal_group(options_.topics)},
       {"enable.auto.commit", "false"},
@@ -79,11 +86,20 @@ DirectSource::DirectSource(SourceOptions options, std::chrono::milliseconds meta
       {"auto.offset.reset", "error"},
       {"enable.partition.eof", "false"},
   };
+  if (group) defaults.emplace("partition.assignment.strategy", "cooperative-sticky");
   auto conf =
       kafka::detail::make_conf(what_, options_.bootstrap_servers, defaults, options_.properties);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_error_cb(conf.get(), &on_error);
   rd_kafka_conf_set_log_cb(conf.get(), &on_log);
+  if (group) rd_kafka_conf_set_rebalance_cb(conf.get(), &on_rebalance_cb);
+  if (group) {
+    std::array<char, 32> value{};
+    std::size_t size = value.size();
+    if (rd_kafka_conf_get(conf.get(), "session.timeout.ms", value.data(), &size) ==
+        RD_KAFKA_CONF_OK)
+      session_timeout_ = std::chrono::milliseconds{std::atoll(value.data())};
+  }
   consumer_ = kafka::detail::make_client(what_, RD_KAFKA_CONSUMER, std::move(conf));
   // The client's error callbacks wait in its main queue, served by rd_kafka_poll() on the
   // scheduler thread (drain_events); records come from the consumer queue, only while a seal
@@ -99,7 +115,15 @@ DirectSource::DirectSource(SourceOptions options, std::chrono::milliseconds meta
 }
 
 DirectSource::~DirectSource() {
-  if (consumer_) rd_kafka_consumer_close(consumer_.get());
+  if (!consumer_) return;
+  if (subscribed_) {
+    try {
+      leave_group();
+    } catch (const std::exception& e) {
+      logger().warn("{}: leaving group '{}': {}", what_, options_.group_id, e.what());
+    }
+  }
+  rd_kafka_consumer_close(consumer_.get());
 }
 
 bool DirectSource::discover_partitions(std::chrono::milliseconds timeout) {
@@ -134,6 +158,7 @@ bool DirectSource::discover_partitions(std::chrono::milliseconds timeout) {
       Partition p;
       p.topic = topic;
       p.partition = id;
+      p.owned = !grouped();
       found.push_back(std::move(p));
     }
   }
@@ -159,6 +184,12 @@ void DirectSource::start(SourceContext& ctx) {
   query_timeout_ = std::clamp<std::chrono::milliseconds>(
       std::chrono::duration_cast<std::chrono::milliseconds>(half), std::chrono::milliseconds{200},
       std::chrono::milliseconds{5000});
+  if (grouped() && available_now_)
+    throw InvalidArgument(fmt::format(
+        "{}: Trigger::available_now needs the partitions fixed at start, which a consumer group "
+        "(SourceOptions::group_id '{}') does not give; leave group_id empty to read every "
+        "partition in this process",
+        what_, options_.group_id));
   if (!discovered_) static_cast<void>(discover_partitions(query_timeout_));
   resolve_starting_offsets();
   if (available_now_ && discovered_) {
@@ -217,7 +248,7 @@ std::vector<std::optional<std::int64_t>> DirectSource::query_offsets(
 void DirectSource::resolve_starting_offsets() {
   std::vector<std::size_t> unresolved;
   for (std::size_t i = 0; i < partitions_.size(); ++i) {
-    if (!partitions_[i].next) unresolved.push_back(i);
+    if (partitions_[i].owned && !partitions_[i].next) unresolved.push_back(i);
   }
   if (unresolved.empty()) return;
   const auto offsets =
@@ -239,7 +270,8 @@ std::optional<std::size_t> DirectSource::find(std::string_view topic,
 Offsets DirectSource::current_offsets() const {
   Offsets out;
   for (const auto& p : partitions_) {
-    if (p.next) out[p.topic][p.partition] = *p.next;
+    // In group mode, before subscribing (replays), what this process knows of every partition.
+    if (p.next && (p.owned || (grouped() && !subscribed_))) out[p.topic][p.partition] = *p.next;
   }
   return out;
 }
@@ -247,7 +279,7 @@ Offsets DirectSource::current_offsets() const {
 std::vector<OffsetRange> DirectSource::plan_ranges() {
   std::vector<std::size_t> resolved;
   for (std::size_t i = 0; i < partitions_.size(); ++i) {
-    if (partitions_[i].next) resolved.push_back(i);
+    if (partitions_[i].owned && partitions_[i].next) resolved.push_back(i);
   }
   const auto ends = query_offsets(resolved, /*earliest=*/false);
   std::vector<OffsetRange> ranges;
@@ -343,6 +375,7 @@ void DirectSource::accept(rd_kafka_message_t* m) {
   }
   if (!index) return;
   Partition& p = partitions_[*index];
+  if (!p.assigned) return;                 // fetched before a revocation
   if (m->offset < p.fetched_next) return;  // delivered before a seek; not ours any more
   Record& r = p.buffer.emplace_back();
   if (m->key != nullptr) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
@@ -484,12 +517,21 @@ Sealed<Record> DirectSource::seal(Time t, bool /*take_buffered*/) {
   if (!discovered_ && discover_partitions(query_timeout_))
     logger().info("{}: the partitions of {} are known now", what_, fmt::join(options_.topics, ","));
   drain_events();
+  if (grouped() && discovered_) {
+    if (!subscribed_) subscribe();
+    serve_group();
+  }
   std::vector<OffsetRange> ranges;
-  if (discovered_) {
+  // In a group, no new ranges while a rebalance is known to run (claim() was refused): a commit
+  // sent while this member's JoinGroup waits at the coordinator is answered after it with a
+  // stale generation, which makes librdkafka drop the whole assignment.
+  const bool paused = grouped() && std::chrono::steady_clock::now() < claims_paused_until_;
+  if (discovered_ && !paused) {
     resolve_starting_offsets();
     ranges = plan_ranges();
   }
   auto parts = read(ranges);
+  if (grouped()) claim(ranges, parts);
   for (const auto& range : ranges) {
     partitions_[*find(range.topic, range.partition)].next = range.until;
   }
@@ -586,7 +628,8 @@ void DirectSource::checkpoint_written(Time t, Time /*oldest_retained*/) {
 }
 
 void DirectSource::commit(const Offsets& offsets) {
-  if (offsets.empty()) return;
+  // In a group, each range's end was committed when it was sealed (claim()).
+  if (offsets.empty() || grouped()) return;
   UniquePartitionList list{rd_kafka_topic_partition_list_new(0)};
   for (const auto& [topic, parts] : offsets) {
     for (const auto& [partition, offset] : parts)
@@ -637,6 +680,264 @@ void DirectSource::client_error(rd_kafka_resp_err_t err, const char* reason) {
                     ? fmt::format(" ({} more since the last such line)", client_errors_suppressed_)
                     : std::string{});
   client_errors_suppressed_ = 0;
+}
+
+void DirectSource::on_rebalance(rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions) {
+  Rebalance event{err, UniquePartitionList{rd_kafka_topic_partition_list_copy(partitions)},
+                  rd_kafka_assignment_lost(consumer_.get()) != 0};
+  if (closing_) {
+    // Called from librdkafka's C code: nothing may propagate.
+    try {
+      apply(event);
+    } catch (const std::exception& e) {
+      count_error();
+      logger().warn("{}: group '{}': while leaving: {}", what_, options_.group_id, e.what());
+    }
+    return;
+  }
+  pending_.push_back(std::move(event));
+}
+
+void DirectSource::claim(std::vector<OffsetRange>& ranges,
+                         std::vector<std::vector<Record>>& parts) {
+  if (ranges.empty()) return;
+  UniquePartitionList list{rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()))};
+  for (const auto& r : ranges)
+    rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition)->offset = r.until;
+  const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), list.get(), 0);
+  std::size_t kept = 0;
+  std::string refused;
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    const rd_kafka_topic_partition_t* e = rd_kafka_topic_partition_list_find(
+        list.get(), ranges[i].topic.c_str(), ranges[i].partition);
+    const rd_kafka_resp_err_t why = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err
+                                    : e == nullptr ? RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION
+                                                   : e->err;
+    if (why == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) {
+      // Until the rebalance's callback (apply()), or at most a session timeout.
+      claims_paused_until_ = std::chrono::steady_clock::now() + session_timeout_;
+    }
+    if (why == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (kept != i) {
+        ranges[kept] = std::move(ranges[i]);
+        parts[kept] = std::move(parts[i]);
+      }
+      ++kept;
+      continue;
+    }
+    // Not this batch's: the records go back to the partition's buffer, and the range is asked
+    // for again at the next seal (if the partition is still this process's then).
+    Partition& p = partitions_[*find(ranges[i].topic, ranges[i].partition)];
+    for (auto it = parts[i].rbegin(); it != parts[i].rend(); ++it)
+      p.buffer.push_front(std::move(*it));
+    p.buffer_from = ranges[i].from;
+    refused +=
+        fmt::format("{}{}[{}] {}..{} ({})", refused.empty() ? "" : ", ", ranges[i].topic,
+                    ranges[i].partition, ranges[i].from, ranges[i].until, rd_kafka_err2name(why));
+  }
+  ranges.resize(kept);
+  parts.resize(kept);
+  if (!refused.empty()) {
+    count_error();
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log_ >= kErrorLogInterval) {
+      last_error_log_ = now;
+      logger().warn(
+          "{}: group '{}' refused the commit of {}: left out of this batch (a rebalance in "
+          "progress; the partitions' next owner starts there)",
+          what_, options_.group_id, refused);
+    }
+  }
+}
+
+void DirectSource::subscribe() {
+  // Replays read their recorded ranges with partitions assigned by hand: give them up first.
+  UniquePartitionList manual{rd_kafka_topic_partition_list_new(0)};
+  for (auto& p : partitions_) {
+    if (p.assigned) rd_kafka_topic_partition_list_add(manual.get(), p.topic.c_str(), p.partition);
+    p.assigned = false;
+    p.owned = false;
+    p.buffer.clear();
+  }
+  if (manual->cnt > 0) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(consumer_.get(), manual.get())) {
+      const std::string reason = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+      throw IoError(
+          fmt::format("{}: cannot give up the partitions the replays read: {}", what_, reason));
+    }
+  }
+  UniquePartitionList topics{
+      rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size()))};
+  for (const auto& topic : options_.topics)
+    rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto err = rd_kafka_subscribe(consumer_.get(), topics.get());
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw IoError(fmt::format("{}: cannot subscribe to {} in group '{}': {}", what_,
+                              fmt::join(options_.topics, ","), options_.group_id,
+                              rd_kafka_err2str(err)));
+  }
+  subscribed_ = true;
+}
+
+void DirectSource::serve_group() {
+  // Poll without waiting: the group's events (served as callbacks) and records fetched for the
+  // partitions owned (kept in their buffers for the next ranges).
+  for (int i = 0; i < 100000; ++i) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 0);
+    if (m == nullptr) break;
+    accept(m);
+    rd_kafka_message_destroy(m);
+  }
+  auto events = std::move(pending_);
+  pending_.clear();
+  for (const auto& event : events)
+    apply(event);
+}
+
+void DirectSource::apply(const Rebalance& event) {
+  if (event.err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (assignments_to_resume_ > 0) --assignments_to_resume_;
+    if (assignments_to_resume_ == 0) claims_paused_until_ = {};  // the rebalance is over
+    assign_partitions(event.partitions.get());
+  } else if (event.err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    // A revocation is followed by this member's JoinGroup (the cooperative protocol's second
+    // round, the eager protocol's only one, a rejoin after a lost assignment): no claims until
+    // that round's assignment arrives. A cooperative revocation comes with its round's (empty)
+    // assignment first, so the second one ends the pause there.
+    const bool cooperative =
+        std::string_view{rd_kafka_rebalance_protocol(consumer_.get())} == "COOPERATIVE";
+    assignments_to_resume_ = cooperative && !event.lost ? 2 : 1;
+    claims_paused_until_ = std::chrono::steady_clock::now() + session_timeout_;
+    revoke_partitions(event.partitions.get(), event.lost);
+  } else {
+    count_error();
+    logger().warn("{}: group '{}': rebalance error: {}; giving up the partitions", what_,
+                  options_.group_id, rd_kafka_err2str(event.err));
+    revoke_partitions(event.partitions.get(), /*lost=*/true);
+  }
+}
+
+void DirectSource::assign_partitions(rd_kafka_topic_partition_list_t* list) {
+  const bool cooperative =
+      std::string_view{rd_kafka_rebalance_protocol(consumer_.get())} == "COOPERATIVE";
+  // Where each partition starts: the group's committed offset (its previous owner committed the
+  // end of the last range it sealed when it gave it up, or after its last checkpoint), or this
+  // process's own position when that is ahead (it owned the partition last and its commit after
+  // a checkpoint did not land), else starting_offsets.
+  UniquePartitionList committed{rd_kafka_topic_partition_list_copy(list)};
+  const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
+  for (;;) {
+    const auto err = rd_kafka_committed(consumer_.get(), committed.get(),
+                                        static_cast<int>(query_timeout_.count()));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    count_error();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw IoError(fmt::format(
+          "{}: group '{}' assigned {} partition(s) whose committed offsets cannot be read ({}); "
+          "without them this process would read records their previous owner read",
+          what_, options_.group_id, list->cnt, rd_kafka_err2str(err)));
+    }
+  }
+  std::vector<std::size_t> taken;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto index = find(list->elems[i].topic, list->elems[i].partition);
+    if (!index) continue;
+    Partition& p = partitions_[*index];
+    const rd_kafka_topic_partition_t* c = rd_kafka_topic_partition_list_find(
+        committed.get(), list->elems[i].topic, list->elems[i].partition);
+    if (c != nullptr && c->err == RD_KAFKA_RESP_ERR_NO_ERROR && c->offset >= 0)
+      p.next = std::max(p.next.value_or(c->offset), c->offset);
+    p.owned = true;
+    taken.push_back(*index);
+  }
+  resolve_starting_offsets();
+  for (int i = 0; i < list->cnt; ++i) {
+    auto& e = list->elems[i];
+    const auto index = find(e.topic, e.partition);
+    if (!index) continue;
+    Partition& p = partitions_[*index];
+    e.offset = p.next.value_or(RD_KAFKA_OFFSET_INVALID);
+    p.assigned = true;
+    p.reassign = false;
+    p.buffer.clear();
+    p.buffer_from = p.next.value_or(0);
+    p.fetched_next = p.next.value_or(0);
+  }
+  std::string names;
+  for (std::size_t i : taken)
+    names += fmt::format("{}{}[{}]@{}", names.empty() ? "" : " ", partitions_[i].topic,
+                         partitions_[i].partition, partitions_[i].next.value_or(-1));
+  logger().info("{}: group '{}' assigned {}", what_, options_.group_id, names);
+  rd_kafka_error_t* error = nullptr;
+  if (cooperative) {
+    error = rd_kafka_incremental_assign(consumer_.get(), list);
+  } else if (auto err = rd_kafka_assign(consumer_.get(), list); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    error = rd_kafka_error_new(err, "%s", rd_kafka_err2str(err));
+  }
+  if (error != nullptr) {
+    const std::string reason = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    throw IoError(fmt::format("{}: cannot take the partitions group '{}' assigned: {}", what_,
+                              options_.group_id, reason));
+  }
+}
+
+void DirectSource::revoke_partitions(rd_kafka_topic_partition_list_t* list, bool lost) {
+  const bool cooperative =
+      std::string_view{rd_kafka_rebalance_protocol(consumer_.get())} == "COOPERATIVE";
+  // Nothing to commit: the end of every range sealed for these partitions was committed by its
+  // seal (claim()), and the batches sealed so far run in this process (their records were read
+  // when they were sealed; a restart replays them from their seal records). The next owner
+  // starts exactly after them.
+  std::string names;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto index = find(list->elems[i].topic, list->elems[i].partition);
+    if (!index) continue;
+    Partition& p = partitions_[*index];
+    names += fmt::format("{}{}[{}]@{}", names.empty() ? "" : " ", p.topic, p.partition,
+                         p.next.value_or(-1));
+    p.owned = false;
+    p.assigned = false;
+    p.next.reset();
+    p.buffer.clear();
+  }
+  logger().info("{}: group '{}' {} {}", what_, options_.group_id,
+                lost ? "lost (this member was out of the group)" : "revoked", names);
+  rd_kafka_error_t* error = nullptr;
+  if (cooperative) {
+    error = rd_kafka_incremental_unassign(consumer_.get(), list);
+  } else if (auto err = rd_kafka_assign(consumer_.get(), nullptr);
+             err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    error = rd_kafka_error_new(err, "%s", rd_kafka_err2str(err));
+  }
+  if (error != nullptr) {
+    count_error();
+    logger().warn("{}: group '{}': cannot give up {}: {}", what_, options_.group_id, names,
+                  rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  }
+}
+
+void DirectSource::leave_group() {
+  // Unsubscribing revokes every partition (served here), then close() finds an empty
+  // assignment.
+  auto events = std::move(pending_);
+  pending_.clear();
+  for (const auto& event : events)
+    apply(event);
+  closing_ = true;
+  static_cast<void>(rd_kafka_unsubscribe(consumer_.get()));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  auto owns = [&] {
+    return std::any_of(partitions_.begin(), partitions_.end(),
+                       [](const Partition& p) { return p.assigned; });
+  };
+  while (owns() && std::chrono::steady_clock::now() < deadline) {
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 50))
+      rd_kafka_message_destroy(m);
+  }
 }
 
 }  // namespace rill::kafka::detail

@@ -83,6 +83,10 @@ class DirectSource final : public Source<Record> {
   /// librdkafka's error callback (served by rd_kafka_poll() in drain_events(), on the scheduler
   /// thread): counted; logged at most once per 10 s with the number not logged since.
   void client_error(rd_kafka_resp_err_t err, const char* reason);
+  /// Group mode: librdkafka's rebalance callback (served by the consumer's polls, on the
+  /// scheduler thread). Keeps the event for serve_group(), which applies it between two batches'
+  /// reads, so that a rebalance takes effect at a batch boundary; while closing, applies it.
+  void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
 
  private:
   /// A Kafka partition as this source reads it.
@@ -90,8 +94,9 @@ class DirectSource final : public Source<Record> {
     std::string topic;
     std::int32_t partition = 0;
     std::optional<std::int64_t> next;  // the next batch's first offset; nullopt: not resolved
-    bool assigned = false;             // in the consumer's assignment
-    bool reassign = false;             // its fetcher stopped (offset out of range)
+    bool owned = false;     // read by this process: always without a group, else as assigned
+    bool assigned = false;  // in the consumer's assignment
+    bool reassign = false;  // its fetcher stopped (offset out of range)
     // Records the consumer delivered and no batch took yet: complete for [buffer_from,
     // fetched_next) (offsets missing in it were compacted away or are control records).
     std::deque<Record> buffer;
@@ -100,6 +105,27 @@ class DirectSource final : public Source<Record> {
     std::optional<std::int64_t> available_end;  // Trigger::available_now: end offset at start()
   };
 
+  /// A rebalance event kept until the batch boundary.
+  struct Rebalance {
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    kafka::detail::UniquePartitionList partitions;
+    bool lost = false;  // rd_kafka_assignment_lost() when the event came
+  };
+
+  [[nodiscard]] bool grouped() const noexcept { return !options_.group_id.empty(); }
+  /// Group mode, at the first seal: gives up what replays assigned by hand and subscribes.
+  void subscribe();
+  /// Group mode, at a batch boundary: polls the consumer for the group's events and applies
+  /// the rebalances that arrived (during this poll or the previous batch's reads).
+  void serve_group();
+  /// Applies one rebalance: an assignment starts each partition at the group's committed offset
+  /// (or this process's own position when ahead), else at starting_offsets; a revocation
+  /// unassigns (claim() committed every sealed range already).
+  void apply(const Rebalance& event);
+  void assign_partitions(rd_kafka_topic_partition_list_t* list);
+  void revoke_partitions(rd_kafka_topic_partition_list_t* list, bool lost);
+  /// Group mode: leaves the group (unsubscribe, serve the final revocation), before close.
+  void leave_group();
   /// Reads the topics' partitions; false when the brokers could not say.
   bool discover_partitions(std::chrono::milliseconds timeout);
   /// Queries the log start (`earliest` true) or end offsets of the partitions at `indexes`;
@@ -136,8 +162,15 @@ class DirectSource final : public Source<Record> {
   std::vector<Record> flatten(std::vector<std::vector<Record>> parts);
   /// The next offsets of every resolved partition.
   [[nodiscard]] Offsets current_offsets() const;
-  /// Commits `offsets` to the group (asynchronously; for lag monitoring).
+  /// Without a group: commits `offsets` to the internal group, asynchronously (for lag
+  /// monitoring). In a group nothing: claim() committed each range when it was sealed.
   void commit(const Offsets& offsets);
+  /// Group mode, in seal() after the read: commits the end of each range, synchronously. A range
+  /// whose commit the group refuses (a rebalance in progress, a stale generation) is taken out of
+  /// the batch, its records back in the partition's buffer. So the group's committed offset of a
+  /// partition is always the end of the last range a process sealed for it: the next owner
+  /// starts exactly there.
+  void claim(std::vector<OffsetRange>& ranges, std::vector<std::vector<Record>>& parts);
 
   SourceOptions options_;
   std::string what_;  // "rill::kafka::direct_stream" and the stream's name, for messages
@@ -155,6 +188,16 @@ class DirectSource final : public Source<Record> {
   std::vector<std::size_t> out_of_range_;  // partitions whose fetch met offsets out of range
   std::vector<std::size_t> last_sizes_;    // the sizes of the latest seal's parts with records
   mutable std::map<Time, std::vector<std::size_t>> sizes_;  // until partition_sizes(t)
+
+  // Group mode.
+  bool subscribed_ = false;
+  bool closing_ = false;
+  // No new ranges until then: a commit was refused for a rebalance in progress (until the
+  // rebalance's callback, at most a session timeout).
+  std::chrono::steady_clock::time_point claims_paused_until_{};
+  std::chrono::milliseconds session_timeout_{45000};
+  int assignments_to_resume_ = 0;   // assignment callbacks until a revocation's rebalance is over
+  std::vector<Rebalance> pending_;  // rebalances kept until the batch boundary
 
   mutable std::mutex positions_mutex_;
   std::map<Time, Offsets> positions_;  // batch -> the next offsets after it (until released)

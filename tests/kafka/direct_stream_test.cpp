@@ -357,14 +357,16 @@ std::vector<std::int64_t> committed(const MockCluster& cluster, const std::strin
   return out;
 }
 
-TEST(KafkaDirectStream, OffsetsAreCommittedToTheGroupAfterEachCheckpoint) {
+// Without a group_id the source commits to its internal group after each checkpoint (with one,
+// each range is committed when it is sealed: tests/kafka/group_test.cpp).
+TEST(KafkaDirectStream, OffsetsAreCommittedToTheInternalGroupAfterEachCheckpoint) {
   MockCluster cluster{1};
   cluster.create_topic("t", 2);
   const fs::path dir = temp_dir("commit");
   auto clock = rill::ManualClock::create();
   auto seen = std::make_shared<Seen>();
   auto opts = options(cluster, "t");
-  opts.group_id = fmt::format("lag-{}-{}", ::getpid(), std::random_device{}());
+  const std::string group = "rill-direct-stream.t";
   auto ctx = context(clock, opts, seen);
   ctx->checkpoint(dir);
   cluster.produce("t", values(0, 3, 0));
@@ -376,7 +378,7 @@ TEST(KafkaDirectStream, OffsetsAreCommittedToTheGroupAfterEachCheckpoint) {
   std::vector<std::int64_t> got;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   do {
-    got = committed(cluster, opts.group_id, "t", 2);
+    got = committed(cluster, group, "t", 2);
   } while (got != std::vector<std::int64_t>{5, 5} && std::chrono::steady_clock::now() < deadline);
   EXPECT_EQ(got, (std::vector<std::int64_t>{5, 5}));
   ctx->stop();
@@ -556,6 +558,18 @@ TEST(KafkaDirectStream, AvailableNowReadsUpToTheEndOffsetsAtStartThenStops) {
   auto want = range_values(0, 9);
   std::sort(want.begin(), want.end());
   EXPECT_EQ(got, want);
+}
+
+TEST(KafkaDirectStream, AvailableNowRefusesAGroupId) {
+  MockCluster cluster{1};
+  cluster.create_topic("t", 2);
+  auto opts = options(cluster, "t");
+  opts.group_id = "g";
+  auto clock = rill::ManualClock::create();
+  auto seen = std::make_shared<Seen>();
+  auto ctx = context(clock, opts, seen, rill::Config{}.trigger(rill::Trigger::available_now()));
+  // Which partitions a member finishes depends on the group: not a bounded run.
+  EXPECT_THROW(ctx->start(), rill::InvalidArgument);
 }
 
 TEST(KafkaDirectStream, IsExactlyOnceWithACheckpointAndRefusesExactlyOnceWithout) {

@@ -16,8 +16,11 @@ namespace rill::kafka {
 /// where the previous batch ended to the partition's end offset read at the seal, capped by
 /// `max_records_per_partition`) and written into the seal record, so a replayed batch reads
 /// exactly the same records. Exactly-once with a checkpoint (with the file sinks and an
-/// idempotent `foreach_batch`); the group's offsets are committed after each checkpoint, for
-/// lag monitoring only.
+/// idempotent `foreach_batch`). Without a `group_id` the offsets are committed after each
+/// checkpoint, for lag monitoring only; with one the process is a member of that consumer group
+/// (cooperative-sticky), rebalances take effect at batch boundaries and each range is committed
+/// when it is sealed (docs/kafka.md, "Consumer groups"). `start()` throws
+/// `rill::InvalidArgument` for `Trigger::available_now()` with a `group_id`.
 ///
 /// Partitions: rill partition i of a batch holds the records of the i-th Kafka partition that
 /// has records in it (topics in the order given, partitions in number order), records in offset

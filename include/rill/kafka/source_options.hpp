@@ -25,10 +25,14 @@ struct SourceOptions {
   std::string bootstrap_servers;
   /// The topics read; at least one, each non-empty.
   std::vector<std::string> topics;
-  /// The consumer group the offsets are committed to, for lag monitoring. Empty: the internal
-  /// name `rill-direct-stream.<topics joined by ','>`. Either way this process reads every
-  /// partition of `topics` itself (assign): sharing the partitions among the processes of a
-  /// group (Kafka's group protocol) is not implemented yet (docs/kafka.md, "Consumer groups").
+  /// Kafka's consumer group (Kafka Streams' `application.id`, Spark's `Subscribe` strategy):
+  /// set, this process is a member and the processes of the group share the topics' partitions
+  /// (cooperative-sticky assignor; a rebalance takes effect at a batch boundary; each range's
+  /// end is committed to the group, synchronously, when its batch is sealed, so no record is
+  /// read by two members). Each process needs its own checkpoint directory. Empty: this process
+  /// reads every partition of `topics` itself (assign), committing after each checkpoint to
+  /// the internal group `rill-direct-stream.<topics joined by ','>` for lag monitoring.
+  /// docs/kafka.md, "Consumer groups".
   std::string group_id;
   /// Where partitions start when no checkpoint exists, resolved during `start()`.
   StartingOffsets starting_offsets = StartingOffsets::latest;
