@@ -419,8 +419,9 @@ void w2_rill(benchmark::State& state, std::size_t k) {
 /// W2 batch as the engine built it (last_progress()), then repeats the record's work on that
 /// shape: the tick's per-source vector (names copied), the batch runner's fields and clock
 /// reads, one OutputProgress per output (name copied), the state entries, and the copy kept by
-/// the real ProgressHistory (recent_progress()). Not counted: emitting to listeners (W2 has
-/// none: a mutex and an empty vector copy) and the progress log (off by default).
+/// the real ProgressHistory (recent_progress(); the engine copies the record in only when a
+/// listener hears it too, and moves it in otherwise). Not counted: emitting to listeners (W2
+/// has none: one atomic load) and the progress log (off by default).
 void progress_record_w2(benchmark::State& state) {
   using SteadyClock = std::chrono::steady_clock;
   const int batches = smoke() ? 3 : 10;

@@ -341,6 +341,7 @@ void Engine::batch_loop() {
     BatchInfo info;
     const auto rate_started = rate_ ? rate_->now() : std::chrono::microseconds{0};
     const bool ok = runner_->run(batch, info);
+    bool completed_here = false;  // without listeners: batch_completed below, not on the bus
     tables_->release(batch.context.time);
     if (ok) {
       // Back-pressure's new rates, before anyone hears the batch completed.
@@ -348,14 +349,23 @@ void Engine::batch_loop() {
         rate_->batch_completed(rate_->sealed_at(batch), info.held_back, rate_started, rate_->now(),
                                info.sources);
       }
-      history_.add(info);
-      bus_.batch_completed(info, [this, t = batch.context.time] { mark_completed(t); });
+      if (bus_.has_listeners()) {
+        history_.add(BatchInfo(info));
+        bus_.batch_completed(info, [this, t = batch.context.time] { mark_completed(t); });
+      } else {
+        // Nobody hears the batch (listeners are never removed): the history takes the record
+        // itself, and the batch completes below, on this thread, under the lock taken anyway.
+        history_.add(std::move(info));
+        completed_here = true;
+      }
     }
     {
       std::lock_guard lock(mutex_);
+      if (completed_here) last_completed_ = batch.context.time;
       running_batch_ = false;
       watermark_advanced_ = plan_.watermarks != nullptr && plan_.watermarks->advanced();
     }
+    if (completed_here) cv_.notify_all();  // await_batch()
     if (!ok) break;
     // Trigger::available_now: seal the next batch, or end the run once this was the last.
     if (available_now_) post([this] { continue_available_now(); });

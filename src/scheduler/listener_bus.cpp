@@ -9,6 +9,7 @@ ListenerBus::~ListenerBus() = default;
 void ListenerBus::add(std::shared_ptr<StreamingListener> listener) {
   std::lock_guard lock(mutex_);
   listeners_.push_back(std::move(listener));
+  has_listeners_.store(true, std::memory_order_release);
 }
 
 void ListenerBus::start() {
@@ -16,6 +17,7 @@ void ListenerBus::start() {
 }
 
 bool ListenerBus::emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info) {
+  if (!has_listeners()) return false;  // no lock, no copy: the common case of an idle context
   std::vector<std::shared_ptr<StreamingListener>> listeners;
   {
     std::lock_guard lock(mutex_);

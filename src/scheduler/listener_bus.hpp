@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,11 @@ class ListenerBus {
   void add(std::shared_ptr<StreamingListener> listener);
   /// Starts the bus's thread.
   void start();
+  /// Whether a listener was added (listeners are never removed). Lock-free: a batch without
+  /// listeners skips building and posting its events.
+  [[nodiscard]] bool has_listeners() const noexcept {
+    return has_listeners_.load(std::memory_order_acquire);
+  }
   /// Posts the event to the listeners, after the events emitted before it; false when there is
   /// no listener (then nothing is posted).
   bool emit(void (StreamingListener::*event)(const BatchInfo&), const BatchInfo& info);
@@ -54,6 +60,7 @@ class ListenerBus {
  private:
   std::mutex mutex_;
   std::vector<std::shared_ptr<StreamingListener>> listeners_;  // under mutex_
+  std::atomic<bool> has_listeners_{false};                     // set once listeners_ is not empty
   std::unique_ptr<SerialExecutor> executor_;
 };
 

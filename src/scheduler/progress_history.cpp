@@ -1,14 +1,22 @@
 #include "scheduler/progress_history.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace rill::detail {
 
-void ProgressHistory::add(const BatchInfo& info) {
-  BatchInfo copy = info;  // allocates outside the lock
+void ProgressHistory::add(BatchInfo record) {
   std::lock_guard lock(mutex_);
-  if (records_.size() == kCapacity) records_.pop_front();
-  records_.push_back(std::move(copy));
+  if (records_.size() < kCapacity) {
+    if (records_.empty()) records_.reserve(kCapacity);
+    records_.push_back(std::move(record));
+    newest_ = records_.size() - 1;
+  } else {
+    // The oldest record's place; what it held is freed with `record`, outside the lock.
+    newest_ = (newest_ + 1) % kCapacity;
+    std::swap(records_[newest_], record);
+  }
+  const BatchInfo& info = records_[newest_];
   ++totals_.batches;
   totals_.records += info.num_records;
   if (info.back_pressure) ++totals_.back_pressured_batches;
@@ -43,12 +51,18 @@ ProgressTotals ProgressHistory::totals() const {
 std::optional<BatchInfo> ProgressHistory::last() const {
   std::lock_guard lock(mutex_);
   if (records_.empty()) return std::nullopt;
-  return records_.back();
+  return records_[newest_];
 }
 
 std::vector<BatchInfo> ProgressHistory::recent() const {
   std::lock_guard lock(mutex_);
-  return {records_.begin(), records_.end()};
+  std::vector<BatchInfo> out;
+  out.reserve(records_.size());
+  // Oldest first: before the ring is full, in order from the start; then from after newest_.
+  const std::size_t oldest = records_.size() < kCapacity ? 0 : (newest_ + 1) % kCapacity;
+  for (std::size_t i = 0; i < records_.size(); ++i)
+    out.push_back(records_[(oldest + i) % records_.size()]);
+  return out;
 }
 
 }  // namespace rill::detail

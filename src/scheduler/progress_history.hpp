@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -22,8 +21,9 @@ class ProgressHistory {
   static constexpr std::size_t kCapacity = 100;
 
   /// Keeps `info` as the newest record, dropping the oldest beyond kCapacity, and adds it to the
-  /// totals.
-  void add(const BatchInfo& info);
+  /// totals. Takes the record by value: a caller that needs it no more moves it in, and nothing
+  /// is allocated (the records sit in a ring reserved once).
+  void add(BatchInfo info);
   /// The newest record; nullopt before the first batch completed.
   [[nodiscard]] std::optional<BatchInfo> last() const;
   /// The kept records, oldest first.
@@ -33,7 +33,10 @@ class ProgressHistory {
 
  private:
   mutable std::mutex mutex_;
-  std::deque<BatchInfo> records_;
+  // A ring of up to kCapacity records (reserved by the first add()); once full, newest_ + 1
+  // (mod kCapacity) is the oldest.
+  std::vector<BatchInfo> records_;
+  std::size_t newest_ = 0;
   ProgressTotals totals_;
 };
 

@@ -166,6 +166,37 @@ TEST(Progress, RecentProgressKeepsTheLastHundredBatches) {
   EXPECT_EQ(h.context().last_progress()->batch_time, Time{1050});
 }
 
+// Without listeners a batch's record goes straight into the history (no event is built); a
+// listener added later hears the next batches, with the records the history keeps, and the
+// history holds every batch, before and after, in order.
+TEST(Progress, AListenerAddedLaterHearsTheNextBatchesAndTheHistoryKeepsEveryOne) {
+  rill::testing::Harness h{10ms};
+  (void)h.collect(h.input<int>({{1, 2}, {3}, {}, {4}, {5, 6, 7}}));
+  h.run_batches(3);  // no listener yet
+  auto completed = std::make_shared<Completed>();
+  h.context().add_listener(completed);
+  h.run_batches(2);
+  const auto heard = completed->infos();
+  ASSERT_EQ(heard.size(), 2U);
+  EXPECT_EQ(heard[0].batch_time, Time{40});
+  EXPECT_EQ(heard[0].num_records, 1);
+  EXPECT_EQ(heard[1].batch_time, Time{50});
+  EXPECT_EQ(heard[1].num_records, 3);
+  const auto recent = h.context().recent_progress();
+  ASSERT_EQ(recent.size(), 5U);
+  const std::int64_t records[] = {2, 1, 0, 1, 3};
+  for (std::size_t i = 0; i < recent.size(); ++i) {
+    EXPECT_EQ(recent[i].batch_time, Time{static_cast<std::int64_t>(10 + 10 * i)});
+    EXPECT_EQ(recent[i].num_records, records[i]);
+    ASSERT_EQ(recent[i].sources.size(), 1U);  // moved into the history whole
+    EXPECT_EQ(recent[i].sources[0].num_records, records[i]);
+    ASSERT_EQ(recent[i].outputs.size(), 1U);
+  }
+  EXPECT_EQ(rill::to_json(recent[4]), rill::to_json(heard[1]));
+  EXPECT_EQ(h.context().progress_totals().batches, 5);
+  EXPECT_EQ(h.context().progress_totals().records, 7);
+}
+
 // A stateful event-time operator: keys, bytes and late records per batch, and the watermark in
 // force, as the drop_duplicates test of dedup_test.cpp makes them.
 TEST(Progress, ShowsStateSizesLateRecordsAndTheWatermark) {

@@ -1,8 +1,8 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,7 +55,7 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
   void release_input(Time t) override {
     {
       std::lock_guard lock(sealed_mutex_);
-      sealed_.erase(t);
+      if (auto it = find_sealed(t); it != sealed_.end()) sealed_.erase(it);
     }
     source_->release(t);
   }
@@ -94,7 +94,7 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
     Kept kept;
     {
       std::lock_guard lock(sealed_mutex_);
-      if (auto it = sealed_.find(t); it != sealed_.end()) kept = std::move(it->second);
+      if (auto it = find_sealed(t); it != sealed_.end()) kept = std::move(it->second);
     }
     if (kept.sizes.empty()) {
       return std::make_shared<const Batch<T>>(
@@ -116,14 +116,27 @@ class SourceNode final : public Node<T>, public InputSource, public Checkpointed
     records_ += n;
     Kept kept{std::move(records), source_->partition_sizes(t)};
     std::lock_guard lock(sealed_mutex_);
-    sealed_[t] = std::move(kept);
+    if (auto it = find_sealed(t); it != sealed_.end()) {
+      it->second = std::move(kept);
+    } else {
+      sealed_.emplace_back(t, std::move(kept));
+    }
     return n;
+  }
+
+  /// Batch t's entry in sealed_, or end(). Under sealed_mutex_.
+  typename std::vector<std::pair<Time, Kept>>::iterator find_sealed(Time t) {
+    return std::find_if(sealed_.begin(), sealed_.end(),
+                        [t](const std::pair<Time, Kept>& e) { return e.first == t; });
   }
 
   std::shared_ptr<Source<T>> source_;
   std::atomic<std::int64_t> records_{0};
   mutable std::mutex sealed_mutex_;
-  std::map<Time, Kept> sealed_;
+  // The sealed batches not released yet, in sealing order: the pending batches and the one
+  // running, a handful (Config::max_pending_batches + 1). A vector, not a map: after the first
+  // batches a seal and a release allocate nothing.
+  std::vector<std::pair<Time, Kept>> sealed_;
 };
 
 }  // namespace rill::detail
