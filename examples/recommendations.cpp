@@ -43,11 +43,16 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "generated_input.hpp"
 #include "status_page.hpp"
 
 using namespace std::chrono_literals;
 
 namespace recommendations {
+
+using rill_examples::Input;
+using rill_examples::Printer;
+using rill_examples::Random;
 
 /// One page view: who viewed which item, when (event time, ms since the epoch).
 struct View {
@@ -72,26 +77,6 @@ constexpr std::size_t kTop = 3;                // co-viewed items printed per it
 constexpr std::int64_t kArrivalSlot = 5000;    // ms of arrival time per batch
 constexpr std::int64_t kBase = 1767225600000;  // 2026-01-01T00:00:00Z: the first event time
 constexpr rill::Duration kInterval = 1s;       // batch times 1000, 2000, ... (manual clock)
-
-/// splitmix64: a small generator whose sequence is the same on every platform (the standard
-/// distributions are not), so the bundled input is the same everywhere.
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  /// A whole number in [lo, hi].
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {
-    return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
-  }
-
- private:
-  std::uint64_t state_;
-};
 
 std::string numbered(char prefix, std::int64_t n) {
   char text[16];
@@ -185,40 +170,14 @@ struct TopCoViewed {
 using Session = rill::Windowed<std::string, std::tuple<std::int64_t, std::vector<std::string>>>;
 using TopOfItem = rill::Windowed<std::string, TopCoViewed::result_type>;
 
-/// Prints lines, sorted, under one lock (output operations of a batch may run concurrently), and
-/// flushes after each batch.
-class Printer {
- public:
-  void batch(std::vector<std::string> lines) {
-    std::sort(lines.begin(), lines.end());
-    const std::lock_guard lock{mutex_};
-    for (const std::string& line : lines)
-      std::fputs(line.c_str(), stdout);
-    std::fflush(stdout);
-  }
-
- private:
-  std::mutex mutex_;
-};
-
 std::string window_text(const rill::TimeWindow& w) {
   return "[" + std::to_string(w.start.milliseconds()) + "," + std::to_string(w.end.milliseconds()) +
          ")";
 }
 
-/// Where the page views come from: the generator (default) or a TCP server.
-struct Input {
-  std::uint64_t seed = 16;
-  std::string host = "127.0.0.1";
-  std::optional<std::uint16_t> port;  // set: read the server's lines instead of the generator's
-  std::optional<int> seconds;         // with a port: stop gracefully after this many seconds
-};
-
-/// The batch a line is printed in: `#<n>` on the generated input (batch times 1000, 2000, ... on
-/// the manual clock), `@<batch time in ms>` on a socket.
+/// The tag of a line printed in batch `t`, at this program's batch interval.
 std::string batch_tag(rill::Time t, bool generated) {
-  return generated ? "#" + std::to_string(t.milliseconds() / kInterval.count()) + " "
-                   : "@" + std::to_string(t.milliseconds()) + " ";
+  return rill_examples::batch_tag(t, generated, kInterval);
 }
 
 int run(const Input& input, const std::optional<std::string>& dump,

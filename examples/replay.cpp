@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "final_watermark.hpp"
 #include "status_page.hpp"
 #if RILL_EXAMPLES_WITH_KAFKA
 #include "kafka_input.hpp"
@@ -194,24 +195,6 @@ std::vector<std::string> lines_of(const fs::path& dir, const std::string& prefix
   return lines;
 }
 
-/// Signals once a batch in which the watermark is at least `final` has completed.
-class FinalWatermark final : public rill::StreamingListener {
- public:
-  explicit FinalWatermark(rill::Time final) : final_(final) {}
-  void on_batch_completed(const rill::BatchInfo& info) override {
-    if (!done_ && info.watermark && *info.watermark >= final_) {
-      done_ = true;
-      reached_.set_value();
-    }
-  }
-  std::future<void> reached() { return reached_.get_future(); }
-
- private:
-  rill::Time final_;
-  bool done_ = false;  // listeners are called on one rill thread
-  std::promise<void> reached_;
-};
-
 /// The live run: files moved into `input.dir` (or, on Kafka, produced into the topic and copied
 /// into `input.dir`) one every 300 ms while the job runs on the system clock; stopped
 /// (gracefully) once the watermark reached `final`. On Kafka the live run checkpoints into
@@ -235,7 +218,7 @@ bool run_live(const Input& input, const fs::path& output, const fs::path& checkp
   (void)checkpoint;
 #endif
   if (!live) live = make();
-  auto listener = std::make_shared<FinalWatermark>(final);
+  auto listener = std::make_shared<rill_examples::FinalWatermark>(final);
   auto reached = listener->reached();
   live->add_listener(listener);
   [[maybe_unused]] const auto status = rill_examples::serve_status(*live, status_port);

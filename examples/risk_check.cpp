@@ -44,11 +44,16 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "generated_input.hpp"
 #include "status_page.hpp"
 
 using namespace std::chrono_literals;
 
 namespace risk_check {
+
+using rill_examples::Input;
+using rill_examples::Printer;
+using rill_examples::Random;
 
 /// One application for a service: its number, who applies, for what, and the amount.
 struct Application {
@@ -89,25 +94,6 @@ constexpr rill::Duration kHistoryTimeout = 8s;  // of batch time without an appl
 constexpr std::int64_t kVelocity = 3;           // REVIEW from the 4th application in the history
 constexpr std::int64_t kSpike = 3;              // REVIEW above 3x the mean of the earlier ones
 constexpr std::int64_t kBatches = 30;
-
-/// splitmix64: the same sequence on every platform (the standard distributions are not).
-class Random {
- public:
-  explicit Random(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  /// A whole number in [lo, hi].
-  std::int64_t between(std::int64_t lo, std::int64_t hi) {
-    return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
-  }
-
- private:
-  std::uint64_t state_;
-};
 
 /// The bundled denylist: applicant and reason.
 std::vector<std::pair<std::string, std::string>> bundled_denylist() {
@@ -187,34 +173,9 @@ Outcome decide(const Application& a, const std::optional<std::string>& denied, c
   return out;
 }
 
-/// Prints lines, sorted, under one lock, and flushes after each batch.
-class Printer {
- public:
-  void batch(std::vector<std::string> lines) {
-    std::sort(lines.begin(), lines.end());
-    const std::lock_guard lock{mutex_};
-    for (const std::string& line : lines)
-      std::fputs(line.c_str(), stdout);
-    std::fflush(stdout);
-  }
-
- private:
-  std::mutex mutex_;
-};
-
-/// Where the application lines come from: the generator (default) or a TCP server.
-struct Input {
-  std::uint64_t seed = 16;
-  std::string host = "127.0.0.1";
-  std::optional<std::uint16_t> port;  // set: read the server's lines instead of the generator's
-  std::optional<int> seconds;         // with a port: stop gracefully after this many seconds
-};
-
-/// The batch a line is printed in: `#<n>` on the generated input (batch times 1000, 2000, ... on
-/// the manual clock), `@<batch time in ms>` on a socket.
+/// The tag of a line printed in batch `t`, at this program's batch interval.
 std::string batch_tag(rill::Time t, bool generated) {
-  return generated ? "#" + std::to_string(t.milliseconds() / kInterval.count()) + " "
-                   : "@" + std::to_string(t.milliseconds()) + " ";
+  return rill_examples::batch_tag(t, generated, kInterval);
 }
 
 int run(const Input& input, const std::optional<std::string>& denylist_file,

@@ -64,6 +64,7 @@
 #include <vector>
 
 #include "command_line.hpp"
+#include "final_watermark.hpp"
 #include "status_page.hpp"
 
 using namespace std::chrono_literals;
@@ -177,25 +178,6 @@ std::vector<SensorMean> sorted(const rill::Batch<SensorMean>& batch) {
   });
   return windows;
 }
-
-/// Signals once the batch in which the watermark reaches `final` has completed: that batch
-/// emitted every window the bundled input can close.
-class FinalWatermark final : public rill::StreamingListener {
- public:
-  explicit FinalWatermark(rill::Time final) : final_(final) {}
-  void on_batch_completed(const rill::BatchInfo& info) override {
-    if (!done_ && info.watermark && *info.watermark >= final_) {
-      done_ = true;
-      reached_.set_value();
-    }
-  }
-  std::future<void> reached() { return reached_.get_future(); }
-
- private:
-  rill::Time final_;
-  bool done_ = false;  // listeners are called on one rill thread
-  std::promise<void> reached_;
-};
 
 }  // namespace
 
@@ -334,7 +316,7 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
         });
 
-    auto listener = std::make_shared<FinalWatermark>(final_watermark);
+    auto listener = std::make_shared<rill_examples::FinalWatermark>(final_watermark);
     auto reached = listener->reached();
     ctx.add_listener(listener);
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: the batches already received still run and

@@ -23,31 +23,13 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/flood_receiver.hpp"
+
 using namespace std::chrono_literals;
 
 namespace {
 
 using rill::Time;
-
-/// Stores 0, 1, 2 ... one record at a time, as fast as store() lets it, until stopped.
-class FloodReceiver final : public rill::Receiver<std::int64_t> {
- public:
-  void on_start() override {
-    thread_ = std::thread([this] {
-      try {
-        for (std::int64_t i = 0; !is_stopped(); ++i)
-          store(i);
-      } catch (const rill::Stopped&) {
-      }
-    });
-  }
-  void on_stop() override {
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::thread thread_;
-};
 
 /// Stores as fast as the rate limit and the queue let it (try_store), and then says at which
 /// reading of the manual clock it ran out, until the clock moves again.
@@ -181,7 +163,10 @@ std::int64_t total(const std::vector<Seen>& seen, std::size_t from, std::size_t 
 TEST(RateControl, MaxRatePerSourceBoundsAReceiver) {
   rill::testing::Harness h(
       rill::Config{}.batch_interval(1s).parallelism(1).max_rate_per_source(100));
-  h.context().receiver_stream<std::int64_t>(std::make_shared<FloodReceiver>()).count().print(0);
+  h.context()
+      .receiver_stream<std::int64_t>(std::make_shared<rill_test::FloodReceiver>())
+      .count()
+      .print(0);
   // Each second of the clock gives 100 tokens (the bucket starts empty, and holds one second's
   // worth: the receiver takes them before the clock moves on).
   for (std::int64_t second = 1; second <= 5; ++second) {
@@ -204,7 +189,10 @@ TEST(RateControl, MaxRatePerSourceBoundsAReceiver) {
 // says so.
 TEST(RateControl, OffByDefault) {
   rill::testing::Harness h(rill::Config{}.batch_interval(1s).parallelism(1));
-  h.context().receiver_stream<std::int64_t>(std::make_shared<FloodReceiver>()).count().print(0);
+  h.context()
+      .receiver_stream<std::int64_t>(std::make_shared<rill_test::FloodReceiver>())
+      .count()
+      .print(0);
   h.run_batches(1);
   // Unlimited: the receiver stores while the clock stands still.
   ASSERT_TRUE(h.await_records_stored(10000));

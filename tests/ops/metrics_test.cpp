@@ -19,6 +19,7 @@
 
 #include "ops/http_client.hpp"
 #include "ops/prometheus_parser.hpp"
+#include "support/flood_receiver.hpp"
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
@@ -125,33 +126,13 @@ TEST(OpsMetrics, ParsesBackAsPrometheusTextAndMatchesTheContext) {
   EXPECT_EQ(types["rill_last_batch_total_delay_seconds"], "gauge");
 }
 
-/// Stores 0, 1, 2 ... as fast as store() lets it (the rate limit), until stopped.
-class FloodReceiver final : public rill::Receiver<std::int64_t> {
- public:
-  void on_start() override {
-    thread_ = std::thread([this] {
-      try {
-        for (std::int64_t i = 0; !is_stopped(); ++i)
-          store(i);
-      } catch (const rill::Stopped&) {
-      }
-    });
-  }
-  void on_stop() override {
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::thread thread_;
-};
-
 // Rate control's limit (Config::max_rate_per_source) is a gauge per source; a source that cannot
 // be limited (a queue) has no sample.
 TEST(OpsMetrics, ARateLimitedReceiverShowsItsLimit) {
   rill::testing::Harness h(
       rill::Config{}.batch_interval(1s).parallelism(1).max_rate_per_source(100));
   h.context()
-      .receiver_stream<std::int64_t>(std::make_shared<FloodReceiver>())
+      .receiver_stream<std::int64_t>(std::make_shared<rill_test::FloodReceiver>())
       .name("flood")
       .count()
       .print(0);
