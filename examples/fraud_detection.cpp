@@ -552,6 +552,20 @@ class CommittedReader {
 struct KafkaIo {};
 #endif
 
+/// One line on stdout per completed batch, flushed, so that a user sees the job advance (the
+/// results are in the output files). A listener, not an output operation: it takes no part in
+/// the exactly-once check, and after a restart the batches run again are printed again.
+class BatchLog final : public rill::StreamingListener {
+ public:
+  void on_batch_completed(const rill::BatchInfo& info) override {
+    std::printf("batch %lld ms: %lld line(s) in, processed in %lld ms\n",
+                static_cast<long long>(info.batch_time.milliseconds()),
+                static_cast<long long>(info.num_records),
+                static_cast<long long>(info.processing_delay.count()));
+    std::fflush(stdout);
+  }
+};
+
 /// The pipeline (get_or_create's factory).
 /// `loads` counts the profile table's loads (the one at start() and the reloads).
 /// `kafka`: where the payments come from and the alerts also go, when rill::kafka is built.
@@ -828,6 +842,7 @@ int main(int argc, char** argv) {
       ctx = rill::StreamingContext::get_or_create(checkpoint,
                                                   [&] { return build(paths, kafka, true, loads); });
     }
+    ctx->add_listener(std::make_shared<BatchLog>());
     [[maybe_unused]] const auto status = rill_examples::serve_status(*ctx, status_port);
     // Ctrl-C (SIGINT) or SIGTERM stops gracefully: batches already sealed still run.
     const auto on_signals = rill::stop_on_signals(*ctx);
