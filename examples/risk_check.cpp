@@ -261,11 +261,7 @@ int run(const Input& input, const std::optional<std::string>& denylist_file,
     printer.batch(std::move(lines));
   });
 
-  [[maybe_unused]] const auto status = rill_examples::serve_status(ctx, status_port);
-  const auto on_signals = rill::stop_on_signals(ctx);
-  ctx.start();
-  if (input.seconds && !ctx.await_termination_for(std::chrono::seconds{*input.seconds})) ctx.stop();
-  ctx.await_termination();
+  rill_examples::run_until_done(ctx, input, status_port);
   std::printf("malformed lines: %lld\n", static_cast<long long>(applications.malformed_count()));
   return 0;
 }
@@ -286,9 +282,7 @@ int main(int argc, char** argv) {
   risk_check::Input input;
   std::optional<std::string> denylist_file;
   std::optional<std::string> dump;
-  app.add_option("--seed", input.seed, "Seed of the application generator (default 16)")
-      ->type_name("N")
-      ->transform(rill_examples::whole_number(0, std::numeric_limits<std::int64_t>::max()));
+  rill_examples::add_input_options(app, input, "application");
   app.add_option("--denylist", denylist_file,
                  "Read the denylist from FILE (CSV `applicant,reason`, a header optional) instead "
                  "of the bundled one")
@@ -300,17 +294,6 @@ int main(int argc, char** argv) {
          "then the generated lines (`<batch>\\t<line>`)")
       ->type_name("FILE")
       ->check(rill_examples::non_empty());
-  auto* port = app.add_option("--port", input.port,
-                              "Read the application lines from the TCP server at HOST:PORT "
-                              "instead of the generator, one-second batches, until Ctrl-C")
-                   ->type_name("PORT")
-                   ->transform(rill_examples::tcp_port());
-  app.add_option("--host", input.host, "Host of the --port server (default 127.0.0.1)")
-      ->type_name("HOST")
-      ->check(rill_examples::non_empty())
-      ->needs(port);
-  rill_examples::add_seconds(app, input.seconds);
-  app.get_option("--seconds")->needs(port);
   std::optional<std::uint16_t> status_port;
   rill_examples::add_status_port(app, status_port);
   if (const auto code = rill_examples::parse(app, argc, argv)) return *code;
