@@ -2,26 +2,13 @@
 // batch interval, the operator graph and the totals.
 #include <boost/json.hpp>
 
+#include "ops/context_state_name.hpp"
 #include "ops/json_endpoints.hpp"
 #include "rill/core/errors.hpp"
 #include "rill/streaming_context.hpp"
 
 namespace rill::ops::detail {
-namespace {
-
-const char* state_name(ContextState s) {
-  switch (s) {
-    case ContextState::initialized:
-      return "initialized";
-    case ContextState::active:
-      return "active";
-    case ContextState::stopped:
-      return "stopped";
-  }
-  return "unknown";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string context_json(const StreamingContext& ctx) {
   const ContextState state = ctx.state();
@@ -36,7 +23,7 @@ std::string context_json(const StreamingContext& ctx) {
   const ProgressTotals totals = ctx.progress_totals();
 
   boost::json::object o;
-  o["state"] = state_name(state);
+  o["state"] = context_state_name(state);
   o["batch_interval_ms"] = ctx.config().batch_interval().count();
   boost::json::array operators;
   for (const auto& node : graph.operators) {

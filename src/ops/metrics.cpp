@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ops/context_state_name.hpp"
 #include "rill/streaming_context.hpp"
 
 namespace rill::ops {
@@ -102,18 +103,6 @@ class MetricWriter {
   std::string& out_;
 };
 
-std::string_view state_name(ContextState s) {
-  switch (s) {
-    case ContextState::initialized:
-      return "initialized";
-    case ContextState::active:
-      return "active";
-    case ContextState::stopped:
-      return "stopped";
-  }
-  return "unknown";
-}
-
 std::int64_t micros(std::chrono::microseconds d) {
   return d.count();
 }
@@ -145,7 +134,8 @@ std::string prometheus_text(const StreamingContext& ctx) {
            "1 for the context's lifecycle state (initialized, active, stopped), 0 for the others");
   for (const ContextState s :
        {ContextState::initialized, ContextState::active, ContextState::stopped}) {
-    w.sample("rill_context_state", "state", state_name(s), std::int64_t{s == state ? 1 : 0});
+    w.sample("rill_context_state", "state", detail::context_state_name(s),
+             std::int64_t{s == state ? 1 : 0});
   }
   w.family("rill_batch_interval_seconds", "gauge", "The batch interval");
   w.sample("rill_batch_interval_seconds", interval_s);
