@@ -64,7 +64,10 @@ endif()
 if(CXX_COMPILER)
   list(APPEND configure_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
 endif()
-if(BUILD_TYPE)
+# The add_subdirectory consumer compiles rill again: without optimisation or debug information
+# (no build type), which is all that check needs and about half the compile time of
+# RelWithDebInfo. The find_package consumer builds against this tree's libraries, in its type.
+if(BUILD_TYPE AND NOT MODE STREQUAL "add_subdirectory")
   list(APPEND configure_args -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
 endif()
 if(WERROR)
