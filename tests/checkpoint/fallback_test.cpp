@@ -21,7 +21,7 @@ namespace {
 constexpr int kLinesPerBatch = 5;
 
 /// A receiver the test feeds by hand: store() returns once the block is in the write-ahead log.
-class HandFed final : public rill::Receiver<std::string> {
+class HandFedLines final : public rill::Receiver<std::string> {
  public:
   void on_start() override {}
   void on_stop() override {}
@@ -39,7 +39,7 @@ enum class Input { file, receiver };
 
 struct Process {
   std::shared_ptr<rill::ManualClock> clock = rill::ManualClock::create();
-  std::shared_ptr<HandFed> receiver = std::make_shared<HandFed>();
+  std::shared_ptr<HandFedLines> receiver = std::make_shared<HandFedLines>();
   std::unique_ptr<rill::StreamingContext> ctx;
 };
 

@@ -17,12 +17,12 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kKeys = 20000;
-constexpr int kBatches = 8;
+constexpr int kIncrementalBatches = 8;
 
 /// Batch b: three records on keys b % 5, 7 and 11 (out of kKeys).
 std::deque<std::vector<std::pair<int, int>>> input() {
   std::deque<std::vector<std::pair<int, int>>> out;
-  for (int b = 0; b < kBatches; ++b)
+  for (int b = 0; b < kIncrementalBatches; ++b)
     out.push_back({{b % 5, 1}, {7, b}, {11, 2}});
   return out;
 }
@@ -40,7 +40,7 @@ class Incremental : public rill_test::CheckpointedRun {
  protected:
   /// Runs `build` up to batch `until` (counted in batches) with checkpoints in dir_.
   template <class Build>
-  void run(Build build, std::int64_t until = kBatches) {
+  void run(Build build, std::int64_t until = kIncrementalBatches) {
     CheckpointedRun::run(build, until * 1000);
   }
 
@@ -96,7 +96,7 @@ TEST_F(Incremental, UpdateStateByKeyDeltasHoldOnlyTheKeysThatChanged) {
   run(build);
   const auto snapshot = size_of("snapshot-0");
   EXPECT_GT(snapshot, 100000u);  // 20,000 keys
-  for (int b = 1; b <= kBatches; ++b) {
+  for (int b = 1; b <= kIncrementalBatches; ++b) {
     SCOPED_TRACE(b);
     ASSERT_TRUE(exists(fmt::format("delta-{}", b * 1000)));
     EXPECT_LT(size_of(fmt::format("delta-{}", b * 1000)), snapshot / 100);

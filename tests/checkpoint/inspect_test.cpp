@@ -27,7 +27,7 @@ namespace {
 
 // Snapshots every 4th checkpoint: snapshot-0, delta-1000..3000, snapshot-4000, ..., snapshot-8000,
 // delta-9000..11000; the newest is a delta with a chain of four.
-constexpr int kBatches = 11;
+constexpr int kInspectedBatches = 11;
 
 std::vector<std::string> file_lines(const fs::path& path) {
   std::vector<std::string> out;
@@ -77,8 +77,8 @@ class Inspect : public ::testing::Test {
     fs::create_directories(root_ / "out");
     auto clock = rill::ManualClock::create();
     auto ctx = rill::StreamingContext::get_or_create(
-        ckpt(), [&] { return rill_test::pipeline(root_ / "out", clock, {}, kBatches); });
-    rill::testing::run_until(*ctx, *clock, rill::Time{kBatches * 1000});
+        ckpt(), [&] { return rill_test::pipeline(root_ / "out", clock, {}, kInspectedBatches); });
+    rill::testing::run_until(*ctx, *clock, rill::Time{kInspectedBatches * 1000});
     ctx->stop();
   }
   void TearDown() override { fs::remove_all(root_); }
@@ -97,7 +97,7 @@ class Inspect : public ::testing::Test {
     auto clock = rill::ManualClock::create();
     try {
       auto ctx = rill::StreamingContext::get_or_create(
-          dir, [&] { return rill_test::pipeline(out, clock, {}, kBatches); });
+          dir, [&] { return rill_test::pipeline(out, clock, {}, kInspectedBatches); });
       ctx->start();
       ctx->stop(rill::StopOptions{.graceful = false});
       return true;
@@ -111,8 +111,8 @@ class Inspect : public ::testing::Test {
 
 TEST_F(Inspect, StateIsWhatTheLiveOperatorHeldAtEveryRetainedCheckpoint) {
   const rill::CheckpointReader reader(ckpt());
-  ASSERT_EQ(reader.latest(), rill::Time{kBatches * 1000});
-  const auto sessions = session_model(kBatches);
+  ASSERT_EQ(reader.latest(), rill::Time{kInspectedBatches * 1000});
+  const auto sessions = session_model(kInspectedBatches);
   int compared = 0;
   for (const auto& file : reader.checkpoints()) {
     ASSERT_FALSE(file.damage) << file.path << ": " << *file.damage;
@@ -155,7 +155,7 @@ TEST_F(Inspect, DescribesOperatorsPositionsAndWatermarks) {
     if (!op.input) continue;
     ++inputs;
     EXPECT_EQ(op.kind, "queue_stream");
-    EXPECT_EQ(op.position, fmt::format("next {}", kBatches)) << name;
+    EXPECT_EQ(op.position, fmt::format("next {}", kInspectedBatches)) << name;
   }
   EXPECT_EQ(inputs, 2);
   const auto watermarks = reader.watermarks();

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kBatches = 12;
+constexpr int kRecoveryBatches = 12;
 using rill_test::Options;
 using rill_test::pipeline;
 
@@ -43,9 +43,10 @@ class Recovery : public ::testing::Test {
     fs::create_directories(root_ / "out");
     // The reference: one uninterrupted run.
     auto clock = rill::ManualClock::create();
-    auto ctx = rill::StreamingContext::get_or_create(
-        root_ / "ref-ckpt", [&] { return pipeline(root_ / "ref-out", clock, {}, kBatches); });
-    rill::testing::run_until(*ctx, *clock, rill::Time{kBatches * 1000});
+    auto ctx = rill::StreamingContext::get_or_create(root_ / "ref-ckpt", [&] {
+      return pipeline(root_ / "ref-out", clock, {}, kRecoveryBatches);
+    });
+    rill::testing::run_until(*ctx, *clock, rill::Time{kRecoveryBatches * 1000});
     ctx->stop();
     reference_ = read_dir(root_ / "ref-out");
   }
@@ -55,7 +56,7 @@ class Recovery : public ::testing::Test {
   void run(std::int64_t until, Options options = {}) {
     auto clock = rill::ManualClock::create();
     auto ctx = rill::StreamingContext::get_or_create(
-        root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, options, kBatches); });
+        root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, options, kRecoveryBatches); });
     rill::testing::run_until(*ctx, *clock, rill::Time{until * 1000});
     ctx->stop(rill::StopOptions{.graceful = false});
   }
@@ -85,7 +86,8 @@ class Recovery : public ::testing::Test {
 }  // namespace
 
 TEST_F(Recovery, ReferenceRunWroteEveryBatch) {
-  EXPECT_EQ(reference_.size(), 7u * kBatches);  // four DStream outputs, three event-time ones
+  EXPECT_EQ(reference_.size(),
+            7u * kRecoveryBatches);  // four DStream outputs, three event-time ones
   // Batches 2000 and 3000 hold "b a", then "c a" and "d c".
   EXPECT_EQ(reference_.at("totals-3000"), "(a,2)\n(b,1)\n(c,2)\n(d,1)\n");
   EXPECT_EQ(reference_.at("window_count-3000"), "6\n");
@@ -93,12 +95,12 @@ TEST_F(Recovery, ReferenceRunWroteEveryBatch) {
 
 TEST_F(Recovery, RestartContinuesWhereItStopped) {
   run(5);
-  run(kBatches);
+  run(kRecoveryBatches);
   EXPECT_EQ(read_dir(root_ / "out"), reference_);
 }
 
 TEST_F(Recovery, SeveralRestartsAndKeepsTenCheckpoints) {
-  for (int until : {2, 3, 7, 9, kBatches})
+  for (int until : {2, 3, 7, 9, kRecoveryBatches})
     run(until);
   EXPECT_EQ(read_dir(root_ / "out"), reference_);
   EXPECT_LE(checkpoints().size(), 10u);
@@ -110,7 +112,7 @@ TEST_F(Recovery, ABatchSealedButNotCheckpointedRunsAgainWithTheSameInput) {
   // record stays, the checkpoint goes, and the output file of batch 6000 is left half done.
   fs::remove(checkpoints().back());
   std::ofstream(root_ / "out" / ".totals-6000.rill-tmp") << "(a,";
-  run(kBatches);
+  run(kRecoveryBatches);
   auto got = read_dir(root_ / "out");
   got.erase(".totals-6000.rill-tmp");
   EXPECT_EQ(got, reference_);
@@ -126,7 +128,7 @@ TEST_F(Recovery, ACorruptCheckpointFallsBackToThePreviousOne) {
     f.put('\x7f');
   }
   fs::resize_file(files[files.size() - 2], 10);  // truncate the one before
-  run(kBatches);
+  run(kRecoveryBatches);
   EXPECT_EQ(read_dir(root_ / "out"), reference_);
 }
 
@@ -139,14 +141,14 @@ TEST_F(Recovery, RestartsGiveTheSameOutputsWhateverTheSnapshotInterval) {
     fs::create_directories(root_ / "out");
     Options options;
     options.snapshot_interval = interval;
-    for (int until : {3, 5, 6, 10, kBatches})
+    for (int until : {3, 5, 6, 10, kRecoveryBatches})
       run(until, options);
     EXPECT_EQ(read_dir(root_ / "out"), reference_);
   }
 }
 
 TEST_F(Recovery, WritesSnapshotsEveryIntervalAndDeltasBetween) {
-  run(kBatches);  // interval 4: snapshots at 0, 4, 8 and 12 s
+  run(kRecoveryBatches);  // interval 4: snapshots at 0, 4, 8 and 12 s
   std::vector<std::string> names;
   for (const auto& f : checkpoints())
     names.push_back(f.stem().string());
@@ -161,7 +163,7 @@ TEST_F(Recovery, WritesSnapshotsEveryIntervalAndDeltasBetween) {
 TEST_F(Recovery, KeepsOnlyTheFilesTheRetainedCheckpointsNeedAndTheOldestStillRestores) {
   Options options;
   options.retained = 3;
-  run(kBatches, options);
+  run(kRecoveryBatches, options);
   // The newest 3 are 10, 11 and 12 s; 10 s is a delta over 9 s over the snapshot at 8 s.
   ASSERT_EQ(checkpoints().size(), 5u);
   EXPECT_EQ(checkpoints().front(), checkpoint_file("snapshot", 8000));
@@ -171,7 +173,7 @@ TEST_F(Recovery, KeepsOnlyTheFilesTheRetainedCheckpointsNeedAndTheOldestStillRes
   fs::remove(checkpoint_file("delta", 11000));
   fs::remove_all(root_ / "out");
   fs::create_directories(root_ / "out");
-  run(kBatches, options);
+  run(kRecoveryBatches, options);
   auto got = read_dir(root_ / "out");
   std::map<std::string, std::string> want;
   for (const auto& [name, text] : reference_) {
@@ -218,7 +220,7 @@ TEST_F(Recovery, ADamagedSnapshotOrDeltaFallsBackToTheNewestIntactChain) {
     std::string log;
     {
       LogCapture capture;
-      run(kBatches);
+      run(kRecoveryBatches);
       log = capture.text();
     }
     EXPECT_NE(log.find(fmt::format("restored batch {} ms", c.restored_ms)), std::string::npos)
@@ -234,14 +236,14 @@ TEST_F(Recovery, NoValidCheckpointIsAClearErrorUnlessStartingFresh) {
   auto clock = rill::ManualClock::create();
   try {
     auto ctx = rill::StreamingContext::get_or_create(
-        root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kBatches); });
+        root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kRecoveryBatches); });
     ctx->start();
     FAIL() << "expected rill::CheckpointError";
   } catch (const rill::CheckpointError& e) {
     EXPECT_NE(std::string(e.what()).find((root_ / "ckpt").string()), std::string::npos) << e.what();
   }
   auto fresh = rill::StreamingContext::get_or_create(
-      root_ / "ckpt", [&] { return pipeline(root_ / "out2", clock, {}, kBatches); }, true);
+      root_ / "ckpt", [&] { return pipeline(root_ / "out2", clock, {}, kRecoveryBatches); }, true);
   fs::create_directories(root_ / "out2");
   EXPECT_NO_THROW(rill::testing::run_until(*fresh, *clock, rill::Time{1000}));
 }
@@ -251,7 +253,7 @@ TEST_F(Recovery, AChangedPipelineIsRefusedNamingTheOperator) {
   auto clock = rill::ManualClock::create();
   for (const Options& changed : {Options{"renamed", false}, Options{"totals", true}}) {
     auto ctx = rill::StreamingContext::get_or_create(
-        root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, changed, kBatches); });
+        root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, changed, kRecoveryBatches); });
     try {
       ctx->start();
       FAIL() << "expected rill::CheckpointError";
@@ -267,10 +269,10 @@ TEST_F(Recovery, AChangedPipelineIsRefusedNamingTheOperator) {
 TEST_F(Recovery, ASecondContextOnTheSameDirectoryIsRefused) {
   auto clock = rill::ManualClock::create();
   auto first = rill::StreamingContext::get_or_create(
-      root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kBatches); });
+      root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kRecoveryBatches); });
   rill::testing::run_until(*first, *clock, rill::Time{1000});
   auto second = rill::StreamingContext::get_or_create(
-      root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kBatches); });
+      root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kRecoveryBatches); });
   EXPECT_THROW(second->start(), rill::CheckpointError);
 }
 
@@ -789,7 +791,7 @@ TEST_F(Recovery, ADirectoryOfAnOlderFormatIsRefusedNotIgnored) {
   std::ofstream(root_ / "ckpt" / "checkpoint-3000.rill") << "RILL, format version 1";
   auto clock = rill::ManualClock::create();
   auto ctx = rill::StreamingContext::get_or_create(
-      root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kBatches); });
+      root_ / "ckpt", [&] { return pipeline(root_ / "out", clock, {}, kRecoveryBatches); });
   EXPECT_THROW(ctx->start(), rill::CheckpointError);
 }
 

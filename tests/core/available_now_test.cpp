@@ -115,9 +115,9 @@ Ev ev(std::int64_t ms) {
 }
 
 /// A receiver that only counts its starts: it must never start under available_now.
-class CountingReceiver final : public rill::Receiver<int> {
+class StartCountingReceiver final : public rill::Receiver<int> {
  public:
-  explicit CountingReceiver(std::atomic<int>& starts) : starts_(starts) {}
+  explicit StartCountingReceiver(std::atomic<int>& starts) : starts_(starts) {}
   void on_start() override { ++starts_; }
   void on_stop() override {}
 
@@ -573,7 +573,7 @@ TEST(AvailableNow, SocketRateAndReceiverStreamsAreRefusedByNameAtStart) {
     auto q = h.input<int>({{1}});
     auto socket = ctx.socket_text_stream("127.0.0.1", 9);
     auto rate = ctx.rate_stream();
-    auto received = ctx.receiver_stream<int>(std::make_shared<CountingReceiver>(starts));
+    auto received = ctx.receiver_stream<int>(std::make_shared<StartCountingReceiver>(starts));
     (void)h.collect(q.union_with(received));
     (void)h.collect(socket);
     (void)h.collect(rate);

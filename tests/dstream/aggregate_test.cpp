@@ -20,6 +20,7 @@
 
 #include <rill/testing.hpp>
 
+#include "support/sequences.hpp"
 #include "support/table.hpp"
 
 using namespace std::chrono_literals;
@@ -33,12 +34,7 @@ using rill_test::test_operations;
 
 namespace {
 
-std::vector<int> iota_vector(int from, int to) {
-  std::vector<int> v;
-  for (int i = from; i < to; ++i)
-    v.push_back(i);
-  return v;
-}
+using rill_test::iota_vector;
 
 const std::vector<Time> kThreeTimes{Time{1000}, Time{2000}, Time{3000}};
 

@@ -16,6 +16,7 @@
 
 #include "support/checkpointed_run.hpp"
 #include "support/state_recorder.hpp"
+#include "support/table.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -39,9 +40,7 @@ Click click(int id, std::int64_t seconds) {
 /// (keys, late_records) of the operator named `name`, per batch.
 using rill_test::record_state;
 
-rill::Config config() {
-  return rill::Config{}.batch_interval(1s).parallelism(2).worker_threads(2);
-}
+using rill_test::config;
 
 using Batches = std::vector<std::vector<Click>>;
 

@@ -19,6 +19,7 @@
 
 #include "support/checkpointed_run.hpp"
 #include "support/state_recorder.hpp"
+#include "support/table.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -26,10 +27,10 @@ namespace fs = std::filesystem;
 namespace {
 
 /// (key, event time in s): the value is the event time, so outputs show which rows matched.
-using Row = std::pair<int, int>;
-using Rows = std::vector<std::vector<Row>>;
+using JoinRow = std::pair<int, int>;
+using JoinRows = std::vector<std::vector<JoinRow>>;
 
-rill::Time seconds(const Row& r) {
+rill::Time row_time(const JoinRow& r) {
   return rill::Time{static_cast<std::int64_t>(r.second) * 1000};
 }
 
@@ -38,14 +39,12 @@ using LeftOuter = std::pair<int, std::pair<int, std::optional<int>>>;
 using RightOuter = std::pair<int, std::pair<std::optional<int>, int>>;
 using FullOuter = std::pair<int, std::pair<std::optional<int>, std::optional<int>>>;
 
-constexpr auto none = std::nullopt;
+constexpr auto absent = std::nullopt;
 
 /// (keys, late_records) of the operator named `name`, per batch.
 using rill_test::record_state;
 
-rill::Config config() {
-  return rill::Config{}.batch_interval(1s).parallelism(2).worker_threads(2);
-}
+using rill_test::config;
 
 }  // namespace
 
@@ -56,12 +55,12 @@ TEST(IntervalJoin, RangeConditionWithWatermarksOnBothSides) {
   rill::testing::Harness h{config()};
   auto state = record_state(h, "joined");
   auto left =
-      h.input<Row>(
+      h.input<JoinRow>(
            {{{1, 20}}, {{1, 49}, {1, 50}, {1, 65}, {1, 66}}, {}, {{1, 20}, {1, 21}}, {{1, 31}}})
-          .with_watermark(&seconds, 20s);
-  auto right =
-      h.input<Row>({{{1, 14}, {1, 15}, {1, 25}, {1, 26}, {1, 30}, {1, 31}}, {{1, 60}}, {}, {}, {}})
-          .with_watermark(&seconds, 30s);
+          .with_watermark(&row_time, 20s);
+  auto right = h.input<JoinRow>(
+                    {{{1, 14}, {1, 15}, {1, 25}, {1, 26}, {1, 30}, {1, 31}}, {{1, 60}}, {}, {}, {}})
+                   .with_watermark(&row_time, 30s);
   auto out = h.collect(left.interval_join(right, -5s, 10s).name("joined"));
   h.run_batches(5);
   // 1000: tl = 20 matches tr in [15, 30]. 2000: tr = 60 matches tl in [50, 65]; global wm after
@@ -92,10 +91,10 @@ namespace {
 //   6000: wm(t) = 20 s: left rows with 20 > tl + 5 leave (5, 5, 7: (3,5) never matched); right
 //         rows with 20 > tr + 5 leave (10, 5, 11: (2,5) never matched). Kept: left 30, right 30.
 //   7000: left (0,27) matches right 30 (in [22, 32]); right (5,15) is late (<= wm(6000) = 20 s).
-Rows outer_left() {
+JoinRows outer_left() {
   return {{{1, 5}, {3, 5}}, {}, {}, {{1, 7}, {1, 30}}, {}, {}, {{0, 27}}};
 }
-Rows outer_right() {
+JoinRows outer_right() {
   return {{}, {{1, 10}, {2, 5}}, {{1, 11}}, {}, {{0, 30}}, {}, {{5, 15}}};
 }
 const std::vector<std::int64_t> outer_rows{2, 4, 5, 7, 8, 2, 3};
@@ -106,8 +105,8 @@ const std::vector<std::int64_t> outer_late{0, 0, 0, 0, 0, 0, 1};
 TEST(IntervalJoin, InnerJoinOfTheOuterCase) {
   rill::testing::Harness h{config()};
   auto state = record_state(h, "joined");
-  auto left = h.input<Row>(outer_left()).with_watermark(&seconds, 10s);
-  auto right = h.input<Row>(outer_right()).with_watermark(&seconds, 10s);
+  auto left = h.input<JoinRow>(outer_left()).with_watermark(&row_time, 10s);
+  auto right = h.input<JoinRow>(outer_right()).with_watermark(&row_time, 10s);
   auto out = h.collect(left.interval_join(right, -5s, 5s).name("joined"));
   h.run_batches(7);
   EXPECT_EQ(out.sorted_batches(),
@@ -120,8 +119,8 @@ TEST(IntervalJoin, InnerJoinOfTheOuterCase) {
 TEST(IntervalJoin, LeftOuterEmitsUnmatchedLeftRowsWhenTheyLeaveTheState) {
   rill::testing::Harness h{config()};
   auto state = record_state(h, "joined");
-  auto left = h.input<Row>(outer_left()).with_watermark(&seconds, 10s);
-  auto right = h.input<Row>(outer_right()).with_watermark(&seconds, 10s);
+  auto left = h.input<JoinRow>(outer_left()).with_watermark(&row_time, 10s);
+  auto right = h.input<JoinRow>(outer_right()).with_watermark(&row_time, 10s);
   auto out = h.collect(left.interval_left_outer_join(right, -5s, 5s).name("joined"));
   h.run_batches(7);
   EXPECT_EQ(out.sorted_batches(), (std::vector<std::vector<LeftOuter>>{{},
@@ -129,7 +128,7 @@ TEST(IntervalJoin, LeftOuterEmitsUnmatchedLeftRowsWhenTheyLeaveTheState) {
                                                                        {},
                                                                        {{1, {7, 10}}, {1, {7, 11}}},
                                                                        {},
-                                                                       {{3, {5, none}}},
+                                                                       {{3, {5, absent}}},
                                                                        {{0, {27, 30}}}}));
   EXPECT_EQ(state->keys(), outer_rows);
   EXPECT_EQ(state->late(), outer_late);
@@ -137,8 +136,8 @@ TEST(IntervalJoin, LeftOuterEmitsUnmatchedLeftRowsWhenTheyLeaveTheState) {
 
 TEST(IntervalJoin, RightOuterEmitsUnmatchedRightRowsWhenTheyLeaveTheState) {
   rill::testing::Harness h{config()};
-  auto left = h.input<Row>(outer_left()).with_watermark(&seconds, 10s);
-  auto right = h.input<Row>(outer_right()).with_watermark(&seconds, 10s);
+  auto left = h.input<JoinRow>(outer_left()).with_watermark(&row_time, 10s);
+  auto right = h.input<JoinRow>(outer_right()).with_watermark(&row_time, 10s);
   auto out = h.collect(left.interval_right_outer_join(right, -5s, 5s));
   h.run_batches(7);
   EXPECT_EQ(out.sorted_batches(),
@@ -147,14 +146,14 @@ TEST(IntervalJoin, RightOuterEmitsUnmatchedRightRowsWhenTheyLeaveTheState) {
                                                   {},
                                                   {{1, {7, 10}}, {1, {7, 11}}},
                                                   {},
-                                                  {{2, {none, 5}}},
+                                                  {{2, {absent, 5}}},
                                                   {{0, {27, 30}}}}));
 }
 
 TEST(IntervalJoin, FullOuterEmitsUnmatchedRowsOfBothSides) {
   rill::testing::Harness h{config()};
-  auto left = h.input<Row>(outer_left()).with_watermark(&seconds, 10s);
-  auto right = h.input<Row>(outer_right()).with_watermark(&seconds, 10s);
+  auto left = h.input<JoinRow>(outer_left()).with_watermark(&row_time, 10s);
+  auto right = h.input<JoinRow>(outer_right()).with_watermark(&row_time, 10s);
   auto out = h.collect(left.interval_full_outer_join(right, -5s, 5s));
   h.run_batches(7);
   EXPECT_EQ(out.sorted_batches(),
@@ -163,7 +162,7 @@ TEST(IntervalJoin, FullOuterEmitsUnmatchedRowsOfBothSides) {
                                                  {},
                                                  {{1, {7, 10}}, {1, {7, 11}}},
                                                  {},
-                                                 {{2, {none, 5}}, {3, {5, none}}},
+                                                 {{2, {absent, 5}}, {3, {5, absent}}},
                                                  {{0, {27, 30}}}}));
 }
 
@@ -175,12 +174,12 @@ TEST(IntervalJoin, NewRowsOfBothSidesInOneBatchMatchOnceAndAnUnmatchedRowCanLeav
   //   3000: right (2,4) is late (<= wm(2000) = 10 s).
   rill::testing::Harness h{config()};
   auto state = record_state(h, "joined");
-  auto left = h.input<Row>({{{1, 10}}, {{2, 4}}, {}}).with_watermark(&seconds, 0s);
-  auto right = h.input<Row>({{{1, 10}, {1, 10}}, {}, {{2, 4}}}).with_watermark(&seconds, 0s);
+  auto left = h.input<JoinRow>({{{1, 10}}, {{2, 4}}, {}}).with_watermark(&row_time, 0s);
+  auto right = h.input<JoinRow>({{{1, 10}, {1, 10}}, {}, {{2, 4}}}).with_watermark(&row_time, 0s);
   auto out = h.collect(left.interval_left_outer_join(right, 0s, 0s).name("joined"));
   h.run_batches(3);
   EXPECT_EQ(out.sorted_batches(), (std::vector<std::vector<LeftOuter>>{
-                                      {{1, {10, 10}}, {1, {10, 10}}}, {{2, {4, none}}}, {}}));
+                                      {{1, {10, 10}}, {1, {10, 10}}}, {{2, {4, absent}}}, {}}));
   EXPECT_EQ(state->keys(), (std::vector<std::int64_t>{3, 3, 3}));
   EXPECT_EQ(state->late(), (std::vector<std::int64_t>{0, 0, 1}));
 }
@@ -195,8 +194,9 @@ TEST(IntervalJoin, ASideWithoutAWatermarkIsNeverLateAndNoRowLeavesTheState) {
   rill::testing::Harness h{config()};
   auto state = record_state(h, "joined");
   auto left =
-      h.input<Row>({{{1, 10}}, {}, {{1, 5}}, {{1, 30}}, {}, {}}).with_watermark(&seconds, 0s);
-  auto right = h.input<Row>({{}, {{1, 2}}, {{1, 1}}, {}, {}, {{1, 0}}}).with_event_time(&seconds);
+      h.input<JoinRow>({{{1, 10}}, {}, {{1, 5}}, {{1, 30}}, {}, {}}).with_watermark(&row_time, 0s);
+  auto right =
+      h.input<JoinRow>({{}, {{1, 2}}, {{1, 1}}, {}, {}, {{1, 0}}}).with_event_time(&row_time);
   auto out = h.collect(left.interval_join(right, -10s, 0s).name("joined"));
   h.run_batches(6);
   EXPECT_EQ(out.sorted_batches(), (std::vector<std::vector<Inner>>{
@@ -212,18 +212,18 @@ TEST(IntervalJoin, LateLeftRowsGoToTheLeftSideOutput) {
   rill::testing::Harness h{config()};
   auto state = record_state(h, "joined");
   auto left =
-      h.input<Row>(
+      h.input<JoinRow>(
            {{{1, 20}}, {{1, 49}, {1, 50}, {1, 65}, {1, 66}}, {}, {{1, 20}, {1, 21}}, {{1, 31}}})
-          .with_watermark(&seconds, 20s);
-  auto right =
-      h.input<Row>({{{1, 14}, {1, 15}, {1, 25}, {1, 26}, {1, 30}, {1, 31}}, {{1, 60}}, {}, {}, {}})
-          .with_watermark(&seconds, 30s);
+          .with_watermark(&row_time, 20s);
+  auto right = h.input<JoinRow>(
+                    {{{1, 14}, {1, 15}, {1, 25}, {1, 26}, {1, 30}, {1, 31}}, {{1, 60}}, {}, {}, {}})
+                   .with_watermark(&row_time, 30s);
   auto joined = left.interval_join(right, -5s, 10s).name("joined");
   auto out = h.collect(joined);
   auto left_late = h.collect(joined.left_late_records());
   auto right_late = h.collect(joined.right_late_records());
   h.run_batches(5);
-  using Late = std::vector<std::vector<Row>>;
+  using Late = std::vector<std::vector<JoinRow>>;
   EXPECT_EQ(left_late.sorted_batches(), (Late{{}, {}, {}, {{1, 20}, {1, 21}}, {}}));
   EXPECT_EQ(right_late.sorted_batches(), (Late{{}, {}, {}, {}, {}}));
   EXPECT_EQ(state->late(), (std::vector<std::int64_t>{0, 0, 0, 2, 0}));
@@ -241,14 +241,14 @@ TEST(IntervalJoin, LateRightRowsGoToTheRightSideOutputOfAnOuterJoin) {
   // side output is the same stream (collected twice, the same rows).
   rill::testing::Harness h{config()};
   auto state = record_state(h, "joined");
-  auto left = h.input<Row>(outer_left()).with_watermark(&seconds, 10s);
-  auto right = h.input<Row>(outer_right()).with_watermark(&seconds, 10s);
+  auto left = h.input<JoinRow>(outer_left()).with_watermark(&row_time, 10s);
+  auto right = h.input<JoinRow>(outer_right()).with_watermark(&row_time, 10s);
   auto joined = left.interval_full_outer_join(right, -5s, 5s).name("joined");
   auto right_late = h.collect(joined.right_late_records());
   auto again = h.collect(joined.right_late_records());
   auto left_late = h.collect(joined.left_late_records());
   h.run_batches(7);
-  using Late = std::vector<std::vector<Row>>;
+  using Late = std::vector<std::vector<JoinRow>>;
   EXPECT_EQ(right_late.sorted_batches(), (Late{{}, {}, {}, {}, {}, {}, {{5, 15}}}));
   EXPECT_EQ(again.sorted_batches(), right_late.sorted_batches());
   EXPECT_EQ(left_late.sorted_batches(), (Late{{}, {}, {}, {}, {}, {}, {}}));
@@ -258,8 +258,8 @@ TEST(IntervalJoin, LateRightRowsGoToTheRightSideOutputOfAnOuterJoin) {
 
 TEST(IntervalJoin, ASideOutputCannotBeAddedAfterStart) {
   rill::testing::Harness h{config()};
-  auto left = h.input<Row>({{}}).with_watermark(&seconds, 1s);
-  auto right = h.input<Row>({{}}).with_watermark(&seconds, 1s);
+  auto left = h.input<JoinRow>({{}}).with_watermark(&row_time, 1s);
+  auto right = h.input<JoinRow>({{}}).with_watermark(&row_time, 1s);
   auto joined = left.interval_join(right, 0s, 1s);
   auto out = h.collect(joined);
   h.run_batches(1);
@@ -268,8 +268,8 @@ TEST(IntervalJoin, ASideOutputCannotBeAddedAfterStart) {
 
 TEST(IntervalJoin, InvalidCallsAreRefusedNamingWhatToChange) {
   rill::testing::Harness h{config()};
-  auto with_wm = h.input<Row>({{}}).with_watermark(&seconds, 1s);
-  auto no_wm = h.input<Row>({{}}).with_event_time(&seconds);
+  auto with_wm = h.input<JoinRow>({{}}).with_watermark(&row_time, 1s);
+  auto no_wm = h.input<JoinRow>({{}}).with_event_time(&row_time);
   const auto message = [](auto call) {
     try {
       call();
@@ -292,11 +292,11 @@ TEST(IntervalJoin, InvalidCallsAreRefusedNamingWhatToChange) {
   EXPECT_NO_THROW((void)with_wm.interval_join(with_wm, 5s, 1s));
   EXPECT_NO_THROW((void)no_wm.interval_join(with_wm, 0s, 1s));
   // Streams of another slide or of another context.
-  auto slow = h.input<Row>({{}}).window(2s, 2s).with_watermark(&seconds, 1s);
+  auto slow = h.input<JoinRow>({{}}).window(2s, 2s).with_watermark(&row_time, 1s);
   m = message([&] { (void)with_wm.interval_join(slow, 0s, 1s); });
   EXPECT_NE(m.find("2000"), std::string::npos) << m;
   rill::testing::Harness other{config()};
-  auto elsewhere = other.input<Row>({{}}).with_watermark(&seconds, 1s);
+  auto elsewhere = other.input<JoinRow>({{}}).with_watermark(&row_time, 1s);
   m = message([&] { (void)with_wm.interval_join(elsewhere, 0s, 1s); });
   EXPECT_NE(m.find("different contexts"), std::string::npos) << m;
 }
@@ -305,7 +305,7 @@ namespace {
 
 class IntervalJoinRecovery : public rill_test::CheckpointedRun {};
 
-std::deque<std::vector<Row>> queue(Rows rows) {
+std::deque<std::vector<JoinRow>> queue(JoinRows rows) {
   return {std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end())};
 }
 
@@ -315,8 +315,8 @@ TEST_F(IntervalJoinRecovery, RestartsGiveTheOutputOfAnUninterruptedRun) {
   using Sink = std::map<rill::Time, std::vector<FullOuter>>;
   auto sink = std::make_shared<Sink>();
   auto build = [&](rill::StreamingContext& c) {
-    auto left = c.queue_stream(queue(outer_left())).with_watermark(&seconds, 10s).name("left");
-    auto right = c.queue_stream(queue(outer_right())).with_watermark(&seconds, 10s).name("right");
+    auto left = c.queue_stream(queue(outer_left())).with_watermark(&row_time, 10s).name("left");
+    auto right = c.queue_stream(queue(outer_right())).with_watermark(&row_time, 10s).name("right");
     left.interval_full_outer_join(right, -5s, 5s)
         .name("joined")
         .foreach_batch([sink](const rill::Batch<FullOuter>& b, rill::Time t) {
@@ -332,7 +332,7 @@ TEST_F(IntervalJoinRecovery, RestartsGiveTheOutputOfAnUninterruptedRun) {
                                  {rill::Time{3000}, {}},
                                  {rill::Time{4000}, {{1, {7, 10}}, {1, {7, 11}}}},
                                  {rill::Time{5000}, {}},
-                                 {rill::Time{6000}, {{2, {none, 5}}, {3, {5, none}}}},
+                                 {rill::Time{6000}, {{2, {absent, 5}}, {3, {5, absent}}}},
                                  {rill::Time{7000}, {{0, {27, 30}}}}}));
   // Stops after 2000 and 4000: the rows kept then, with whether they matched, must come back
   // (else left 5 and 7 or right 10 and 11 would be emitted unmatched at 6000).
@@ -348,8 +348,8 @@ TEST_F(IntervalJoinRecovery, ADeltaHoldsOnlyTheKeysThatChanged) {
   // The left side has no watermark: its 20,000 rows of the first batch stay. Each later batch
   // adds one row per side on keys 7 and 11.
   constexpr int kKeys = 20000;
-  Rows left(8);
-  Rows right(8);
+  JoinRows left(8);
+  JoinRows right(8);
   for (int k = 0; k < kKeys; ++k)
     left[0].emplace_back(k, 1);
   for (std::size_t b = 1; b < 8; ++b) {
@@ -358,8 +358,8 @@ TEST_F(IntervalJoinRecovery, ADeltaHoldsOnlyTheKeysThatChanged) {
   }
   auto sink = std::make_shared<std::map<rill::Time, std::size_t>>();
   auto build = [&](rill::StreamingContext& c) {
-    auto l = c.queue_stream(queue(left)).with_event_time(&seconds);
-    auto r = c.queue_stream(queue(right)).with_watermark(&seconds, 0s);
+    auto l = c.queue_stream(queue(left)).with_event_time(&row_time);
+    auto r = c.queue_stream(queue(right)).with_watermark(&row_time, 0s);
     l.interval_join(r, -1s, 1s)
         .name("joined")
         .foreach_batch(

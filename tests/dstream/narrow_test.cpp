@@ -21,6 +21,7 @@
 
 #include <rill/testing.hpp>
 
+#include "support/sequences.hpp"
 #include "support/table.hpp"
 
 using namespace std::chrono_literals;
@@ -34,11 +35,7 @@ namespace {
 
 using KV = std::pair<std::string, int>;
 
-std::vector<int> iota_vector(int from, int to) {
-  std::vector<int> v(static_cast<std::size_t>(to - from));
-  std::iota(v.begin(), v.end(), from);
-  return v;
-}
+using rill_test::iota_vector;
 
 // Keyed operators are constrained by rill::KeyValue: they do not exist on other streams.
 template <class S>

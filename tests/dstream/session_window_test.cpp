@@ -18,6 +18,7 @@
 
 #include "support/checkpointed_run.hpp"
 #include "support/state_recorder.hpp"
+#include "support/table.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -58,14 +59,15 @@ std::vector<Event> lines(std::initializer_list<std::vector<Event>> parts) {
   return out;
 }
 
-using Counted = rill::Windowed<std::string, std::int64_t>;
+using SessionCounted = rill::Windowed<std::string, std::int64_t>;
 
 /// Spark's `(sessionId, start, end, durationMs, numEvents)` without the duration.
-Counted session(const std::string& key, std::int64_t start_s, std::int64_t end_s, std::int64_t n) {
-  return Counted{TimeWindow{Time{start_s * 1000}, Time{end_s * 1000}}, key, n};
+SessionCounted session(const std::string& key, std::int64_t start_s, std::int64_t end_s,
+                       std::int64_t n) {
+  return SessionCounted{TimeWindow{Time{start_s * 1000}, Time{end_s * 1000}}, key, n};
 }
 
-std::vector<Counted> sorted(std::vector<Counted> v) {
+std::vector<SessionCounted> sorted(std::vector<SessionCounted> v) {
   std::sort(v.begin(), v.end());
   return v;
 }
@@ -75,9 +77,7 @@ std::vector<Event> sorted_events(std::vector<Event> v) {
   return v;
 }
 
-rill::Config config(std::size_t parallelism = 2) {
-  return rill::Config{}.batch_interval(1s).parallelism(parallelism).worker_threads(2);
-}
+using rill_test::config;
 
 /// The batches of StreamingSessionWindowSuite's append-mode cases, plus the empty batch that
 /// plays Spark's last no-data batch.
@@ -143,28 +143,28 @@ TEST(SessionWindow, SparkCompleteModeEmitsEverySessionEveryBatch) {
                            .aggregate_by_window(rill::session(10s), &Event::word,
                                                 rill::agg::count(), OutputMode::complete));
   h.run_batches(5);
-  const std::vector<Counted> first = {session("hello", 40, 51, 2), session("world", 40, 51, 2),
-                                      session("streaming", 40, 51, 2), session("spark", 40, 50, 1),
-                                      session("structured", 41, 51, 1)};
+  const std::vector<SessionCounted> first = {
+      session("hello", 40, 51, 2), session("world", 40, 51, 2), session("streaming", 40, 51, 2),
+      session("spark", 40, 50, 1), session("structured", 41, 51, 1)};
   // Batch 2 places new sessions before the stored ones.
-  std::vector<Counted> second = first;
+  std::vector<SessionCounted> second = first;
   second.push_back(session("spark", 25, 35, 1));
   second.push_back(session("streaming", 25, 35, 1));
   // Batch 3: [30,40) concatenates [25,35) and [40,5x) of spark and of streaming.
-  std::vector<Counted> third = {session("spark", 25, 50, 3), session("streaming", 25, 51, 4),
-                                session("hello", 40, 51, 2), session("world", 40, 51, 2),
-                                session("structured", 41, 51, 1)};
+  std::vector<SessionCounted> third = {session("spark", 25, 50, 3), session("streaming", 25, 51, 4),
+                                       session("hello", 40, 51, 2), session("world", 40, 51, 2),
+                                       session("structured", 41, 51, 1)};
   // Batch 4 places new sessions after the stored ones; batch 5 too.
-  std::vector<Counted> fourth = third;
+  std::vector<SessionCounted> fourth = third;
   fourth.push_back(session("hello", 60, 70, 1));
   fourth.push_back(session("apache", 60, 70, 1));
   fourth.push_back(session("spark", 60, 70, 1));
-  std::vector<Counted> fifth = fourth;
+  std::vector<SessionCounted> fifth = fourth;
   fifth.push_back(session("structured", 90, 100, 1));
   fifth.push_back(session("streaming", 90, 100, 1));
   EXPECT_EQ(out.sorted_batches(),
-            (std::vector<std::vector<Counted>>{sorted(first), sorted(second), sorted(third),
-                                               sorted(fourth), sorted(fifth)}));
+            (std::vector<std::vector<SessionCounted>>{sorted(first), sorted(second), sorted(third),
+                                                      sorted(fourth), sorted(fifth)}));
 }
 
 // StreamingSessionWindowSuite, "SPARK-36465: dynamic gap duration": hello 1 s, structured 0 s and
@@ -297,7 +297,7 @@ TEST(SessionWindow, AnEmittedSessionIsNotReopened) {
   // wm: none, 10, 25, 25, 40. Batch 3 emits a's [10,20). In batch 4 the row at 16 s starts
   // [16,26), not late (26 > wm(3000) = 25), which would have touched [10,20): a new session.
   // b's [40,50) does not touch [25,35). Batch 5 (wm 40) emits [16,26) and b's [25,35).
-  EXPECT_EQ(out.sorted_batches(), (std::vector<std::vector<Counted>>{
+  EXPECT_EQ(out.sorted_batches(), (std::vector<std::vector<SessionCounted>>{
                                       {},
                                       {},
                                       {session("a", 10, 20, 1)},
@@ -440,7 +440,7 @@ TEST(SessionWindow, TheCallsThatThrow) {
                            .aggregate_by_window(rill::session(10s), &Event::word,
                                                 rill::agg::count(), OutputMode::complete));
   h.run_batches(1);
-  EXPECT_EQ(out.batches(), (std::vector<std::vector<Counted>>{{}}));
+  EXPECT_EQ(out.batches(), (std::vector<std::vector<SessionCounted>>{{}}));
 }
 
 namespace {

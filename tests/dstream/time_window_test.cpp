@@ -18,15 +18,15 @@
 
 #include <rill/rill.hpp>
 
+#include "support/time_windows.hpp"
+
 namespace {
 
 using rill::Time;
 using rill::TimeWindow;
 using rill::Windowed;
 
-TimeWindow win(std::int64_t start, std::int64_t end) {
-  return TimeWindow{Time{start}, Time{end}};
-}
+using rill_test::win;
 
 template <class T>
 std::string streamed(const T& v) {

@@ -66,51 +66,51 @@ std::shared_ptr<WatermarkRecorder> record(rill::testing::Harness& h) {
   return recorder;
 }
 
-rill::Config config(rill::WatermarkPolicy policy = rill::WatermarkPolicy::min) {
+rill::Config policy_config(rill::WatermarkPolicy policy = rill::WatermarkPolicy::min) {
   return rill::Config{}.batch_interval(1s).parallelism(2).worker_threads(2).watermark_policy(
       policy);
 }
 
-const Wm none = std::nullopt;
+const Wm no_watermark = std::nullopt;
 
 }  // namespace
 
 TEST(Watermark, OneInputFollowsTheLargestEventTimeMinusTheDelayAndNeverGoesBack) {
-  rill::testing::Harness h{config()};
+  rill::testing::Harness h{policy_config()};
   auto wm = record(h);
   auto in = h.input<Ev>({{ev(5000), ev(3000)}, {}, {ev(4000)}, {ev(10000), ev(9000)}, {}});
   auto out = h.collect(in.with_watermark(&Ev::time, 2s));
   h.run_batches(5);
   // wm(t) is the global watermark at the end of the batch before t.
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, 3000, 3000, 3000, 8000}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, 3000, 3000, 3000, 8000}));
   // Nothing is dropped by with_watermark itself.
   EXPECT_EQ(out.batches(), (std::vector<std::vector<Ev>>{
                                {ev(5000), ev(3000)}, {}, {ev(4000)}, {ev(10000), ev(9000)}, {}}));
 }
 
 TEST(Watermark, EventTimesBeforeTheEpochGiveNegativeWatermarks) {
-  rill::testing::Harness h{config()};
+  rill::testing::Harness h{policy_config()};
   auto wm = record(h);
   auto in = h.input<Ev>({{ev(-5000)}, {ev(-7000)}, {ev(-1000)}, {}});
   (void)h.collect(in.with_watermark(&Ev::time, 1s));
   h.run_batches(4);
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, -6000, -6000, -2000}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, -6000, -6000, -2000}));
 }
 
 TEST(Watermark, AnyCallableReadsTheEventTimeAndStreamsFuseAround) {
-  rill::testing::Harness h{config()};
+  rill::testing::Harness h{policy_config()};
   auto wm = record(h);
   auto in = h.input<int>({{1, 2, 3}, {7}, {}});
   auto out = h.collect(in.map([](int x) { return x * 1000; })
                            .with_watermark([](const int& ms) { return rill::Time{ms}; }, 0ms)
                            .filter([](int ms) { return ms > 1000; }));
   h.run_batches(3);
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, 3000, 7000}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, 3000, 7000}));
   EXPECT_EQ(out.batches(), (std::vector<std::vector<int>>{{2000, 3000}, {7000}, {}}));
 }
 
 TEST(Watermark, AnEventDStreamOfAnyReaderConvertsToTheTypeErasedOne) {
-  rill::testing::Harness h{config()};
+  rill::testing::Harness h{policy_config()};
   auto wm = record(h);
   auto in = h.input<Ev>({{ev(4000)}, {}});
   rill::EventDStream<Ev> erased = in.with_watermark(&Ev::time, 1s).name("readings");
@@ -120,22 +120,22 @@ TEST(Watermark, AnEventDStreamOfAnyReaderConvertsToTheTypeErasedOne) {
   EXPECT_EQ(erased.time_of()(ev(1234)), rill::Time{1234});
   (void)h.collect(erased.map([](const Ev& e) { return e.value; }));
   h.run_batches(2);
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, 3000}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, 3000}));
 }
 
 TEST(Watermark, WithEventTimeHasNone) {
-  rill::testing::Harness h{config()};
+  rill::testing::Harness h{policy_config()};
   auto wm = record(h);
   auto in = h.input<Ev>({{ev(4000)}, {ev(9000)}, {}});
   auto events = in.with_event_time(&Ev::time);
   EXPECT_FALSE(events.has_watermark());
   (void)h.collect(events);
   h.run_batches(3);
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, none, none}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, no_watermark, no_watermark}));
 }
 
 TEST(Watermark, NegativeDelayOrIdleTimeoutIsRefusedByTheCall) {
-  rill::testing::Harness h{config()};
+  rill::testing::Harness h{policy_config()};
   auto in = h.input<Ev>({{}});
   try {
     (void)in.with_watermark(&Ev::time, -1s);
@@ -148,7 +148,7 @@ TEST(Watermark, NegativeDelayOrIdleTimeoutIsRefusedByTheCall) {
 }
 
 TEST(Watermark, MinPolicyWaitsForEveryInputAndTakesTheSlowest) {
-  rill::testing::Harness h{config(rill::WatermarkPolicy::min)};
+  rill::testing::Harness h{policy_config(rill::WatermarkPolicy::min)};
   auto wm = record(h);
   auto a = h.input<Ev>({{ev(10000)}, {}, {}, {ev(12000)}, {}});
   auto b = h.input<Ev>({{}, {}, {ev(5000)}, {}, {}});
@@ -156,22 +156,23 @@ TEST(Watermark, MinPolicyWaitsForEveryInputAndTakesTheSlowest) {
   (void)h.collect(b.with_watermark(&Ev::time, 0s));
   h.run_batches(5);
   // a: 8000 from batch 1, 10000 from batch 4; b: 5000 from batch 3.
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, none, none, 5000, 5000}));
+  EXPECT_EQ(wm->watermarks(),
+            (std::vector<Wm>{no_watermark, no_watermark, no_watermark, 5000, 5000}));
 }
 
 TEST(Watermark, MaxPolicyTakesTheFastestAndIgnoresInputsWithoutOne) {
-  rill::testing::Harness h{config(rill::WatermarkPolicy::max)};
+  rill::testing::Harness h{policy_config(rill::WatermarkPolicy::max)};
   auto wm = record(h);
   auto a = h.input<Ev>({{ev(10000)}, {}, {}, {ev(12000)}, {}});
   auto b = h.input<Ev>({{}, {}, {ev(5000)}, {ev(30000)}, {}});
   (void)h.collect(a.with_watermark(&Ev::time, 2s));
   (void)h.collect(b.with_watermark(&Ev::time, 0s));
   h.run_batches(5);
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, 8000, 8000, 8000, 30000}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, 8000, 8000, 8000, 30000}));
 }
 
 TEST(Watermark, AnIdleInputIsLeftOutUntilItReceivesARecordAndTheGlobalNeverGoesBack) {
-  rill::testing::Harness h{config(rill::WatermarkPolicy::min)};
+  rill::testing::Harness h{policy_config(rill::WatermarkPolicy::min)};
   auto wm = record(h);
   auto a = h.input<Ev>({{ev(10000)}, {ev(11000)}, {ev(12000)}, {ev(13000)}, {}, {ev(20000)}, {}});
   auto b = h.input<Ev>({{}, {}, {}, {}, {ev(1000)}, {}, {}});
@@ -181,11 +182,12 @@ TEST(Watermark, AnIdleInputIsLeftOutUntilItReceivesARecordAndTheGlobalNeverGoesB
   // b is idle from the end of batch 3000 (3000 - first batch 1000 >= 2 s): a alone decides
   // from then (12000). b's record at 5000 ms makes it active with watermark 1000: the min is
   // 1000, below the global watermark, which stays; at the end of batch 6000, min(20000, 1000).
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, none, none, 12000, 13000, 13000, 13000}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, no_watermark, no_watermark, 12000,
+                                               13000, 13000, 13000}));
 }
 
 TEST(Watermark, AnIdleInputBecomesIdleAgainAfterItsLastRecord) {
-  rill::testing::Harness h{config(rill::WatermarkPolicy::min)};
+  rill::testing::Harness h{policy_config(rill::WatermarkPolicy::min)};
   auto wm = record(h);
   auto a = h.input<Ev>(
       {{ev(10000)}, {ev(11000)}, {ev(12000)}, {ev(13000)}, {ev(14000)}, {ev(15000)}, {}});
@@ -195,26 +197,27 @@ TEST(Watermark, AnIdleInputBecomesIdleAgainAfterItsLastRecord) {
   h.run_batches(7);
   // b's last record came in batch 1000, so b is idle from the end of batch 4000 (4000 - 1000 >=
   // 3 s): until then the min is b's 11500 once a passes it (end of batch 3000); then a decides.
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, 10000, 11000, 11500, 13000, 14000, 15000}));
+  EXPECT_EQ(wm->watermarks(),
+            (std::vector<Wm>{no_watermark, 10000, 11000, 11500, 13000, 14000, 15000}));
 }
 
 TEST(Watermark, OnlyInputsAnOutputDependsOnCount) {
-  rill::testing::Harness h{config(rill::WatermarkPolicy::min)};
+  rill::testing::Harness h{policy_config(rill::WatermarkPolicy::min)};
   auto wm = record(h);
   auto a = h.input<Ev>({{ev(10000)}, {}});
   auto unused = h.input<Ev>({{}, {}});
   (void)unused.with_watermark(&Ev::time, 0s);  // no output: it does not hold the min back
   (void)h.collect(a.with_watermark(&Ev::time, 0s));
   h.run_batches(2);
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, 10000}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, 10000}));
 }
 
 TEST(Watermark, NoOutputOnAWatermarkMeansNoWatermarkInBatchInfo) {
-  rill::testing::Harness h{config()};
+  rill::testing::Harness h{policy_config()};
   auto wm = record(h);
   (void)h.collect(h.input<Ev>({{ev(10000)}, {}}));
   h.run_batches(2);
-  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{none, none}));
+  EXPECT_EQ(wm->watermarks(), (std::vector<Wm>{no_watermark, no_watermark}));
 }
 
 namespace {
@@ -255,10 +258,10 @@ class WatermarkRecovery : public ::testing::Test {
 
 TEST_F(WatermarkRecovery, ARestartContinuesWithTheGlobalAndPerInputWatermarks) {
   const auto uninterrupted = run(5000);
-  EXPECT_EQ(uninterrupted, (std::vector<Wm>{none, none, 5000, 5000, 8000}));
+  EXPECT_EQ(uninterrupted, (std::vector<Wm>{no_watermark, no_watermark, 5000, 5000, 8000}));
   fs::remove_all(dir_);
   const auto first = run(3000);
-  EXPECT_EQ(first, (std::vector<Wm>{none, none, 5000}));
+  EXPECT_EQ(first, (std::vector<Wm>{no_watermark, no_watermark, 5000}));
   // After the restart a's watermark (8000) must still be known: without it, b's 11000 alone
   // would not move the min policy's watermark past 5000.
   const auto second = run(5000);

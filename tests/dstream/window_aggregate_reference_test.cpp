@@ -16,20 +16,20 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Row {
+struct ReferenceRow {
   std::int64_t key;
   std::int64_t value;
   rill::Time time;
 };
 
-using Summed = rill::Windowed<std::int64_t, std::int64_t>;
+using ReferenceSummed = rill::Windowed<std::int64_t, std::int64_t>;
 
 /// Batch b: rows of `keys` keys (all of them in batch 0, a random subset later), event times
 /// in [b s - disorder, b s + 1 s), in random order.
-std::vector<std::vector<Row>> timeline(std::size_t batches, std::int64_t keys,
-                                       std::int64_t disorder_ms, unsigned seed) {
+std::vector<std::vector<ReferenceRow>> timeline(std::size_t batches, std::int64_t keys,
+                                                std::int64_t disorder_ms, unsigned seed) {
   std::mt19937_64 rng(seed);
-  std::vector<std::vector<Row>> out(batches);
+  std::vector<std::vector<ReferenceRow>> out(batches);
   for (std::size_t b = 0; b < batches; ++b) {
     const auto second = static_cast<std::int64_t>(b) * 1000;
     const std::int64_t rows = b == 0 ? keys * 2 : keys / 2;
@@ -37,7 +37,7 @@ std::vector<std::vector<Row>> timeline(std::size_t batches, std::int64_t keys,
       const std::int64_t key = b == 0 ? i % keys : static_cast<std::int64_t>(rng() % keys);
       const std::int64_t t = second + static_cast<std::int64_t>(rng() % 1000) -
                              static_cast<std::int64_t>(rng() % (disorder_ms + 1));
-      out[b].push_back(Row{key, static_cast<std::int64_t>(rng() % 1000), rill::Time{t}});
+      out[b].push_back(ReferenceRow{key, static_cast<std::int64_t>(rng() % 1000), rill::Time{t}});
     }
     std::shuffle(out[b].begin(), out[b].end(), rng);
   }
@@ -45,19 +45,19 @@ std::vector<std::vector<Row>> timeline(std::size_t batches, std::int64_t keys,
 }
 
 /// Every window of `spec` with end <= wm that holds a row, per key: the sum of its rows.
-std::vector<Summed> reference(const std::vector<std::vector<Row>>& batches,
-                              const rill::TimeWindows& spec, rill::Time wm) {
+std::vector<ReferenceSummed> reference(const std::vector<std::vector<ReferenceRow>>& batches,
+                                       const rill::TimeWindows& spec, rill::Time wm) {
   std::map<std::pair<rill::TimeWindow, std::int64_t>, std::int64_t> sums;
   for (const auto& batch : batches) {
-    for (const Row& r : batch) {
+    for (const ReferenceRow& r : batch) {
       for (const rill::TimeWindow& w : spec.windows(r.time)) {
         if (w.end <= wm) sums[{w, r.key}] += r.value;
       }
     }
   }
-  std::vector<Summed> out;
+  std::vector<ReferenceSummed> out;
   for (const auto& [wk, sum] : sums)
-    out.push_back(Summed{wk.first, wk.second, sum});
+    out.push_back(ReferenceSummed{wk.first, wk.second, sum});
   return out;
 }
 
@@ -70,7 +70,7 @@ TEST(WindowAggregateReference, AppendModeEmitsEveryClosedWindowOnceWithManyKeys)
   const auto batches = timeline(14, keys, 1500, 11);
   rill::Time max_time{0};
   for (const auto& b : batches) {
-    for (const Row& r : b)
+    for (const ReferenceRow& r : b)
       max_time = std::max(max_time, r.time);
   }
   const rill::Time final_wm = max_time - 3s;
@@ -82,13 +82,14 @@ TEST(WindowAggregateReference, AppendModeEmitsEveryClosedWindowOnceWithManyKeys)
           rill::Config{}.batch_interval(1s).parallelism(parallelism).worker_threads(2)};
       auto with_tail = batches;
       with_tail.emplace_back();  // the final watermark comes in force one batch later
-      auto in = h.input<Row>(with_tail);
-      auto sums = in.with_watermark(&Row::time, 3s)
-                      .aggregate_by_window(spec, &Row::key, rill::agg::sum(&Row::value));
+      auto in = h.input<ReferenceRow>(with_tail);
+      auto sums =
+          in.with_watermark(&ReferenceRow::time, 3s)
+              .aggregate_by_window(spec, &ReferenceRow::key, rill::agg::sum(&ReferenceRow::value));
       auto out = h.collect(sums);
       auto late = h.collect(sums.late_records());
       h.run_batches(with_tail.size());
-      std::vector<Summed> got;
+      std::vector<ReferenceSummed> got;
       for (const auto& b : out.batches())
         got.insert(got.end(), b.begin(), b.end());
       std::sort(got.begin(), got.end());

@@ -16,6 +16,7 @@
 
 #include "support/checkpointed_run.hpp"
 #include "support/state_recorder.hpp"
+#include "support/table.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -55,9 +56,7 @@ std::vector<std::vector<Sec>> seconds(std::vector<std::vector<std::int64_t>> in)
   return out;
 }
 
-rill::Config config(std::size_t parallelism = 2) {
-  return rill::Config{}.batch_interval(1s).parallelism(parallelism).worker_threads(2);
-}
+using rill_test::config;
 
 }  // namespace
 

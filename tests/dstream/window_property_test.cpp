@@ -14,8 +14,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using KV = std::pair<int, long>;
-using Batches = std::vector<std::vector<KV>>;
+using IntKV = std::pair<int, long>;
+using IntBatches = std::vector<std::vector<IntKV>>;
 
 struct Case {
   std::size_t parallelism;
@@ -23,7 +23,7 @@ struct Case {
   std::int64_t window;     // in intervals
   std::int64_t slide;      // in intervals
   std::size_t batches;
-  Batches input;
+  IntBatches input;
 };
 
 Case random_case(std::mt19937_64& rng) {
@@ -39,7 +39,7 @@ Case random_case(std::mt19937_64& rng) {
   const int keys = static_cast<int>(pick(1, 20));
   const bool skewed = pick(0, 1) == 1;
   for (std::size_t b = 0; b < c.batches; ++b) {
-    std::vector<KV> batch;
+    std::vector<IntKV> batch;
     const auto n = pick(0, 3) == 0 ? 0 : pick(0, 30);  // many empty batches
     for (std::int64_t i = 0; i < n; ++i) {
       int key = static_cast<int>(pick(0, keys - 1));
@@ -64,11 +64,11 @@ std::vector<std::size_t> window_batches(const Case& c, std::int64_t t) {
 
 struct Model {
   std::vector<rill::Time> times;
-  std::vector<std::vector<KV>> sums;                                   // sorted by key
+  std::vector<std::vector<IntKV>> sums;                                // sorted by key
   std::vector<std::vector<std::pair<int, std::vector<long>>>> groups;  // sorted by key
   std::vector<std::vector<long>> total;                                // reduce: none when empty
   std::vector<std::vector<std::int64_t>> counts;
-  std::vector<std::vector<std::pair<KV, std::int64_t>>> by_value;  // sorted
+  std::vector<std::vector<std::pair<IntKV, std::int64_t>>> by_value;  // sorted
 };
 
 Model model(const Case& c) {
@@ -78,7 +78,7 @@ Model model(const Case& c) {
     m.times.push_back(rill::Time{t * 1000});
     std::map<int, long> sums;
     std::map<int, std::vector<long>> groups;
-    std::map<KV, std::int64_t> by_value;
+    std::map<IntKV, std::int64_t> by_value;
     std::optional<long> total;
     std::int64_t count = 0;
     for (std::size_t b : window_batches(c, t)) {
@@ -124,12 +124,12 @@ TEST(WindowProperty, IncrementalEqualsPlainEqualsModel) {
 
     rill::testing::Harness h{
         rill::Config{}.batch_interval(1s).parallelism(c.parallelism).worker_threads(2)};
-    auto in = h.input<KV>(c.input);
+    auto in = h.input<IntKV>(c.input);
     auto plain_sums = h.collect(in.reduce_by_key_and_window(plus, w, s, c.partitions));
     auto inc_sums = h.collect(in.reduce_by_key_and_window(plus, minus, w, s, c.partitions));
     auto by_definition = h.collect(in.window(w, s).reduce_by_key(plus, c.partitions));
     auto groups = h.collect(in.group_by_key_and_window(w, s, c.partitions));
-    auto values = in.map([](const KV& kv) { return kv.second; });
+    auto values = in.map([](const IntKV& kv) { return kv.second; });
     auto plain_total = h.collect(values.reduce_by_window(plus, w, s));
     auto inc_total = h.collect(values.reduce_by_window(plus, minus, w, s));
     auto counts = h.collect(in.count_by_window(w, s));

@@ -15,6 +15,8 @@
 
 #include <rill/rill.hpp>
 
+#include "support/time_windows.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -22,9 +24,7 @@ using rill::Duration;
 using rill::Time;
 using rill::TimeWindow;
 
-TimeWindow win(std::int64_t start, std::int64_t end) {
-  return TimeWindow{Time{start}, Time{end}};
-}
+using rill_test::win;
 
 std::vector<TimeWindow> wins(std::initializer_list<std::pair<std::int64_t, std::int64_t>> l) {
   std::vector<TimeWindow> out;

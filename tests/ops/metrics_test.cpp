@@ -28,12 +28,12 @@ namespace {
 
 /// A queue source with an awkward name (a quote, a backslash, a line feed: the label escapes),
 /// a stateful operator and an output.
-struct Pipeline {
+struct MetricsPipeline {
   static constexpr const char* kSourceName = "words \"en\" \\ main\nline";
 
   rill::testing::Harness h{rill::Config{}.batch_interval(1s).parallelism(2).worker_threads(2)};
 
-  Pipeline() {
+  MetricsPipeline() {
     std::vector<std::vector<std::string>> batches = {
         {"a", "b", "a"}, {"c"}, {}, {"a", "d", "e", "f"}, {"b", "b"}};
     auto words = h.input<std::string>(batches).name(kSourceName);
@@ -53,7 +53,7 @@ struct Pipeline {
 };
 
 TEST(OpsMetrics, ParsesBackAsPrometheusTextAndMatchesTheContext) {
-  Pipeline p;
+  MetricsPipeline p;
   auto server = rill::ops::serve(p.h.context());
   p.h.run_batches(5);
   const auto result = rill_test::http_get(server.port(), "/metrics");
@@ -74,11 +74,14 @@ TEST(OpsMetrics, ParsesBackAsPrometheusTextAndMatchesTheContext) {
   // Counters over every batch, and the last batch's gauges.
   EXPECT_EQ(exposition.value("rill_batches_completed_total"), 5);
   EXPECT_EQ(exposition.value("rill_input_records_total"), 10);
-  EXPECT_EQ(exposition.value("rill_source_records_total", {{"source", Pipeline::kSourceName}}), 10);
+  EXPECT_EQ(
+      exposition.value("rill_source_records_total", {{"source", MetricsPipeline::kSourceName}}),
+      10);
   EXPECT_EQ(exposition.value("rill_last_batch_time_seconds"), 5.0);
   EXPECT_EQ(exposition.value("rill_last_batch_records"), 2);
   EXPECT_EQ(exposition.value("rill_last_batch_input_records_per_second"), 2.0);
-  EXPECT_EQ(exposition.value("rill_source_last_batch_records", {{"source", Pipeline::kSourceName}}),
+  EXPECT_EQ(exposition.value("rill_source_last_batch_records",
+                             {{"source", MetricsPipeline::kSourceName}}),
             2);
   EXPECT_EQ(exposition.value("rill_last_batch_processing_delay_seconds"),
             static_cast<double>(last->processing_delay.count()) / 1000.0);
@@ -176,7 +179,7 @@ TEST(OpsMetrics, TheParserCatchesBrokenText) {
 }
 
 TEST(OpsMetrics, ProgressIsTheRecentRecordsAsAJsonArray) {
-  Pipeline p;
+  MetricsPipeline p;
   auto server = rill::ops::serve(p.h.context());
   // Before any batch: an empty array.
   auto empty = rill_test::http_get(server.port(), "/progress");
@@ -200,7 +203,7 @@ TEST(OpsMetrics, ProgressIsTheRecentRecordsAsAJsonArray) {
 }
 
 TEST(OpsMetrics, ContextDescribesTheGraphAndTotals) {
-  Pipeline p;
+  MetricsPipeline p;
   auto server = rill::ops::serve(p.h.context());
   auto before = json::parse(rill_test::http_get(server.port(), "/context").body());
   EXPECT_EQ(before.at("state").as_string(), "initialized");
@@ -218,9 +221,9 @@ TEST(OpsMetrics, ContextDescribesTheGraphAndTotals) {
   const auto& ops = c.at("operators").as_array();
   ASSERT_EQ(ops.size(), graph.operators.size());
   ASSERT_EQ(graph.operators.size(), 3u);  // the source, map, update_state_by_key
-  EXPECT_EQ(graph.operators[0].name, Pipeline::kSourceName);
+  EXPECT_EQ(graph.operators[0].name, MetricsPipeline::kSourceName);
   EXPECT_TRUE(graph.operators[0].parents.empty());
-  EXPECT_EQ(graph.operators[1].parents, std::vector<std::string>{Pipeline::kSourceName});
+  EXPECT_EQ(graph.operators[1].parents, std::vector<std::string>{MetricsPipeline::kSourceName});
   EXPECT_EQ(graph.operators[2].name, "word_counts");
   EXPECT_EQ(graph.operators[2].kind, "update_state_by_key");
   for (std::size_t i = 0; i < ops.size(); ++i) {

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <rill/testing.hpp>
 
+#include "support/sequences.hpp"
 #include "support/temp_dirs.hpp"
 
 using namespace std::chrono_literals;
@@ -25,12 +26,7 @@ using Lines = std::vector<std::string>;
 
 using rill_test::TempDirs;
 
-Lines flatten(const std::vector<Lines>& batches) {
-  Lines out;
-  for (const auto& b : batches)
-    out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
+using rill_test::flatten;
 
 }  // namespace
 

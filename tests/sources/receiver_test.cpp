@@ -19,6 +19,7 @@
 #include <rill/testing.hpp>
 
 #include "support/eventually.hpp"
+#include "support/sequences.hpp"
 #include "support/signal.hpp"
 
 using namespace std::chrono_literals;
@@ -72,13 +73,7 @@ class ThreadReceiver : public rill::Receiver<int> {
   Signal events_;
 };
 
-template <class T>
-std::vector<T> flatten(const std::vector<std::vector<T>>& batches) {
-  std::vector<T> out;
-  for (const auto& b : batches)
-    out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
+using rill_test::flatten;
 
 std::vector<int> iota_vector(int n, int from = 0) {
   std::vector<int> v(static_cast<std::size_t>(n));

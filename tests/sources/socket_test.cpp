@@ -20,6 +20,7 @@
 #include <rill/testing.hpp>
 
 #include "support/eventually.hpp"
+#include "support/sequences.hpp"
 
 using namespace std::chrono_literals;
 
@@ -127,12 +128,7 @@ constexpr rill::SocketOptions kFast{.reconnect_backoff = std::chrono::millisecon
 
 using rill_test::eventually;
 
-Lines flatten(const std::vector<Lines>& batches) {
-  Lines out;
-  for (const auto& b : batches)
-    out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
+using rill_test::flatten;
 
 }  // namespace
 

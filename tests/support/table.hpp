@@ -22,7 +22,7 @@ using Batches = std::vector<std::vector<T>>;
 
 /// A harness config: 1 s batches, `parallelism` partitions, at most two worker threads (the
 /// test machines are small; the partition count, not the thread count, shapes the output).
-inline rill::Config config(std::size_t parallelism, std::size_t threads = 2) {
+inline rill::Config config(std::size_t parallelism = 2, std::size_t threads = 2) {
   return rill::Config{}
       .batch_interval(std::chrono::seconds(1))
       .parallelism(parallelism)
