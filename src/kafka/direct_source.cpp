@@ -1104,6 +1104,7 @@ void DirectSource::revoke_partitions(rd_kafka_topic_partition_list_t* list, bool
   // seal (claim()), and the batches sealed so far run in this process (their records were read
   // when they were sealed; a restart replays them from their seal records). The next owner
   // starts exactly after them.
+  if (!lost) settle_claims(list);
   std::string names;
   for (int i = 0; i < list->cnt; ++i) {
     const auto index = find(list->elems[i].topic, list->elems[i].partition);
@@ -1131,6 +1132,70 @@ void DirectSource::revoke_partitions(rd_kafka_topic_partition_list_t* list, bool
                   rd_kafka_error_string(error));
     rd_kafka_error_destroy(error);
   }
+}
+
+void DirectSource::settle_claims(rd_kafka_topic_partition_list_t* list) {
+  if (!claims_named()) return;
+  const std::int64_t sealed = sealed_through();
+  UniquePartitionList settle{rd_kafka_topic_partition_list_new(list->cnt)};
+  std::vector<std::pair<std::size_t, ClaimMetadata>> settled;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto index = find(list->elems[i].topic, list->elems[i].partition);
+    if (!index) continue;
+    const Partition& p = partitions_[*index];
+    // Only where this process's claim committed the partition's offset, and that claim (the
+    // process's latest of the partition) is sealed: the offset stays, the claim is struck.
+    if (!p.claims.primary || p.claims.primary->token != token_ ||
+        p.claims.primary->batch_ms > sealed)
+      continue;
+    ClaimMetadata m;
+    auto carried = ClaimMetadata::carry(p.claims, token_, sealed);
+    if (!carried.dropped.empty()) continue;
+    m.owed = std::move(carried.owed);
+    rd_kafka_topic_partition_t* e =
+        rd_kafka_topic_partition_list_add(settle.get(), p.topic.c_str(), p.partition);
+    e->offset = p.claims.primary->until;
+    const std::string text = m.format();
+    e->metadata = std::malloc(text.size());
+    if (e->metadata == nullptr) throw std::bad_alloc();
+    std::memcpy(e->metadata, text.data(), text.size());
+    e->metadata_size = text.size();
+    settled.emplace_back(*index, std::move(m));
+  }
+  if (settled.empty()) return;
+  if (closing_) {
+    // Leaving (the destructor): asynchronously, so that unreachable brokers do not hold the
+    // destructor; sent before the LeaveGroup on the same coordinator connection, and
+    // rd_kafka_consumer_close() waits for it.
+    if (auto err = rd_kafka_commit(consumer_.get(), settle.get(), 1);
+        err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      logger().info("{}: group '{}': could not mark this process's sealed claims as sealed: {}",
+                    what_, options_.group_id, rd_kafka_err2str(err));
+    return;
+  }
+  // Synchronously: answered before the revocation completes, so before the next owner's first
+  // claim of these partitions.
+  const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), settle.get(), 0);
+  std::string left;
+  for (auto& [index, m] : settled) {
+    Partition& p = partitions_[index];
+    const rd_kafka_topic_partition_t* e =
+        rd_kafka_topic_partition_list_find(settle.get(), p.topic.c_str(), p.partition);
+    const rd_kafka_resp_err_t why = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err
+                                    : e == nullptr ? RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION
+                                                   : e->err;
+    if (why == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      p.claims = std::move(m);
+    } else {
+      left += fmt::format("{}{}[{}] ({})", left.empty() ? "" : ", ", p.topic, p.partition,
+                          rd_kafka_err2name(why));
+    }
+  }
+  if (!left.empty())
+    logger().info(
+        "{}: group '{}': could not mark this process's sealed claims of {} as sealed; the next "
+        "owner carries them forward (at most {} per partition)",
+        what_, options_.group_id, left, ClaimMetadata::kMaxOwed);
 }
 
 void DirectSource::leave_group() {

@@ -150,6 +150,11 @@ class DirectSource final : public Source<Record> {
   void apply(const Rebalance& event);
   void assign_partitions(rd_kafka_topic_partition_list_t* list);
   void revoke_partitions(rd_kafka_topic_partition_list_t* list, bool lost);
+  /// Group mode with a checkpoint, giving partitions up (not lost): where the partition's
+  /// committed offset is this process's sealed claim, commits the same offset with that claim
+  /// struck from its metadata (the claims it owed stay), so that the next owner does not carry
+  /// a claim that is no one's to finish. A refused commit leaves the claim to be carried.
+  void settle_claims(rd_kafka_topic_partition_list_t* list);
   /// Group mode: leaves the group (unsubscribe, serve the final revocation), before close.
   void leave_group();
   /// Reads the topics' partitions; false when the brokers could not say.

@@ -472,6 +472,16 @@ TEST(KafkaGroup, AProcessKilledBetweenItsClaimAndItsSealRecordFinishesTheClaimOn
   for (const auto& k : input.produced())
     want[k] = 1;
   EXPECT_EQ(a.records(), want) << "every record exactly once across the exit and the restart";
+  // Leaving the group (alone in it, so no join round refuses the commit), it struck its claims,
+  // all sealed, from the partitions' metadata: nothing for a next owner to carry forward.
+  const auto left = committed_claims(cluster.bootstrap_servers(), group);
+  EXPECT_EQ(left.size(), static_cast<std::size_t>(kPartitions));
+  for (const auto& [p, m] : left) {
+    EXPECT_FALSE(m.primary.has_value()) << "partition " << p << ": " << m.format();
+    EXPECT_TRUE(m.owed.empty()) << "partition " << p << ": " << m.format();
+  }
+  EXPECT_EQ(committed(cluster.bootstrap_servers(), group),
+            (std::map<std::int32_t, std::int64_t>(input.next().begin(), input.next().end())));
   fs::remove_all(root);
 }
 
