@@ -88,8 +88,9 @@ int main(int argc, char** argv) {
           })
           // Work that takes most of a batch interval: a kill then often lands while a batch
           // runs, with batches sealed and not completed for the restart to replay.
-          // "busy" exists next to STOP_FILE while it works: the test kills it then, outside the
-          // claim-to-seal-record window (docs/kafka.md, "Consumer groups").
+          // "busy" exists next to STOP_FILE while it works: the kill test kills it then, which
+          // leaves a sealed batch to replay (the claim-to-seal-record window has its own tests,
+          // through EXIT_AFTER_CLAIMS).
           .transform([busy = stop_file.parent_path() / "busy"](const rill::Batch<std::string>& b,
                                                                rill::Time) {
             auto lines = b.collect();

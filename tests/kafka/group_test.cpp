@@ -362,8 +362,8 @@ TEST(KafkaGroup, AKilledProcessesPartitionsMoveToTheOtherAndEachRecordIsReadOnce
       << "the group did not split the partitions between the two members";
   const auto a_parts = late(a);
   // Killed while a batch runs (the child's batches with records work for 60 ms of a 100 ms
-  // interval), a random time into it, with records coming. Not between a range's claim and its
-  // seal record's fsync: a kill there loses that batch (docs/kafka.md, "Consumer groups").
+  // interval), a random time into it, with records coming: the restart has a sealed batch to
+  // replay. (A kill between a range's claim and its seal record is the tests below.)
   std::mt19937 random(std::random_device{}());
   input.produce(8);
   ASSERT_TRUE(rill_test::eventually([&] { return a.busy(); }, 5s));
