@@ -547,13 +547,18 @@ Sealed<Record> DirectSource::seal(Time t, bool /*take_buffered*/) {
   std::vector<OffsetRange> owed;
   std::vector<std::vector<Record>> owed_parts;
   std::int64_t mark = t.milliseconds();
+  // After a restart, until the previous run's unsealed claims are finished (the brokers could
+  // not be reached yet), a batch's seal record must not mark batches up to its time sealed: its
+  // mark stays the one known.
+  const bool finishing = claims_named() && token_restored_ && !subscribed_;
   if (grouped() && discovered_) {
     if (!subscribed_) {
-      if (claims_named() && token_restored_)
-        mark = std::max(mark, finish_own_claims(owed, owed_parts));
+      if (finishing) mark = std::max(mark, finish_own_claims(owed, owed_parts));
       subscribe();
     }
     serve_group();
+  } else if (finishing) {
+    mark = sealed_through();
   }
   std::vector<OffsetRange> ranges;
   // In a group, no new ranges while a rebalance is known to run (claim() was refused): a commit
@@ -605,7 +610,7 @@ Sealed<Record> DirectSource::seal(Time t, bool /*take_buffered*/) {
 
 std::vector<Record> DirectSource::replay(Time t, std::string_view seal_record) {
   std::vector<OffsetRange> ranges;
-  std::int64_t mark = t.milliseconds();
+  std::int64_t mark = t.milliseconds();  // the first layout's: the batch's time
   if (!seal_record.empty()) {
     std::uint32_t version = 0;
     SealRanges record;
@@ -635,7 +640,7 @@ std::vector<Record> DirectSource::replay(Time t, std::string_view seal_record) {
     for (auto& [topic, partition, from, until] : record)
       ranges.push_back(OffsetRange{std::move(topic), partition, from, until});
   }
-  sealed_through_ = std::max({sealed_through_, mark, t.milliseconds()});
+  sealed_through_ = std::max(sealed_through_, mark);
   if (!discovered_ && !discover_partitions(read_timeout_))
     throw IoError(fmt::format("{}: cannot read the partitions of {} to replay batch {}", what_,
                               fmt::join(options_.topics, ","), t));
@@ -647,7 +652,7 @@ std::vector<Record> DirectSource::replay(Time t, std::string_view seal_record) {
   auto records = flatten(std::move(parts));
   sizes_[t] = last_sizes_;
   std::lock_guard lock(positions_mutex_);
-  positions_[t] = BatchPosition{current_offsets(), std::max(mark, t.milliseconds())};
+  positions_[t] = BatchPosition{current_offsets(), mark};
   return records;
 }
 
@@ -771,9 +776,8 @@ void DirectSource::commit(const Offsets& offsets) {
 
 std::int64_t DirectSource::mark_at(Time t) const {
   auto it = positions_.upper_bound(t);
-  const BatchPosition& at = it == positions_.begin() ? base_ : std::prev(it)->second;
-  // Batches up to t completed, so their seal records were written.
-  return std::max(at.mark, t.milliseconds());
+  // The latest batch's up to t (its seal record was written: the batch completed).
+  return (it == positions_.begin() ? base_ : std::prev(it)->second).mark;
 }
 
 std::string DirectSource::save_position(Time t) const {

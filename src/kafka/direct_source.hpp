@@ -125,7 +125,8 @@ class DirectSource final : public Source<Record> {
 
   /// What the position holds as of a batch: the next offsets, and the latest batch time (ms)
   /// whose claims are sealed once this batch's seal record is (the batch's time, or later when
-  /// it finished claims of later batches a previous run made).
+  /// it finished claims of later batches a previous run made, or the mark known before it when
+  /// it was sealed after a restart before those claims could be finished).
   struct BatchPosition {
     Offsets offsets;
     std::int64_t mark = std::numeric_limits<std::int64_t>::min();
