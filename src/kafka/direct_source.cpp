@@ -878,20 +878,15 @@ void DirectSource::claim(Time t, std::vector<OffsetRange>& ranges,
   // What each range's commit names (with a checkpoint: this process's claim), and the claims the
   // partition's metadata owed, carried forward so that a killed process finds its own.
   std::vector<ClaimMetadata> named(ranges.size());
+  std::vector<std::vector<Claim>> dropped(ranges.size());
   const std::int64_t sealed = sealed_through();
-  std::string dropped;
-  std::size_t dropped_count = 0;
   for (std::size_t i = 0; i < ranges.size(); ++i) {
     const OffsetRange& r = ranges[i];
     const Partition& p = partitions_[*find(r.topic, r.partition)];
     auto carried = ClaimMetadata::carry(p.claims, token_, sealed);
     if (claims_named()) named[i].primary = Claim{token_, t.milliseconds(), r.from, r.until};
     named[i].owed = std::move(carried.owed);
-    for (const auto& c : carried.dropped) {
-      ++dropped_count;
-      dropped += fmt::format("{}{}[{}] {}..{} (batch {} of {})", dropped.empty() ? "" : ", ",
-                             r.topic, r.partition, c.from, c.until, c.batch_ms, c.token);
-    }
+    dropped[i] = std::move(carried.dropped);
     rd_kafka_topic_partition_t* e =
         rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition);
     e->offset = r.until;
@@ -904,14 +899,9 @@ void DirectSource::claim(Time t, std::vector<OffsetRange>& ranges,
       e->metadata_size = text.size();
     }
   }
-  if (dropped_count > 0) {
-    errors_.fetch_add(static_cast<std::int64_t>(dropped_count), std::memory_order_relaxed);
-    logger().warn(
-        "{}: group '{}': more than {} claims of stopped processes to carry forward; no longer "
-        "carried (a process restarted on its checkpoint later will not finish them): {}",
-        what_, options_.group_id, ClaimMetadata::kMaxOwed, dropped);
-  }
   const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), list.get(), 0);
+  std::string lost_claims;  // dropped from the metadata by a commit that succeeded
+  std::size_t lost_count = 0;
   std::size_t kept = 0;
   std::string refused;
   for (std::size_t i = 0; i < ranges.size(); ++i) {
@@ -926,6 +916,12 @@ void DirectSource::claim(Time t, std::vector<OffsetRange>& ranges,
     }
     if (why == RD_KAFKA_RESP_ERR_NO_ERROR) {
       partitions_[*find(ranges[i].topic, ranges[i].partition)].claims = std::move(named[i]);
+      for (const auto& c : dropped[i]) {
+        ++lost_count;
+        lost_claims +=
+            fmt::format("{}{}[{}] {}..{} (batch {} of {})", lost_claims.empty() ? "" : ", ",
+                        ranges[i].topic, ranges[i].partition, c.from, c.until, c.batch_ms, c.token);
+      }
       if (kept != i) {
         ranges[kept] = std::move(ranges[i]);
         parts[kept] = std::move(parts[i]);
@@ -945,6 +941,14 @@ void DirectSource::claim(Time t, std::vector<OffsetRange>& ranges,
   }
   ranges.resize(kept);
   parts.resize(kept);
+  if (lost_count > 0) {
+    errors_.fetch_add(static_cast<std::int64_t>(lost_count), std::memory_order_relaxed);
+    logger().warn(
+        "{}: group '{}': more than {} claims to carry forward on a "
+        "partition; no longer carried: {} (a process that made one and was not restarted since "
+        "will not finish it when it is)",
+        what_, options_.group_id, ClaimMetadata::kMaxOwed, lost_claims);
+  }
   if (kept > 0 && after_claim_for_tests != nullptr) after_claim_for_tests();
   if (!refused.empty()) {
     count_error();
