@@ -45,10 +45,11 @@ struct OffsetRange {
 extern void (*after_claim_for_tests)();
 
 /// The direct stream's Source. Threads: seal(), replay() and has_available_input() run on the
-/// scheduler thread and alone touch the consumer's reading state; release(),
-/// checkpoint_written() and save_position() run on the batch thread and touch only the
-/// per-batch positions (under `positions_mutex_`) and the consumer's commit (thread-safe in
-/// librdkafka); counts() reads atomics.
+/// scheduler thread and alone touch the consumer's reading state and the partitions' claims;
+/// release(), checkpoint_written(), save_position() and position_saved() run on the batch
+/// thread and touch only the per-batch positions and the claim token (under
+/// `positions_mutex_`), the atomics of what is durable, and the consumer's commit (thread-safe
+/// in librdkafka); counts() reads atomics.
 class DirectSource final : public Source<Record> {
  public:
   /// Builds the consumer and reads the topics' partition counts (at most `metadata_timeout`).
