@@ -11,6 +11,9 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
 #include <string>
 #include <utility>
 
@@ -21,10 +24,18 @@ namespace {
 using kafka::detail::UniquePartitionList;
 using ::rill::detail::logger;
 
-// The seal record's layout version (docs/checkpoint-format.md, "Kafka direct stream").
-constexpr std::uint32_t kSealVersion = 1;
+// The seal record's layout version (docs/checkpoint-format.md, "Kafka direct stream"): 2 adds
+// the claim token and the batch's seal mark; 1 (the ranges alone) is still read.
+constexpr std::uint32_t kSealVersion = 2;
+constexpr std::uint32_t kSealVersionRanges = 1;
 // A seal record: the non-empty ranges, (topic, partition, from, until).
 using SealRanges = std::vector<std::tuple<std::string, std::int32_t, std::int64_t, std::int64_t>>;
+// The position's layouts: the first is cereal's bytes of the Offsets alone (a map: its first 8
+// bytes are its size, never this prefix); the second is this prefix, then a version (2), the
+// Offsets, the claim token and the seal mark.
+constexpr std::string_view kPositionMagic{"rillkpos", 8};
+constexpr std::uint32_t kPositionVersion = 2;
+constexpr std::int64_t kNoMark = std::numeric_limits<std::int64_t>::min();
 
 // Errors of the same kind are logged at most once per this interval (all are counted).
 constexpr auto kErrorLogInterval = std::chrono::seconds{10};
@@ -56,6 +67,8 @@ std::string internal_group(const std::vector<std::string>& topics) {
 }
 
 }  // namespace
+
+void (*after_claim_for_tests)() = nullptr;
 
 DirectSource::DirectSource(SourceOptions options, std::chrono::milliseconds metadata_timeout)
     : options_(std::move(options)), what_("rill::kafka::direct_stream") {
@@ -191,6 +204,12 @@ void DirectSource::start(SourceContext& ctx) {
         "partition in this process",
         what_, options_.group_id));
   if (!discovered_) static_cast<void>(discover_partitions(query_timeout_));
+  // The claim token of this query (docs/kafka.md, "Consumer groups"): a restored position or seal
+  // record replaces it with the previous run's.
+  if (checkpointing_ && token_.empty()) {
+    std::lock_guard lock(positions_mutex_);
+    token_ = new_claim_token();
+  }
   resolve_starting_offsets();
   if (available_now_ && discovered_) {
     std::vector<std::size_t> all(partitions_.size());
@@ -201,7 +220,7 @@ void DirectSource::start(SourceContext& ctx) {
       partitions_[i].available_end = ends[i];
   }
   std::lock_guard lock(positions_mutex_);
-  base_ = current_offsets();
+  base_.offsets = current_offsets();
 }
 
 std::vector<std::optional<std::int64_t>> DirectSource::query_offsets(
@@ -514,59 +533,114 @@ void DirectSource::drain_events() {
 
 Sealed<Record> DirectSource::seal(Time t, bool /*take_buffered*/) {
   Sealed<Record> sealed;
+  if (claims_named() && handed_mark_) {
+    // The scheduler wrote the seal record seal() returned last before it called this one: the
+    // token and the claims of batches up to its mark are durable.
+    sealed_through_ = std::max(sealed_through_, *handed_mark_);
+    handed_mark_.reset();
+    token_durable_.store(true, std::memory_order_release);
+  }
   if (!discovered_ && discover_partitions(query_timeout_))
     logger().info("{}: the partitions of {} are known now", what_, fmt::join(options_.topics, ","));
   drain_events();
+  // A restart's claims made and never sealed: read first, into this batch.
+  std::vector<OffsetRange> owed;
+  std::vector<std::vector<Record>> owed_parts;
+  std::int64_t mark = t.milliseconds();
+  // After a restart, until the previous run's unsealed claims are finished (the brokers could
+  // not be reached yet), a batch's seal record must not mark batches up to its time sealed: its
+  // mark stays the one known.
+  const bool finishing = claims_named() && token_restored_ && !subscribed_;
   if (grouped() && discovered_) {
-    if (!subscribed_) subscribe();
+    if (!subscribed_) {
+      if (finishing) mark = std::max(mark, finish_own_claims(owed, owed_parts));
+      subscribe();
+    }
     serve_group();
+  } else if (finishing) {
+    mark = sealed_through();
   }
   std::vector<OffsetRange> ranges;
   // In a group, no new ranges while a rebalance is known to run (claim() was refused): a commit
   // sent while this member's JoinGroup waits at the coordinator is answered after it with a
-  // stale generation, which makes librdkafka drop the whole assignment.
-  const bool paused = grouped() && std::chrono::steady_clock::now() < claims_paused_until_;
+  // stale generation, which makes librdkafka drop the whole assignment. With a checkpoint, none
+  // either before a claim can name a durable token, nor for a batch time a restart would take
+  // for sealed (a grid moved back after a restart: t at or before the sealed mark).
+  const bool paused =
+      grouped() && (std::chrono::steady_clock::now() < claims_paused_until_ ||
+                    (claims_named() && (!token_durable_.load(std::memory_order_acquire) ||
+                                        t.milliseconds() <= sealed_through())));
   if (discovered_ && !paused) {
     resolve_starting_offsets();
     ranges = plan_ranges();
   }
   auto parts = read(ranges);
-  if (grouped()) claim(ranges, parts);
+  if (grouped()) claim(t, ranges, parts);
   for (const auto& range : ranges) {
     partitions_[*find(range.topic, range.partition)].next = range.until;
+  }
+  if (!owed.empty()) {
+    // The finished claims first: a replay of this batch reads them again from its seal record.
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      owed.push_back(std::move(ranges[i]));
+      owed_parts.push_back(std::move(parts[i]));
+    }
+    ranges = std::move(owed);
+    parts = std::move(owed_parts);
   }
   if (checkpointing_) {
     SealRanges record;
     for (const auto& r : ranges) {
       if (r.until > r.from) record.emplace_back(r.topic, r.partition, r.from, r.until);
     }
-    sealed.seal_record = ::rill::detail::to_bytes(kSealVersion, record);
+    std::string token;
+    {
+      std::lock_guard lock(positions_mutex_);
+      token = token_;
+    }
+    sealed.seal_record = ::rill::detail::to_bytes(kSealVersion, record, token, mark);
+    if (claims_named()) handed_mark_ = mark;
   }
   sealed.records = flatten(std::move(parts));
   sizes_[t] = last_sizes_;
   std::lock_guard lock(positions_mutex_);
-  positions_[t] = current_offsets();
+  positions_[t] = BatchPosition{current_offsets(), mark};
   return sealed;
 }
 
 std::vector<Record> DirectSource::replay(Time t, std::string_view seal_record) {
   std::vector<OffsetRange> ranges;
+  std::int64_t mark = t.milliseconds();  // the first layout's: the batch's time
   if (!seal_record.empty()) {
     std::uint32_t version = 0;
     SealRanges record;
+    std::string token;
     try {
-      ::rill::detail::from_bytes(seal_record, version, record);
+      ::rill::detail::from_bytes(seal_record, version);
+      if (version == kSealVersionRanges) {
+        ::rill::detail::from_bytes(seal_record, version, record);
+      } else if (version == kSealVersion) {
+        ::rill::detail::from_bytes(seal_record, version, record, token, mark);
+      }
     } catch (const std::exception& e) {
       throw CheckpointError(
           fmt::format("{}: the seal record of batch {} cannot be read: {}", what_, t, e.what()));
     }
-    if (version != kSealVersion)
-      throw CheckpointError(
-          fmt::format("{}: the seal record of batch {} has layout version {}, this build reads {}",
-                      what_, t, version, kSealVersion));
+    if (version != kSealVersion && version != kSealVersionRanges)
+      throw CheckpointError(fmt::format(
+          "{}: the seal record of batch {} has layout version {}, this build reads {} and {}",
+          what_, t, version, kSealVersionRanges, kSealVersion));
+    if (!token.empty()) {
+      // The previous run's token (a position of the first layout had none).
+      std::lock_guard lock(positions_mutex_);
+      token_ = std::move(token);
+      token_restored_ = true;
+      token_durable_.store(true, std::memory_order_release);
+    }
     for (auto& [topic, partition, from, until] : record)
       ranges.push_back(OffsetRange{std::move(topic), partition, from, until});
   }
+  sealed_through_ = std::max(sealed_through_, mark);
   if (!discovered_ && !discover_partitions(read_timeout_))
     throw IoError(fmt::format("{}: cannot read the partitions of {} to replay batch {}", what_,
                               fmt::join(options_.topics, ","), t));
@@ -578,8 +652,65 @@ std::vector<Record> DirectSource::replay(Time t, std::string_view seal_record) {
   auto records = flatten(std::move(parts));
   sizes_[t] = last_sizes_;
   std::lock_guard lock(positions_mutex_);
-  positions_[t] = current_offsets();
+  positions_[t] = BatchPosition{current_offsets(), mark};
   return records;
+}
+
+std::int64_t DirectSource::finish_own_claims(std::vector<OffsetRange>& ranges,
+                                             std::vector<std::vector<Record>>& parts) {
+  std::int64_t latest = kNoMark;
+  if (partitions_.empty()) return latest;
+  UniquePartitionList list{rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()))};
+  for (const auto& p : partitions_)
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
+  const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
+  for (;;) {
+    const auto err =
+        rd_kafka_committed(consumer_.get(), list.get(), static_cast<int>(query_timeout_.count()));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    count_error();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw IoError(fmt::format(
+          "{}: cannot read the committed offsets of group '{}' ({}): without them this process "
+          "cannot tell which ranges it claimed before it stopped and never sealed",
+          what_, options_.group_id, rd_kafka_err2str(err)));
+    }
+  }
+  const std::int64_t sealed = sealed_through();
+  std::string names;
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& e = list->elems[i];
+    const auto index = find(e.topic, e.partition);
+    if (!index || e.err != RD_KAFKA_RESP_ERR_NO_ERROR || e.metadata == nullptr) continue;
+    auto found = ClaimMetadata::parse(
+        std::string_view{static_cast<const char*>(e.metadata), e.metadata_size});
+    if (!found) continue;
+    partitions_[*index].claims = *found;
+    for (const auto& c : found->claims()) {
+      if (c.token != token_ || c.batch_ms <= sealed || c.until <= c.from) continue;
+      const bool seen = std::any_of(ranges.begin(), ranges.end(), [&](const OffsetRange& r) {
+        return r.topic == e.topic && r.partition == e.partition && r.from == c.from &&
+               r.until == c.until;
+      });
+      if (seen) continue;
+      ranges.push_back(OffsetRange{e.topic, e.partition, c.from, c.until});
+      latest = std::max(latest, c.batch_ms);
+      names += fmt::format("{}{}[{}] {}..{} (batch {})", names.empty() ? "" : ", ", e.topic,
+                           e.partition, c.from, c.until, c.batch_ms);
+    }
+  }
+  if (ranges.empty()) return latest;
+  logger().info(
+      "{}: group '{}': finishing {} range(s) this process claimed before it stopped and never "
+      "sealed (batches after {}): {}",
+      what_, options_.group_id, ranges.size(), sealed, names);
+  parts = read(ranges);
+  for (const auto& range : ranges) {
+    // Not read again: the group's committed offset of the partition is at or after its end.
+    auto& next = partitions_[*find(range.topic, range.partition)].next;
+    next = std::max(next.value_or(range.until), range.until);
+  }
+  return latest;
 }
 
 std::vector<std::size_t> DirectSource::partition_sizes(Time t) const {
@@ -608,7 +739,7 @@ void DirectSource::release(Time t) {
     std::lock_guard lock(positions_mutex_);
     auto it = positions_.find(t);
     if (it == positions_.end()) return;
-    offsets = std::move(it->second);
+    offsets = std::move(it->second.offsets);
     positions_.erase(positions_.begin(), std::next(it));
   }
   commit(offsets);
@@ -620,9 +751,9 @@ void DirectSource::checkpoint_written(Time t, Time /*oldest_retained*/) {
     std::lock_guard lock(positions_mutex_);
     auto it = positions_.upper_bound(t);
     if (it == positions_.begin()) return;
-    offsets = std::prev(it)->second;
+    base_ = std::prev(it)->second;
+    offsets = base_.offsets;
     positions_.erase(positions_.begin(), it);
-    base_ = offsets;
   }
   commit(offsets);
 }
@@ -643,16 +774,51 @@ void DirectSource::commit(const Offsets& offsets) {
   }
 }
 
+std::int64_t DirectSource::mark_at(Time t) const {
+  auto it = positions_.upper_bound(t);
+  // The latest batch's up to t (its seal record was written: the batch completed).
+  return (it == positions_.begin() ? base_ : std::prev(it)->second).mark;
+}
+
 std::string DirectSource::save_position(Time t) const {
   std::lock_guard lock(positions_mutex_);
   auto it = positions_.upper_bound(t);
-  const Offsets& offsets = it == positions_.begin() ? base_ : std::prev(it)->second;
-  return ::rill::detail::to_bytes(offsets);
+  const Offsets& offsets = it == positions_.begin() ? base_.offsets : std::prev(it)->second.offsets;
+  saved_token_ = token_;
+  std::string bytes(kPositionMagic);
+  bytes += ::rill::detail::to_bytes(kPositionVersion, offsets, token_, mark_at(t));
+  return bytes;
+}
+
+void DirectSource::position_saved(Time t) {
+  std::lock_guard lock(positions_mutex_);
+  if (!saved_token_.empty() && saved_token_ == token_)
+    token_durable_.store(true, std::memory_order_release);
+  const std::int64_t mark = mark_at(t);
+  if (mark > saved_mark_.load(std::memory_order_relaxed))
+    saved_mark_.store(mark, std::memory_order_release);
 }
 
 void DirectSource::load_position(std::string_view bytes) {
   Offsets offsets;
-  ::rill::detail::from_bytes(bytes, offsets);
+  std::string token;
+  std::int64_t mark = kNoMark;
+  if (bytes.starts_with(kPositionMagic)) {
+    std::uint32_t version = 0;
+    const std::string_view rest = bytes.substr(kPositionMagic.size());
+    ::rill::detail::from_bytes(rest, version);
+    if (version != kPositionVersion)
+      throw CheckpointError(
+          fmt::format("{}: the position has layout version {}, this build reads "
+                      "{} and the first layout",
+                      what_, version, kPositionVersion));
+    ::rill::detail::from_bytes(rest, version, offsets, token, mark);
+    if (!token.empty() && !is_claim_token(token))
+      throw CheckpointError(
+          fmt::format("{}: the position's claim token '{}' is malformed", what_, token));
+  } else {
+    ::rill::detail::from_bytes(bytes, offsets);  // the first layout: the offsets alone
+  }
   if (discovered_) {
     for (auto& p : partitions_) {
       if (auto t = offsets.find(p.topic); t != offsets.end()) {
@@ -663,8 +829,14 @@ void DirectSource::load_position(std::string_view bytes) {
     restored_ = offsets;
     restore_pending_ = true;
   }
+  sealed_through_ = std::max(sealed_through_, mark);
   std::lock_guard lock(positions_mutex_);
-  base_ = std::move(offsets);
+  if (!token.empty()) {
+    token_ = std::move(token);
+    token_restored_ = true;
+    token_durable_.store(true, std::memory_order_release);
+  }
+  base_ = BatchPosition{std::move(offsets), mark};
 }
 
 void DirectSource::client_error(rd_kafka_resp_err_t err, const char* reason) {
@@ -699,13 +871,37 @@ void DirectSource::on_rebalance(rd_kafka_resp_err_t err,
   pending_.push_back(std::move(event));
 }
 
-void DirectSource::claim(std::vector<OffsetRange>& ranges,
+void DirectSource::claim(Time t, std::vector<OffsetRange>& ranges,
                          std::vector<std::vector<Record>>& parts) {
   if (ranges.empty()) return;
   UniquePartitionList list{rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()))};
-  for (const auto& r : ranges)
-    rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition)->offset = r.until;
+  // What each range's commit names (with a checkpoint: this process's claim), and the claims the
+  // partition's metadata owed, carried forward so that a killed process finds its own.
+  std::vector<ClaimMetadata> named(ranges.size());
+  std::vector<std::vector<Claim>> dropped(ranges.size());
+  const std::int64_t sealed = sealed_through();
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    const OffsetRange& r = ranges[i];
+    const Partition& p = partitions_[*find(r.topic, r.partition)];
+    auto carried = ClaimMetadata::carry(p.claims, token_, sealed);
+    if (claims_named()) named[i].primary = Claim{token_, t.milliseconds(), r.from, r.until};
+    named[i].owed = std::move(carried.owed);
+    dropped[i] = std::move(carried.dropped);
+    rd_kafka_topic_partition_t* e =
+        rd_kafka_topic_partition_list_add(list.get(), r.topic.c_str(), r.partition);
+    e->offset = r.until;
+    if (named[i].primary || !named[i].owed.empty()) {
+      const std::string text = named[i].format();
+      // Freed by rd_kafka_topic_partition_list_destroy (free()).
+      e->metadata = std::malloc(text.size());
+      if (e->metadata == nullptr) throw std::bad_alloc();
+      std::memcpy(e->metadata, text.data(), text.size());
+      e->metadata_size = text.size();
+    }
+  }
   const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), list.get(), 0);
+  std::string lost_claims;  // dropped from the metadata by a commit that succeeded
+  std::size_t lost_count = 0;
   std::size_t kept = 0;
   std::string refused;
   for (std::size_t i = 0; i < ranges.size(); ++i) {
@@ -719,6 +915,13 @@ void DirectSource::claim(std::vector<OffsetRange>& ranges,
       claims_paused_until_ = std::chrono::steady_clock::now() + session_timeout_;
     }
     if (why == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      partitions_[*find(ranges[i].topic, ranges[i].partition)].claims = std::move(named[i]);
+      for (const auto& c : dropped[i]) {
+        ++lost_count;
+        lost_claims +=
+            fmt::format("{}{}[{}] {}..{} (batch {} of {})", lost_claims.empty() ? "" : ", ",
+                        ranges[i].topic, ranges[i].partition, c.from, c.until, c.batch_ms, c.token);
+      }
       if (kept != i) {
         ranges[kept] = std::move(ranges[i]);
         parts[kept] = std::move(parts[i]);
@@ -738,6 +941,15 @@ void DirectSource::claim(std::vector<OffsetRange>& ranges,
   }
   ranges.resize(kept);
   parts.resize(kept);
+  if (lost_count > 0) {
+    errors_.fetch_add(static_cast<std::int64_t>(lost_count), std::memory_order_relaxed);
+    logger().warn(
+        "{}: group '{}': more than {} claims to carry forward on a "
+        "partition; no longer carried: {} (a process that made one and was not restarted since "
+        "will not finish it when it is)",
+        what_, options_.group_id, ClaimMetadata::kMaxOwed, lost_claims);
+  }
+  if (kept > 0 && after_claim_for_tests != nullptr) after_claim_for_tests();
   if (!refused.empty()) {
     count_error();
     const auto now = std::chrono::steady_clock::now();
@@ -849,6 +1061,15 @@ void DirectSource::assign_partitions(rd_kafka_topic_partition_list_t* list) {
         committed.get(), list->elems[i].topic, list->elems[i].partition);
     if (c != nullptr && c->err == RD_KAFKA_RESP_ERR_NO_ERROR && c->offset >= 0)
       p.next = std::max(p.next.value_or(c->offset), c->offset);
+    // The claims its committed offset names: carried forward by this process's claims (the
+    // previous owner may have been killed before its seal record was written; restarted, it
+    // finds its claim there). This process's own unsealed claims were finished at its restart.
+    p.claims = {};
+    if (c != nullptr && c->err == RD_KAFKA_RESP_ERR_NO_ERROR && c->metadata != nullptr) {
+      if (auto found = ClaimMetadata::parse(
+              std::string_view{static_cast<const char*>(c->metadata), c->metadata_size}))
+        p.claims = std::move(*found);
+    }
     p.owned = true;
     taken.push_back(*index);
   }
@@ -891,6 +1112,7 @@ void DirectSource::revoke_partitions(rd_kafka_topic_partition_list_t* list, bool
   // seal (claim()), and the batches sealed so far run in this process (their records were read
   // when they were sealed; a restart replays them from their seal records). The next owner
   // starts exactly after them.
+  if (!lost) settle_claims(list);
   std::string names;
   for (int i = 0; i < list->cnt; ++i) {
     const auto index = find(list->elems[i].topic, list->elems[i].partition);
@@ -918,6 +1140,70 @@ void DirectSource::revoke_partitions(rd_kafka_topic_partition_list_t* list, bool
                   rd_kafka_error_string(error));
     rd_kafka_error_destroy(error);
   }
+}
+
+void DirectSource::settle_claims(rd_kafka_topic_partition_list_t* list) {
+  if (!claims_named()) return;
+  const std::int64_t sealed = sealed_through();
+  UniquePartitionList settle{rd_kafka_topic_partition_list_new(list->cnt)};
+  std::vector<std::pair<std::size_t, ClaimMetadata>> settled;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto index = find(list->elems[i].topic, list->elems[i].partition);
+    if (!index) continue;
+    const Partition& p = partitions_[*index];
+    // Only where this process's claim committed the partition's offset, and that claim (the
+    // process's latest of the partition) is sealed: the offset stays, the claim is struck.
+    if (!p.claims.primary || p.claims.primary->token != token_ ||
+        p.claims.primary->batch_ms > sealed)
+      continue;
+    ClaimMetadata m;
+    auto carried = ClaimMetadata::carry(p.claims, token_, sealed);
+    if (!carried.dropped.empty()) continue;
+    m.owed = std::move(carried.owed);
+    rd_kafka_topic_partition_t* e =
+        rd_kafka_topic_partition_list_add(settle.get(), p.topic.c_str(), p.partition);
+    e->offset = p.claims.primary->until;
+    const std::string text = m.format();
+    e->metadata = std::malloc(text.size());
+    if (e->metadata == nullptr) throw std::bad_alloc();
+    std::memcpy(e->metadata, text.data(), text.size());
+    e->metadata_size = text.size();
+    settled.emplace_back(*index, std::move(m));
+  }
+  if (settled.empty()) return;
+  if (closing_) {
+    // Leaving (the destructor): asynchronously, so that unreachable brokers do not hold the
+    // destructor; sent before the LeaveGroup on the same coordinator connection, and
+    // rd_kafka_consumer_close() waits for it.
+    if (auto err = rd_kafka_commit(consumer_.get(), settle.get(), 1);
+        err != RD_KAFKA_RESP_ERR_NO_ERROR)
+      logger().info("{}: group '{}': could not mark this process's sealed claims as sealed: {}",
+                    what_, options_.group_id, rd_kafka_err2str(err));
+    return;
+  }
+  // Synchronously: answered before the revocation completes, so before the next owner's first
+  // claim of these partitions.
+  const rd_kafka_resp_err_t err = rd_kafka_commit(consumer_.get(), settle.get(), 0);
+  std::string left;
+  for (auto& [index, m] : settled) {
+    Partition& p = partitions_[index];
+    const rd_kafka_topic_partition_t* e =
+        rd_kafka_topic_partition_list_find(settle.get(), p.topic.c_str(), p.partition);
+    const rd_kafka_resp_err_t why = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err
+                                    : e == nullptr ? RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION
+                                                   : e->err;
+    if (why == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      p.claims = std::move(m);
+    } else {
+      left += fmt::format("{}{}[{}] ({})", left.empty() ? "" : ", ", p.topic, p.partition,
+                          rd_kafka_err2name(why));
+    }
+  }
+  if (!left.empty())
+    logger().info(
+        "{}: group '{}': could not mark this process's sealed claims of {} as sealed; the next "
+        "owner carries them forward (at most {} per partition)",
+        what_, options_.group_id, left, ClaimMetadata::kMaxOwed);
 }
 
 void DirectSource::leave_group() {

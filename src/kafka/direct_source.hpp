@@ -5,14 +5,17 @@
 #include <rill/kafka/record.hpp>
 #include <rill/kafka/source_options.hpp>
 
+#include "kafka/claim_metadata.hpp"
 #include "kafka/client_config.hpp"
 #include "rill/sources/source.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -35,11 +38,18 @@ struct OffsetRange {
   std::int64_t until = 0;
 };
 
+/// Test-only (tests/kafka/group_child.cpp), not an API: when set, called on the scheduler thread
+/// right after a claim's offset commit succeeded for at least one range, inside seal(), before
+/// the batch's seal record is written (the window docs/kafka.md, "Consumer groups", closes). The
+/// test child sets it to end the process there. Null (the default): nothing is called.
+extern void (*after_claim_for_tests)();
+
 /// The direct stream's Source. Threads: seal(), replay() and has_available_input() run on the
-/// scheduler thread and alone touch the consumer's reading state; release(),
-/// checkpoint_written() and save_position() run on the batch thread and touch only the
-/// per-batch positions (under `positions_mutex_`) and the consumer's commit (thread-safe in
-/// librdkafka); counts() reads atomics.
+/// scheduler thread and alone touch the consumer's reading state and the partitions' claims;
+/// release(), checkpoint_written(), save_position() and position_saved() run on the batch
+/// thread and touch only the per-batch positions and the claim token (under
+/// `positions_mutex_`), the atomics of what is durable, and the consumer's commit (thread-safe
+/// in librdkafka); counts() reads atomics.
 class DirectSource final : public Source<Record> {
  public:
   /// Builds the consumer and reads the topics' partition counts (at most `metadata_timeout`).
@@ -71,8 +81,14 @@ class DirectSource final : public Source<Record> {
   [[nodiscard]] std::optional<PositionType> position() const override {
     return position_type<Offsets>();
   }
+  /// Position bytes: a magic prefix and a versioned layout holding the next offsets, the claim
+  /// token and the latest batch time durably sealed (docs/checkpoint-format.md); load_position()
+  /// still reads the first layout (the offsets alone).
   [[nodiscard]] std::string save_position(Time t) const override;
   void load_position(std::string_view bytes) override;
+  /// The checkpoint holding save_position(t) is durable: so are the token and the seal marks it
+  /// holds.
+  void position_saved(Time t) override;
 
   [[nodiscard]] SourceCounts counts() const override {
     return SourceCounts{skipped_.load(), errors_.load()};
@@ -103,6 +119,18 @@ class DirectSource final : public Source<Record> {
     std::int64_t buffer_from = 0;
     std::int64_t fetched_next = 0;
     std::optional<std::int64_t> available_end;  // Trigger::available_now: end offset at start()
+    // Group mode: the claims named by the partition's committed offset as last known (read at
+    // assignment, then what this process's claims committed); carried forward by its claims.
+    ClaimMetadata claims;
+  };
+
+  /// What the position holds as of a batch: the next offsets, and the latest batch time (ms)
+  /// whose claims are sealed once this batch's seal record is (the batch's time, or later when
+  /// it finished claims of later batches a previous run made, or the mark known before it when
+  /// it was sealed after a restart before those claims could be finished).
+  struct BatchPosition {
+    Offsets offsets;
+    std::int64_t mark = std::numeric_limits<std::int64_t>::min();
   };
 
   /// A rebalance event kept until the batch boundary.
@@ -124,6 +152,11 @@ class DirectSource final : public Source<Record> {
   void apply(const Rebalance& event);
   void assign_partitions(rd_kafka_topic_partition_list_t* list);
   void revoke_partitions(rd_kafka_topic_partition_list_t* list, bool lost);
+  /// Group mode with a checkpoint, giving partitions up (not lost): where the partition's
+  /// committed offset is this process's sealed claim, commits the same offset with that claim
+  /// struck from its metadata (the claims it owed stay), so that the next owner does not carry
+  /// a claim that is no one's to finish. A refused commit leaves the claim to be carried.
+  void settle_claims(rd_kafka_topic_partition_list_t* list);
   /// Group mode: leaves the group (unsubscribe, serve the final revocation), before close.
   void leave_group();
   /// Reads the topics' partitions; false when the brokers could not say.
@@ -170,7 +203,25 @@ class DirectSource final : public Source<Record> {
   /// the batch, its records back in the partition's buffer. So the group's committed offset of a
   /// partition is always the end of the last range a process sealed for it: the next owner
   /// starts exactly there.
-  void claim(std::vector<OffsetRange>& ranges, std::vector<std::vector<Record>>& parts);
+  /// With a checkpoint, each range's commit carries ClaimMetadata naming the claim (this
+  /// process's token, batch t) and the claims the partition's metadata owed, carried forward.
+  void claim(Time t, std::vector<OffsetRange>& ranges, std::vector<std::vector<Record>>& parts);
+  /// Group mode with a checkpoint, at the first seal after a restart (before subscribing): the
+  /// claims this process's token made for batches later than the latest one durably sealed
+  /// (read from every partition's committed metadata) were never sealed; reads exactly their
+  /// ranges (assigned by hand, as replays do) into `ranges` and `parts` and returns the latest
+  /// batch time among them. Throws rill::IoError when the committed offsets cannot be read.
+  std::int64_t finish_own_claims(std::vector<OffsetRange>& ranges,
+                                 std::vector<std::vector<Record>>& parts);
+  /// Exactly-once claims: a group and a checkpoint.
+  [[nodiscard]] bool claims_named() const noexcept { return grouped() && checkpointing_; }
+  /// The latest batch time (ms) known to be durably sealed: replayed, checkpointed, or sealed
+  /// before the current seal() began.
+  [[nodiscard]] std::int64_t sealed_through() const noexcept {
+    return std::max(sealed_through_, saved_mark_.load(std::memory_order_acquire));
+  }
+  /// The mark of the position as of batch t (under positions_mutex_).
+  [[nodiscard]] std::int64_t mark_at(Time t) const;
 
   SourceOptions options_;
   std::string what_;  // "rill::kafka::direct_stream" and the stream's name, for messages
@@ -199,9 +250,20 @@ class DirectSource final : public Source<Record> {
   int assignments_to_resume_ = 0;   // assignment callbacks until a revocation's rebalance is over
   std::vector<Rebalance> pending_;  // rebalances kept until the batch boundary
 
-  mutable std::mutex positions_mutex_;
-  std::map<Time, Offsets> positions_;  // batch -> the next offsets after it (until released)
-  Offsets base_;  // the position before the batches in positions_ (start, restore, checkpoint)
+  // Claim naming (group mode with a checkpoint; docs/kafka.md, "Consumer groups").
+  std::string token_;            // this query's, kept in positions and seal records
+  bool token_restored_ = false;  // from a position or a seal record (a previous run's)
+  // The token is in a durable position or seal record: claims may name it.
+  std::atomic<bool> token_durable_{false};
+  std::int64_t sealed_through_ = std::numeric_limits<std::int64_t>::min();  // replays, position
+  std::optional<std::int64_t> handed_mark_;  // the mark of the seal record seal() returned last
+  std::atomic<std::int64_t> saved_mark_{std::numeric_limits<std::int64_t>::min()};
+  mutable std::string saved_token_;  // the token of the position save_position() returned last
+
+  mutable std::mutex positions_mutex_;       // also guards token_ against the batch thread
+  std::map<Time, BatchPosition> positions_;  // batch -> the position after it (until released)
+  // The position before the batches in positions_ (start, restore, checkpoint).
+  BatchPosition base_;
 
   std::atomic<std::int64_t> skipped_{0};
   std::atomic<std::int64_t> errors_{0};

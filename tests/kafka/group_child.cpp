@@ -1,8 +1,11 @@
 // A member of a consumer group for the group tests (tests/kafka/group_test.cpp): a stateless,
 // checkpointed pipeline against the mock cluster the test hosts, direct_stream with a group_id ->
 // one line "<partition>:<offset>" per record -> the exactly-once text files of this process.
-// Usage: kafka_group_child BOOTSTRAP TOPIC GROUP CKPT_DIR OUT_DIR STOP_FILE. Once its context
-// started it creates "started" next to STOP_FILE.
+// Usage: kafka_group_child BOOTSTRAP TOPIC GROUP CKPT_DIR OUT_DIR STOP_FILE [EXIT_AFTER_CLAIMS].
+// Once its context started it creates "started" next to STOP_FILE. With EXIT_AFTER_CLAIMS = n > 0
+// it ends itself (_exit(9)) right after its n-th successful claim, before that batch's seal
+// record is written: the window docs/kafka.md, "Consumer groups", closes (through the test-only
+// hook rill::kafka::detail::after_claim_for_tests).
 // A batch every 100 ms of wall-clock time (the group protocol runs on it) until STOP_FILE
 // exists; then a graceful stop, which leaves the group. Restarted on CKPT_DIR after a kill, it
 // runs again the batches it had sealed, then joins the group again.
@@ -14,15 +17,37 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
 #include <rill/kafka.hpp>
 #include <rill/rill.hpp>
 
+#include "kafka/direct_source.hpp"
+
+namespace {
+
+int claims_until_exit = 0;
+
+void exit_after_claims() {
+  if (--claims_until_exit != 0) return;
+  // Right after the claim's commit, inside seal(): the batch's seal record is not written.
+  static constexpr char kLine[] = "kafka_group_child: exiting right after a claim (test hook)\n";
+  static_cast<void>(::write(2, kLine, sizeof kLine - 1));
+  ::_exit(9);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace std::chrono_literals;
-  if (argc != 7) {
+  if (argc != 7 && argc != 8) {
     std::fprintf(stderr,
-                 "usage: kafka_group_child BOOTSTRAP TOPIC GROUP CKPT_DIR OUT_DIR STOP_FILE\n");
+                 "usage: kafka_group_child BOOTSTRAP TOPIC GROUP CKPT_DIR OUT_DIR STOP_FILE "
+                 "[EXIT_AFTER_CLAIMS]\n");
     return 2;
+  }
+  if (argc == 8 && std::atoi(argv[7]) > 0) {
+    claims_until_exit = std::atoi(argv[7]);
+    rill::kafka::detail::after_claim_for_tests = &exit_after_claims;
   }
   rill::get_logger()->set_level(spdlog::level::info);
   // Both members log to the test's output: the process id tells them apart.
@@ -63,8 +88,9 @@ int main(int argc, char** argv) {
           })
           // Work that takes most of a batch interval: a kill then often lands while a batch
           // runs, with batches sealed and not completed for the restart to replay.
-          // "busy" exists next to STOP_FILE while it works: the test kills it then, outside the
-          // claim-to-seal-record window (docs/kafka.md, "Consumer groups").
+          // "busy" exists next to STOP_FILE while it works: the kill test kills it then, which
+          // leaves a sealed batch to replay (the claim-to-seal-record window has its own tests,
+          // through EXIT_AFTER_CLAIMS).
           .transform([busy = stop_file.parent_path() / "busy"](const rill::Batch<std::string>& b,
                                                                rill::Time) {
             auto lines = b.collect();
