@@ -33,8 +33,8 @@ struct PendingBatch {
 };
 
 /// Where the job generator hands sealed batches (the engine's pending-batch queue, which the
-/// batch thread empties in time order). A tick asks room(), seals, push()es the batch, arms its
-/// backup timer, then notify()es the batch thread; after a tick of the scheduler thread that
+/// batch thread empties in time order). A tick asks room(), seals, push()es the batch, then
+/// notify()es the batch thread; after a tick of the scheduler thread that
 /// queued a batch, on_scheduler_tick().
 ///
 /// Back-pressure: a room() that answers `full` also records that a tick is held; the queue then

@@ -22,8 +22,7 @@ Engine::Engine(Config config)
     : config_(std::move(config)),
       clock_(config_.clock()),
       interval_(config_.batch_interval()),
-      available_now_(config_.trigger().is_available_now()),
-      sleeper_(*clock_) {}
+      available_now_(config_.trigger().is_available_now()) {}
 
 Engine::~Engine() {
   try {
@@ -124,6 +123,7 @@ void Engine::start(Plan plan) {
       watermark_advanced_ = plan_.watermarks != nullptr && plan_.watermarks->advanced();
     }
     generator_->start(zero_, first, checkpoints_.get(), std::move(replay), tables_.get());
+    grid_.store(generator_->grid_timer());
     tables_->start(zero_);
   } catch (...) {
     abandon_start(started_inputs);
@@ -211,7 +211,7 @@ bool Engine::push(PendingBatch&& batch) {
 
 void Engine::notify() noexcept {
   cv_.notify_all();
-  sleeper_.wake();
+  if (GridTimer* grid = grid_.load()) grid->wake();
 }
 
 void Engine::on_scheduler_tick() {
@@ -298,6 +298,7 @@ void Engine::halt_inputs() {
 void Engine::batch_loop() {
   RillThreadScope scope;
   const bool ticks_when_idle = generator_->batch_thread_ticks();
+  GridTimer* const grid = grid_.load();
   for (;;) {
     PendingBatch batch;
     bool resume_tick = false;
@@ -308,15 +309,15 @@ void Engine::batch_loop() {
           cv_.wait(lock);
           continue;
         }
-        // Idle on the system clock: this thread seals the next batch itself when it is due,
-        // and the scheduler thread is not woken for it (its backup timer is set later). The
-        // sleep is on a futex, not cv_: a timed-out condition variable wait takes the mutex back
-        // as contended, and its unlock would cost a futex wake that wakes nobody.
+        // Idle on the system clock: this thread seals the next batch itself when it is due, and
+        // the grid timer does not wake the scheduler thread for it (GridTimer). The sleep is not
+        // on cv_: a timed-out condition variable wait takes the mutex back as contended, and its
+        // unlock would cost a futex wake that wakes nobody.
         const Time due = generator_->next_tick();
-        const std::uint32_t ticket = sleeper_.prepare();
+        const std::uint32_t ticket = grid->prepare();
         lock.unlock();
-        const bool due_now = sleeper_.sleep_until(ticket, due);
-        sleeper_.finished();
+        const bool due_now = grid->sleep_until(ticket, due, *clock_);
+        grid->finished();
         if (due_now) {
           try {
             // Does nothing when halting or when `due` was sealed already. A graceful stop's
@@ -406,7 +407,7 @@ void Engine::request_halt() {
     pending_.clear();
   }
   cv_.notify_all();
-  sleeper_.wake();
+  if (GridTimer* grid = grid_.load()) grid->wake();
   asio::post(io_, [this] { halt_inputs(); });
 }
 

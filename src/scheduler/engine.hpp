@@ -24,7 +24,7 @@
 #include "rill/sources/detail/runtime.hpp"
 #include "scheduler/batch_queue.hpp"
 #include "scheduler/batch_runner.hpp"
-#include "scheduler/futex_sleeper.hpp"
+#include "scheduler/grid_timer.hpp"
 #include "scheduler/job_generator.hpp"
 #include "scheduler/listener_bus.hpp"
 #include "scheduler/plan.hpp"
@@ -38,14 +38,15 @@ namespace rill::detail {
 /// The running side of a StreamingContext: its lifecycle, its threads, the queue of sealed
 /// batches between them, and the stop protocol (Spark's JobScheduler; the rest is delegated):
 /// - the scheduler thread runs an Asio io_context: the job generator's clock timers and ticks
-///   (JobGenerator: sealing, back-pressure, the backup timer), receiver restarts and the stop
+///   (JobGenerator: sealing, back-pressure, the grid timer), receiver restarts and the stop
 ///   protocol; under Trigger::available_now it seals batches back to back and stops the context
 ///   once the available input is processed and the watermarks are still;
 /// - the batch thread runs the pending batches one at a time, in time order (BatchRunner). On
-///   the system clock, a batch thread with nothing to run sleeps on a futex (FutexSleeper) until
-///   the next grid time and seals that batch itself (JobGenerator::tick()), so that one thread
-///   wakes per batch: a batch costs it two system calls, the sleep and the backup timer's
-///   re-arming;
+///   the system clock, a batch thread with nothing to run sleeps on the grid timer (GridTimer)
+///   until the next grid time and seals that batch itself (JobGenerator::tick()), so that one
+///   thread wakes per batch: a batch costs it two system calls, the epoll_wait and the read of
+///   the timer's expiry; the scheduler thread is woken only when a grid time finds the batch
+///   thread busy;
 /// - the listener bus (ListenerBus) calls listeners on one thread, in order;
 /// - static tables load at start(), are pinned per batch by the ticks and reload off the batch
 ///   path (TableRefresher);
@@ -144,8 +145,9 @@ class Engine final : public Runtime, private BatchQueue {
   std::unique_ptr<WorkerPool> pool_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
-  // What a system-clock batch thread sleeps on: woken when pending_ or halting_ changes.
-  FutexSleeper sleeper_;
+  // What a system-clock batch thread sleeps on (the job generator's, set by start() before the
+  // threads run; null without one): woken when pending_ or halting_ changes.
+  std::atomic<GridTimer*> grid_{nullptr};
   ListenerBus bus_;
   // The completed batches' progress records, added by the batch thread before listeners hear.
   ProgressHistory history_;

@@ -77,15 +77,16 @@ void JobGenerator::start(Time zero, Time first, CheckpointCoordinator* checkpoin
   if (!clock_.is_manual() && paced()) {
     // Without it (not expected), the scheduler thread seals every batch, as under a manual
     // clock.
-    backup_ = BackupTimer::open(io_, [this] { on_backup_timer(); });
-    if (backup_) backup_->set(first + kBackupGrace);
+    // The paced grid is regular (ProcessingTimeTrigger: t + interval): one periodic timer.
+    grid_ = GridTimer::open(io_, [this] { on_grid_timer(); });
+    if (grid_) grid_->start(first, trigger_->next_batch(first) - first);
   }
 }
 
 void JobGenerator::schedule_first_tick(Time first) {
   // On the system clock, the idle batch thread seals the first batch when it is due; unpaced,
   // the engine seals batches back to back (tick_available()).
-  if (!backup_ && paced()) {
+  if (!grid_ && paced()) {
     runtime_.post([this, first] { schedule_at(first, [this, first] { scheduler_tick(first); }); });
   }
 }
@@ -113,7 +114,7 @@ void JobGenerator::rearm_timer() {
   });
 }
 
-void JobGenerator::on_backup_timer() {
+void JobGenerator::on_grid_timer() {
   const Time due = next_tick_.load();
   if (clock_.now() >= due) scheduler_tick(due);
 }
@@ -121,7 +122,7 @@ void JobGenerator::on_backup_timer() {
 void JobGenerator::halt() {
   timers_.clear();
   system_timer_.cancel();
-  if (backup_) backup_->cancel();
+  if (grid_) grid_->cancel();
 }
 
 JobGenerator::TickResult JobGenerator::tick(Time t) {
@@ -220,10 +221,10 @@ JobGenerator::TickResult JobGenerator::tick(Time t) {
     bus_.emit(&StreamingListener::on_batch_submitted, info);
   }
   if (!queue_.push(std::move(batch))) return TickResult::skipped;
-  // Should the batch thread still be busy then, the scheduler thread seals the next batch. When
-  // the next grid time is due already (catching up after a held tick), it fires at once.
-  if (backup_) backup_->set(next + kBackupGrace);
   queue_.notify();
+  // Catching up (a held tick, a late wake-up): the next grid time is due already and its expiry
+  // has passed, so the scheduler thread ticks it now, while this batch runs.
+  if (grid_ && next <= clock_.now()) runtime_.post([this, next] { scheduler_tick(next); });
   return TickResult::sealed;
 }
 
@@ -232,7 +233,7 @@ void JobGenerator::scheduler_tick(Time t) {
   // (system clock, when idle) leave that to it. A held tick schedules nothing: resume_held()
   // ticks it again.
   if (tick(t) != TickResult::sealed) return;
-  if (!backup_ && paced()) {
+  if (!grid_ && paced()) {
     const Time next = trigger_->next_batch(t);
     schedule_at(next, [this, next] { scheduler_tick(next); });
   }

@@ -18,8 +18,8 @@
 #include "rill/core/time.hpp"
 #include "rill/sources/detail/input_source.hpp"
 #include "rill/sources/detail/runtime.hpp"
-#include "scheduler/backup_timer.hpp"
 #include "scheduler/batch_queue.hpp"
+#include "scheduler/grid_timer.hpp"
 #include "scheduler/listener_bus.hpp"
 #include "scheduler/table_refresher.hpp"
 #include "scheduler/trigger.hpp"
@@ -34,13 +34,13 @@ namespace rill::detail {
 ///
 /// Who ticks: under a manual clock, the scheduler thread, on the clock's notifications. Under
 /// the system clock, the engine's batch thread, when it has nothing to run, sleeps until
-/// next_tick() and ticks itself, so that one thread wakes per batch; each tick also sets a backup
-/// timer (a timerfd the scheduler thread watches, set without waking it) kBackupGrace after the
-/// next grid time: when the batch thread is still busy then, the scheduler thread ticks instead,
-/// so a slow batch delays the sealing of the next by about kBackupGrace. Without a timerfd (not
-/// expected), the scheduler thread ticks on its clock timers, as under a manual clock.
+/// next_tick() on the grid timer (GridTimer: one periodic timerfd, armed once) and ticks itself,
+/// so that one thread wakes per batch; when a grid time finds the batch thread busy, the same
+/// expiry wakes the scheduler thread instead, which ticks then: a slow batch does not delay the
+/// sealing of the next. Without the grid timer (not expected), the scheduler thread ticks on its
+/// clock timers, as under a manual clock.
 ///
-/// Unpaced (Trigger::available_now): no clock timer and no backup timer; the engine's scheduler
+/// Unpaced (Trigger::available_now): no clock timer and no grid timer; the engine's scheduler
 /// thread calls tick_available() to seal batches back to back while the inputs hold what was
 /// available at start(), and decides itself when the run ends.
 ///
@@ -49,10 +49,11 @@ namespace rill::detail {
 /// fill and store() blocks, and files stay unlisted. As soon as the batch thread takes a batch
 /// off the queue, the queue calls resume_held(): the held grid time is ticked (late) and takes
 /// everything the inputs buffered meanwhile; the grid times after it that are already due follow
-/// while room remains (the manual clock's timers, the system clock's backup timer set in the
-/// past). Every grid time is still ticked once, in order: under sustained overload the batch
-/// times fall behind the clock instead of empty batches piling up. A batch sealed while the
-/// generator is behind because of a held tick reports how late (BatchInfo::held_back).
+/// while room remains (the manual clock's timers; on the system clock, a tick that finds the
+/// next grid time due already posts its tick to the scheduler thread). Every grid time is still
+/// ticked once, in order: under sustained overload the batch times fall behind the clock instead of
+/// empty batches piling up. A batch sealed while the generator is behind because of a held tick
+/// reports how late (BatchInfo::held_back).
 ///
 /// Thread-safety: construct, link_clock() and start() before the engine's threads run;
 /// schedule_at(), process_due_timers(), scheduler_tick(), resume_held() and halt() on the
@@ -63,9 +64,6 @@ namespace rill::detail {
 /// failure to seal fails the context (Runtime::fail) rather than throw.
 class JobGenerator {
  public:
-  /// How late the scheduler thread seals a batch that a busy batch thread did not.
-  static constexpr Duration kBackupGrace{1};
-
   /// `runtime` (the engine) posts to and fails the context and gives its clock; `io` is the
   /// scheduler thread's io_context; `inputs` are sealed in this order; sealed batches go to
   /// `queue`, their on_batch_submitted events to `bus`. All outlive the generator.
@@ -88,10 +86,10 @@ class JobGenerator {
   /// Sets the grid going from batch `first` of a context with zero time `zero`: seal records go
   /// to `checkpoints` (null without checkpoints), `replay` holds the batches to seal again from
   /// their records; every tick that seals a batch lets `tables` pin (and, under a manual clock,
-  /// reload) the static tables first. On the system clock, opens the backup timer.
+  /// reload) the static tables first. On the system clock, opens and arms the grid timer.
   void start(Time zero, Time first, CheckpointCoordinator* checkpoints,
              std::map<std::int64_t, SealData> replay, TableRefresher* tables);
-  /// Once the scheduler thread runs: without a backup timer, schedules the tick of `first` on it
+  /// Once the scheduler thread runs: without a grid timer, schedules the tick of `first` on it
   /// (with one, the idle batch thread seals the first batch when it is due).
   void schedule_first_tick(Time first);
 
@@ -107,9 +105,12 @@ class JobGenerator {
   /// or the context halts.
   void tick_available();
 
-  /// True when the idle batch thread seals the next batch itself (the system clock, with a backup
+  /// True when the idle batch thread seals the next batch itself (the system clock, with a grid
   /// timer).
-  [[nodiscard]] bool batch_thread_ticks() const noexcept { return backup_ != nullptr; }
+  [[nodiscard]] bool batch_thread_ticks() const noexcept { return grid_ != nullptr; }
+  /// The grid timer the idle batch thread sleeps on; null on a manual clock, unpaced, or when it
+  /// could not be opened. Set by start(); owned by the generator.
+  [[nodiscard]] GridTimer* grid_timer() const noexcept { return grid_.get(); }
   /// The next grid time to tick (a held tick's, while it is held).
   [[nodiscard]] Time next_tick() const noexcept { return next_tick_.load(); }
 
@@ -122,7 +123,7 @@ class JobGenerator {
   /// Seals batch `t` when it is the next tick, and queues it; holds it while the queue is full.
   TickResult tick(Time t);
   /// tick() on the scheduler thread: when it queued the batch, schedules the next tick (without
-  /// a backup timer) and tells the queue (BatchQueue::on_scheduler_tick()).
+  /// a grid timer) and tells the queue (BatchQueue::on_scheduler_tick()).
   void scheduler_tick(Time t);
   /// The queue has room again after a held tick: ticks the held grid time on the scheduler
   /// thread (then, through scheduler_tick(), the due ones after it while room remains). Does
@@ -133,13 +134,13 @@ class JobGenerator {
   void schedule_at(Time t, std::function<void()> fn);
   /// Runs the timers that are due, then waits for the next one.
   void process_due_timers();
-  /// Drops the timers and stops the backup timer: nothing is ticked any more.
+  /// Drops the timers and stops watching the grid timer: nothing is ticked any more.
   void halt();
 
  private:
   struct ClockLink;
   void rearm_timer();
-  void on_backup_timer();
+  void on_grid_timer();
 
   Runtime& runtime_;
   Clock& clock_;
@@ -153,9 +154,9 @@ class JobGenerator {
   Time zero_;                                     // set by start()
 
   boost::asio::system_timer system_timer_;
-  // The backup timer of the system clock's ticks (see the class comment); absent on a manual
-  // clock. Opened by start(), then set by tick() under tick_mutex_.
-  std::unique_ptr<BackupTimer> backup_;
+  // The grid timer of the system clock's ticks (see the class comment); absent on a manual
+  // clock and unpaced. Opened and armed by start().
+  std::unique_ptr<GridTimer> grid_;
   std::multimap<Time, std::function<void()>> timers_;  // scheduler thread
   std::shared_ptr<ClockLink> clock_link_;
   std::uint64_t clock_token_ = 0;

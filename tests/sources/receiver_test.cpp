@@ -653,8 +653,8 @@ TEST(ReceiverStream, GracefulStopUnderTheManualClockProcessesBufferedRecords) {
 }
 
 // On the system clock, a batch holds what was received before its time, even while an earlier
-// batch runs long: the next batches are sealed about on time (by the scheduler thread's backup
-// timer, 1 ms after their time, while the batch thread is busy; by the idle batch thread itself
+// batch runs long: the next batches are sealed about on time (by the scheduler thread, which the
+// grid timer wakes at their time while the batch thread is busy; by the idle batch thread itself
 // otherwise), not when the slow batch ends. No record is lost or counted twice. The queue has
 // room for every batch sealed meanwhile: back-pressure (which holds the ticks once
 // max_pending_batches batches wait) is tested in tests/core/back_pressure_test.cpp.
