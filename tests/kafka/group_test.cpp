@@ -255,6 +255,14 @@ bool covers(const std::set<Key>& produced, const std::map<Key, int>& seen) {
   return true;
 }
 
+/// What the outputs must hold: every produced record, once.
+std::map<Key, int> each_once(const std::set<Key>& produced) {
+  std::map<Key, int> out;
+  for (const auto& k : produced)
+    out[k] = 1;
+  return out;
+}
+
 std::map<Key, int> merged(const std::map<Key, int>& a, const std::map<Key, int>& b) {
   std::map<Key, int> out = a;
   for (const auto& [k, n] : b)
@@ -298,9 +306,7 @@ TEST(KafkaGroup, ASecondProcessTakesHalfThePartitionsAndEachRecordIsReadOnce) {
   EXPECT_EQ(b.stop().code, 0);
 
   const auto all = merged(a.records(), b.records());
-  std::map<Key, int> want;
-  for (const auto& k : input.produced())
-    want[k] = 1;
+  const std::map<Key, int> want = each_once(input.produced());
   EXPECT_EQ(all, want) << "every record exactly once across both processes";
   // Each partition's committed offset is the end of the last range sealed for it: the input's
   // end.
@@ -405,9 +411,7 @@ TEST(KafkaGroup, AKilledProcessesPartitionsMoveToTheOtherAndEachRecordIsReadOnce
   EXPECT_TRUE(a.kill().killed);
   EXPECT_TRUE(b.kill().killed);
 
-  std::map<Key, int> want;
-  for (const auto& k : input.produced())
-    want[k] = 1;
+  const std::map<Key, int> want = each_once(input.produced());
   EXPECT_EQ(merged(a.records(), b.records()), want)
       << "every record exactly once across the kill, the takeover and the restart";
   // B took each of A's partitions over exactly at the offset committed when A died.
@@ -468,9 +472,7 @@ TEST(KafkaGroup, AProcessKilledBetweenItsClaimAndItsSealRecordFinishesTheClaimOn
   input.produce(3);
   ASSERT_TRUE(rill_test::eventually([&] { return covers(input.produced(), a.records()); }, 20s));
   EXPECT_EQ(a.stop().code, 0);
-  std::map<Key, int> want;
-  for (const auto& k : input.produced())
-    want[k] = 1;
+  const std::map<Key, int> want = each_once(input.produced());
   EXPECT_EQ(a.records(), want) << "every record exactly once across the exit and the restart";
   // Leaving the group (alone in it, so no join round refuses the commit), it struck its claims,
   // all sealed, from the partitions' metadata: nothing for a next owner to carry forward.
@@ -584,9 +586,7 @@ TEST(KafkaGroup, AClaimOfAKilledProcessIsCarriedForwardByTheSurvivorAndFinishedO
   // covers it.
   EXPECT_TRUE(a.kill().killed);
   EXPECT_TRUE(b.kill().killed);
-  std::map<Key, int> want;
-  for (const auto& k : input.produced())
-    want[k] = 1;
+  const std::map<Key, int> want = each_once(input.produced());
   EXPECT_EQ(merged(a.records(), b.records()), want)
       << "every record exactly once across the exit, the takeover and the restart";
   fs::remove_all(root);
