@@ -656,6 +656,21 @@ std::vector<Record> DirectSource::replay(Time t, std::string_view seal_record) {
   return records;
 }
 
+void DirectSource::read_committed(rd_kafka_topic_partition_list_t* list, std::string_view context,
+                                  std::string_view consequence) {
+  const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
+  for (;;) {
+    const auto err =
+        rd_kafka_committed(consumer_.get(), list, static_cast<int>(query_timeout_.count()));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    count_error();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw IoError(
+          fmt::format("{}: {} ({}); {}", what_, context, rd_kafka_err2str(err), consequence));
+    }
+  }
+}
+
 std::int64_t DirectSource::finish_own_claims(std::vector<OffsetRange>& ranges,
                                              std::vector<std::vector<Record>>& parts) {
   std::int64_t latest = kNoMark;
@@ -663,19 +678,10 @@ std::int64_t DirectSource::finish_own_claims(std::vector<OffsetRange>& ranges,
   UniquePartitionList list{rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size()))};
   for (const auto& p : partitions_)
     rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition);
-  const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
-  for (;;) {
-    const auto err =
-        rd_kafka_committed(consumer_.get(), list.get(), static_cast<int>(query_timeout_.count()));
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-    count_error();
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw IoError(fmt::format(
-          "{}: cannot read the committed offsets of group '{}' ({}): without them this process "
-          "cannot tell which ranges it claimed before it stopped and never sealed",
-          what_, options_.group_id, rd_kafka_err2str(err)));
-    }
-  }
+  read_committed(list.get(),
+                 fmt::format("cannot read the committed offsets of group '{}'", options_.group_id),
+                 "without them this process cannot tell which ranges it claimed before it "
+                 "stopped and never sealed");
   const std::int64_t sealed = sealed_through();
   std::string names;
   for (int i = 0; i < list->cnt; ++i) {
@@ -1039,19 +1045,11 @@ void DirectSource::assign_partitions(rd_kafka_topic_partition_list_t* list) {
   // process's own position when that is ahead (it owned the partition last and its commit after
   // a checkpoint did not land), else starting_offsets.
   UniquePartitionList committed{rd_kafka_topic_partition_list_copy(list)};
-  const auto deadline = std::chrono::steady_clock::now() + read_timeout_;
-  for (;;) {
-    const auto err = rd_kafka_committed(consumer_.get(), committed.get(),
-                                        static_cast<int>(query_timeout_.count()));
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-    count_error();
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw IoError(fmt::format(
-          "{}: group '{}' assigned {} partition(s) whose committed offsets cannot be read ({}); "
-          "without them this process would read records their previous owner read",
-          what_, options_.group_id, list->cnt, rd_kafka_err2str(err)));
-    }
-  }
+  read_committed(committed.get(),
+                 fmt::format("group '{}' assigned {} partition(s) whose committed offsets cannot "
+                             "be read",
+                             options_.group_id, list->cnt),
+                 "without them this process would read records their previous owner read");
   std::vector<std::size_t> taken;
   for (int i = 0; i < list->cnt; ++i) {
     const auto index = find(list->elems[i].topic, list->elems[i].partition);

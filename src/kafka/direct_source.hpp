@@ -152,6 +152,11 @@ class DirectSource final : public Source<Record> {
   void apply(const Rebalance& event);
   void assign_partitions(rd_kafka_topic_partition_list_t* list);
   void revoke_partitions(rd_kafka_topic_partition_list_t* list, bool lost);
+  /// The group's committed offsets (and metadata) of the partitions in `list`, filled in place;
+  /// retried for read_timeout_, each failure counted. Throws rill::IoError "<stream>: <context>
+  /// (<librdkafka's error>); <consequence>" when they cannot be read by then.
+  void read_committed(rd_kafka_topic_partition_list_t* list, std::string_view context,
+                      std::string_view consequence);
   /// Group mode with a checkpoint, giving partitions up (not lost): where the partition's
   /// committed offset is this process's sealed claim, commits the same offset with that claim
   /// struck from its metadata (the claims it owed stay), so that the next owner does not carry
